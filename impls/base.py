@@ -1,0 +1,181 @@
+"""The adapter interface every framework implements, with the input validation they share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from impls.layout import CELLS, DTYPES, init_params, param_shapes
+
+State = np.ndarray | tuple[np.ndarray, np.ndarray]
+DEVICES: tuple[str, ...] = ("cpu", "gpu")
+
+
+class FrameworkNotInstalledError(ImportError):
+    """A framework was asked for but cannot be imported here."""
+
+
+class DeviceUnavailableError(RuntimeError):
+    """A device was asked for that the framework cannot see."""
+
+
+def check_choice(kind: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise a ValueError naming them."""
+    if value not in choices:
+        raise ValueError(f"unknown {kind} {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
+def check_size(name: str, value: Any) -> int:
+    """Return ``value`` if it is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class RecurrentModel(ABC):
+    """A stack of ``num_layers`` recurrent layers of one cell type, batch-first, in one framework.
+
+    NumPy in, NumPy out. Inputs must already have the model's dtype and must be finite: a NaN or inf
+    in ``x``, ``state``, ``grad_y`` or the parameters raises ValueError instead of propagating.
+    """
+
+    framework: str = ""
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        dtype: str = "float32",
+        device: str = "cpu",
+        seed: int = 0,
+    ) -> None:
+        self.cell = check_choice("cell", cell, CELLS)
+        self.dtype = check_choice("dtype", dtype, DTYPES)
+        self.device = check_choice("device", device, DEVICES)
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        self.num_layers = check_size("num_layers", num_layers)
+        self.shapes = param_shapes(cell, self.input_size, self.hidden_size, self.num_layers)
+        self._build()
+        self.set_params(init_params(cell, self.input_size, self.hidden_size, self.num_layers, dtype, seed))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(cell={self.cell!r}, input_size={self.input_size}, "
+            f"hidden_size={self.hidden_size}, num_layers={self.num_layers}, "
+            f"dtype={self.dtype!r}, device={self.device!r})"
+        )
+
+    # ----- the public surface -----
+
+    def get_params(self) -> dict[str, np.ndarray]:
+        """Every parameter in the canonical layout (PyTorch's names, shapes and gate order)."""
+        return self._get_params()
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """Load canonical parameters; names, shapes, dtypes and finiteness are checked first."""
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+        missing = [n for n in self.shapes if n not in params]
+        unknown = [n for n in params if n not in self.shapes]
+        if missing or unknown:
+            raise KeyError(
+                f"parameter names do not match a {self.num_layers}-layer {self.cell}: "
+                f"missing {missing}, unknown {unknown}"
+            )
+        for name, shape in self.shapes.items():
+            self._check_array(f"parameter {name}", params[name], shape)
+        self._set_params({n: np.array(params[n], copy=True) for n in self.shapes})
+
+    def forward(self, x: np.ndarray, state: State | None = None) -> tuple[np.ndarray, State]:
+        """Run the stack: ``y`` (batch, time, hidden) and the final state, h_n or (h_n, c_n),
+        each (layers, batch, hidden)."""
+        x, state = self._check_inputs(x, state)
+        return self._forward(x, state)
+
+    def backward(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State | None = None
+    ) -> dict[str, np.ndarray]:
+        """Gradients of ``sum(y * grad_y)`` with respect to every parameter (canonical names),
+        the input ``"x"`` and the initial state ``"h_0"`` (and ``"c_0"`` for LSTM)."""
+        x, state = self._check_inputs(x, state)
+        self._check_array("grad_y", grad_y, (x.shape[0], x.shape[1], self.hidden_size))
+        return self._backward(x, grad_y, state)
+
+    def path(self) -> str:
+        """The implementation that runs underneath, e.g. ``onednn``, ``cudnn``, ``xla:cpu``."""
+        return self._path()
+
+    @abstractmethod
+    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
+        """The native fast path: put ``x`` on the device once and return a function that runs the
+        compiled forward on it and waits for the result. The first call includes compilation."""
+
+    @abstractmethod
+    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
+        """Like :meth:`prepare_forward`, for forward plus backward (every parameter gradient)."""
+
+    # ----- for the adapters -----
+
+    @abstractmethod
+    def _build(self) -> None: ...
+
+    @abstractmethod
+    def _get_params(self) -> dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def _set_params(self, params: dict[str, np.ndarray]) -> None: ...
+
+    @abstractmethod
+    def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]: ...
+
+    @abstractmethod
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def _path(self) -> str: ...
+
+    # ----- validation -----
+
+    def _check_array(self, what: str, a: Any, shape: tuple[int, ...]) -> np.ndarray:
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{what} must be a numpy.ndarray, got {type(a).__name__}")
+        if a.shape != tuple(shape):
+            raise ValueError(f"{what} has shape {a.shape}, expected {tuple(shape)}")
+        if a.dtype != np.dtype(self.dtype):
+            raise TypeError(
+                f"{what} has dtype {a.dtype}, the model is {self.dtype} "
+                f"(convert with .astype(np.{self.dtype}))"
+            )
+        if not np.isfinite(a).all():
+            raise ValueError(f"{what} contains NaN or inf")
+        return a
+
+    def _check_inputs(self, x: Any, state: State | None) -> tuple[np.ndarray, State]:
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+        if x.ndim != 3:
+            raise ValueError(f"x must be (batch, time, input), got {x.ndim} dimensions {x.shape}")
+        batch, time, _ = x.shape
+        if batch < 1 or time < 1:
+            raise ValueError(f"x must have batch >= 1 and time >= 1, got shape {x.shape}")
+        self._check_array("x", x, (batch, time, self.input_size))
+        state_shape = (self.num_layers, batch, self.hidden_size)
+        if state is None:
+            zeros = np.zeros(state_shape, dtype=self.dtype)
+            return x, (zeros, zeros.copy()) if self.cell == "lstm" else zeros
+        if self.cell == "lstm":
+            if not (isinstance(state, tuple) and len(state) == 2):
+                raise TypeError("an LSTM state must be a tuple (h, c)")
+            h = self._check_array("state h", state[0], state_shape)
+            c = self._check_array("state c", state[1], state_shape)
+            return x, (h, c)
+        if isinstance(state, tuple):
+            raise TypeError(f"a {self.cell} state is one array h, not a tuple")
+        return x, self._check_array("state h", state, state_shape)

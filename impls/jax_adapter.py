@@ -1,0 +1,116 @@
+"""JAX: ``lax.scan`` under ``jit`` with the input projection hoisted out of the scan;
+gradients by ``jax.vjp``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from impls.base import DeviceUnavailableError, RecurrentModel, State
+from impls.layout import layer_params
+
+# float64 needs x64 before any array exists; full float32 matmuls (no TF32) for equivalence on GPU.
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_default_matmul_precision", "highest")
+
+
+def _layer(cell: str, x, weights, h0, c0):
+    """One layer, batch-first in and out: (y, h_n, c_n or None)."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    hid = w_hh.shape[1]
+    xw = jnp.swapaxes(x @ w_ih.T + b_ih, 0, 1)  # (time, batch, gates*hidden)
+    w_hh_t = w_hh.T
+
+    def step(carry, xw_t):
+        h, c = carry
+        hw = h @ w_hh_t + b_hh
+        if cell == "rnn":
+            h = jnp.tanh(xw_t + hw)
+        elif cell == "lstm":
+            i, f, g, o = jnp.split(xw_t + hw, 4, axis=-1)
+            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+            h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        else:
+            rz = jax.nn.sigmoid(xw_t[:, : 2 * hid] + hw[:, : 2 * hid])
+            r, z = rz[:, :hid], rz[:, hid:]
+            n = jnp.tanh(xw_t[:, 2 * hid :] + r * hw[:, 2 * hid :])
+            h = (1 - z) * n + z * h
+        return (h, c), h
+
+    (h, c), ys = jax.lax.scan(step, (h0, c0), xw)
+    return jnp.swapaxes(ys, 0, 1), h, c
+
+
+def stack_forward(cell: str, params: dict, x, h0, c0):
+    """The whole stack: (y, h_n, c_n or None), states (layers, batch, hidden)."""
+    hs, cs = [], []
+    for k in range(h0.shape[0]):
+        x, h, c = _layer(cell, x, layer_params(params, k), h0[k], None if c0 is None else c0[k])
+        hs.append(h)
+        cs.append(c)
+    return x, jnp.stack(hs), None if c0 is None else jnp.stack(cs)
+
+
+def stack_grads(cell: str, params: dict, x, h0, c0, grad_y):
+    """Cotangents of (params, x, h0, c0) for the output cotangent ``grad_y``."""
+    _, vjp = jax.vjp(lambda p, x, h, c: stack_forward(cell, p, x, h, c)[0], params, x, h0, c0)
+    return vjp(grad_y)
+
+
+class JaxModel(RecurrentModel):
+    framework = "jax"
+
+    def _build(self) -> None:
+        platform = "gpu" if self.device == "gpu" else "cpu"
+        try:
+            self._device = jax.devices(platform)[0]
+        except RuntimeError as e:
+            raise DeviceUnavailableError(f"jax sees no {platform} device: {e}") from None
+        self._fwd = jax.jit(partial(stack_forward, self.cell))
+        self._grads = jax.jit(partial(stack_grads, self.cell))
+        self._params: dict = {}
+
+    def put(self, a: np.ndarray) -> jax.Array:
+        """A copy of ``a`` on the model's device."""
+        return jax.device_put(a, self._device)
+
+    def _get_params(self) -> dict[str, np.ndarray]:
+        return {n: np.array(p) for n, p in self._params.items()}
+
+    def _set_params(self, params: dict[str, np.ndarray]) -> None:
+        self._params = {n: self.put(p) for n, p in params.items()}
+
+    def _state(self, state: State):
+        h, c = state if self.cell == "lstm" else (state, None)
+        return self.put(h), None if c is None else self.put(c)
+
+    def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        y, h, c = self._fwd(self._params, self.put(x), *self._state(state))
+        if self.cell == "lstm":
+            return np.asarray(y), (np.asarray(h), np.asarray(c))
+        return np.asarray(y), np.asarray(h)
+
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
+        dp, dx, dh, dc = self._grads(self._params, self.put(x), *self._state(state), self.put(grad_y))
+        grads = {n: np.asarray(g) for n, g in dp.items()}
+        grads["x"], grads["h_0"] = np.asarray(dx), np.asarray(dh)
+        if self.cell == "lstm":
+            grads["c_0"] = np.asarray(dc)
+        return grads
+
+    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        args = (self._params, self.put(x), *self._state(state))
+        return lambda: jax.block_until_ready(self._fwd(*args))
+
+    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        args = (self._params, self.put(x), *self._state(state), self.put(grad_y))
+        return lambda: jax.block_until_ready(self._grads(*args))
+
+    def _path(self) -> str:
+        return f"xla:{self._device.platform}"

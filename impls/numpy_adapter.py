@@ -1,0 +1,181 @@
+"""NumPy reference: vectorised forward and a hand-written backward through time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from impls.base import RecurrentModel, State
+from impls.layout import layer_params, param_name
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    # exp of a non-positive number only, so no overflow warnings for large |a|
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+
+
+def layer_forward(
+    cell: str, x: np.ndarray, weights: tuple[np.ndarray, ...], h0: np.ndarray, c0: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """One layer over the whole sequence: (y, h_n, c_n or None, cache for the backward)."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    batch, time, _ = x.shape
+    hid = w_hh.shape[1]
+    xw = x @ w_ih.T + b_ih  # input projection for every step in one matmul
+    w_hh_t = w_hh.T
+    ys = np.empty((batch, time, hid), dtype=x.dtype)
+    acts = np.empty((batch, time, w_hh.shape[0]), dtype=x.dtype)
+    cache: dict[str, Any] = {"x": x, "h0": h0, "ys": ys, "acts": acts}
+    h, c = h0, c0
+    if cell == "lstm":
+        cs = cache["cs"] = np.empty_like(ys)
+    if cell == "gru":
+        hns = cache["hns"] = np.empty_like(ys)
+    for t in range(time):
+        a = xw[:, t] + h @ w_hh_t + b_hh if cell != "gru" else None
+        if cell == "rnn":
+            h = np.tanh(a)
+            acts[:, t] = h
+        elif cell == "lstm":
+            s = _sigmoid(a)
+            g = np.tanh(a[:, 2 * hid : 3 * hid])
+            i, f, o = s[:, :hid], s[:, hid : 2 * hid], s[:, 3 * hid :]
+            c = f * c + i * g
+            h = o * np.tanh(c)
+            acts[:, t] = s
+            acts[:, t, 2 * hid : 3 * hid] = g
+            cs[:, t] = c
+        else:
+            hw = h @ w_hh_t + b_hh
+            rz = _sigmoid(xw[:, t, : 2 * hid] + hw[:, : 2 * hid])
+            r, z = rz[:, :hid], rz[:, hid:]
+            n = np.tanh(xw[:, t, 2 * hid :] + r * hw[:, 2 * hid :])
+            h = (1.0 - z) * n + z * h
+            acts[:, t, : 2 * hid] = rz
+            acts[:, t, 2 * hid :] = n
+            hns[:, t] = hw[:, 2 * hid :]
+        ys[:, t] = h
+    return ys, h, c, cache
+
+
+def layer_backward(
+    cell: str,
+    dy: np.ndarray,
+    weights: tuple[np.ndarray, ...],
+    cache: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, ...]]:
+    """Backward through time of one layer: (dx, dh0, dc0 or None, (dW_ih, dW_hh, db_ih, db_hh))."""
+    w_ih, w_hh, _, _ = weights
+    x, h0, ys, acts = cache["x"], cache["h0"], cache["ys"], cache["acts"]
+    batch, time, hid = ys.shape
+    h_prev = np.concatenate([h0[:, None], ys[:, :-1]], axis=1)
+    d_in = np.empty_like(acts)  # gradient of the input-side pre-activations
+    d_hid = d_in if cell != "gru" else np.empty_like(acts)  # of the hidden-side ones
+    dh = np.zeros((batch, hid), dtype=ys.dtype)
+    dc = np.zeros_like(dh) if cell == "lstm" else None
+    for t in reversed(range(time)):
+        dh = dh + dy[:, t]
+        if cell == "rnn":
+            d_in[:, t] = dh * (1.0 - acts[:, t] ** 2)
+        elif cell == "lstm":
+            a = acts[:, t]
+            i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
+            c = cache["cs"][:, t]
+            c_prev = cache["cs"][:, t - 1] if t > 0 else cache["c0"]
+            tc = np.tanh(c)
+            dc = dc + dh * o * (1.0 - tc**2)
+            d = d_in[:, t]
+            d[:, :hid] = dc * g * i * (1.0 - i)
+            d[:, hid : 2 * hid] = dc * c_prev * f * (1.0 - f)
+            d[:, 2 * hid : 3 * hid] = dc * i * (1.0 - g**2)
+            d[:, 3 * hid :] = dh * tc * o * (1.0 - o)
+            dc = dc * f
+        else:
+            a = acts[:, t]
+            r, z, n = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid :]
+            dn = dh * (1.0 - z) * (1.0 - n**2)
+            dr = dn * cache["hns"][:, t] * r * (1.0 - r)
+            dz = dh * (h_prev[:, t] - n) * z * (1.0 - z)
+            d_in[:, t, :hid] = d_hid[:, t, :hid] = dr
+            d_in[:, t, hid : 2 * hid] = d_hid[:, t, hid : 2 * hid] = dz
+            d_in[:, t, 2 * hid :] = dn
+            d_hid[:, t, 2 * hid :] = dn * r
+            dh = dh * z
+        dh = (dh if cell == "gru" else 0.0) + d_hid[:, t] @ w_hh
+    flat_in = d_in.reshape(batch * time, -1)
+    flat_hid = d_hid.reshape(batch * time, -1)
+    grads = (
+        flat_in.T @ x.reshape(batch * time, -1),
+        flat_hid.T @ h_prev.reshape(batch * time, hid),
+        flat_in.sum(axis=0),
+        flat_hid.sum(axis=0),
+    )
+    return d_in @ w_ih, dh, dc, grads
+
+
+class NumpyModel(RecurrentModel):
+    """The reference implementation every other framework is checked against."""
+
+    framework = "numpy"
+
+    def _build(self) -> None:
+        if self.device != "cpu":
+            from impls.base import DeviceUnavailableError
+
+            raise DeviceUnavailableError("the NumPy reference runs on the CPU only")
+        self._params: dict[str, np.ndarray] = {}
+
+    def _get_params(self) -> dict[str, np.ndarray]:
+        return {n: p.copy() for n, p in self._params.items()}
+
+    def _set_params(self, params: dict[str, np.ndarray]) -> None:
+        self._params = params
+
+    def _run(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State, list]:
+        h0, c0 = state if self.cell == "lstm" else (state, None)
+        hs, cs, caches = [], [], []
+        y = x
+        for k in range(self.num_layers):
+            ck = c0[k] if c0 is not None else None
+            y, h, c, cache = layer_forward(self.cell, y, layer_params(self._params, k), h0[k], ck)
+            cache["c0"] = ck
+            hs.append(h)
+            cs.append(c)
+            caches.append(cache)
+        h_n = np.stack(hs)
+        return y, ((h_n, np.stack(cs)) if self.cell == "lstm" else h_n), caches
+
+    def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        y, final, _ = self._run(x, state)
+        return y, final
+
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
+        _, _, caches = self._run(x, state)
+        grads: dict[str, np.ndarray] = {}
+        dh0, dc0 = [], []
+        dy = grad_y
+        for k in reversed(range(self.num_layers)):
+            dy, dh, dc, layer_grads = layer_backward(self.cell, dy, layer_params(self._params, k), caches[k])
+            for kind, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), layer_grads, strict=True):
+                grads[param_name(kind, k)] = g
+            dh0.insert(0, dh)
+            dc0.insert(0, dc)
+        grads["x"] = dy
+        grads["h_0"] = np.stack(dh0)
+        if self.cell == "lstm":
+            grads["c_0"] = np.stack(dc0)
+        return grads
+
+    def _path(self) -> str:
+        return "numpy"
+
+    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        return lambda: self._forward(x, state)
+
+    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        return lambda: self._backward(x, grad_y, state)

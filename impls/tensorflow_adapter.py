@@ -1,0 +1,152 @@
+"""TensorFlow: Keras 3 ``SimpleRNN`` / ``LSTM`` / ``GRU(reset_after=True)`` on the TensorFlow backend,
+called inside ``tf.function`` as users do."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from impls.base import DeviceUnavailableError, RecurrentModel, State  # noqa: E402
+from impls.layout import gate_permute, layer_params, param_name  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        f"the tensorflow adapter needs KERAS_BACKEND=tensorflow, not {keras.backend.backend()!r}"
+    )
+tf.config.experimental.enable_tensor_float_32_execution(False)
+tf.get_logger().setLevel("ERROR")  # one tf.function per model: its retracing warning is noise here
+
+_LAYERS = {
+    "rnn": lambda h, dt: keras.layers.SimpleRNN(h, **_common(dt)),
+    "lstm": lambda h, dt: keras.layers.LSTM(h, **_common(dt)),
+    "gru": lambda h, dt: keras.layers.GRU(h, reset_after=True, **_common(dt)),
+}
+_GRU_ORDER = [1, 0, 2]  # canonical r, z, n  <->  Keras z, r, h (a swap, its own inverse)
+
+
+def _common(dtype: str) -> dict:
+    return {"return_sequences": True, "return_state": True, "dtype": dtype}
+
+
+def _keras_gates(w: np.ndarray) -> np.ndarray:
+    return gate_permute(w, _GRU_ORDER)
+
+
+def to_keras(cell: str, weights: tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    """Canonical (W_ih, W_hh, b_ih, b_hh) of one layer -> Keras [kernel, recurrent_kernel, bias]."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    if cell == "gru":
+        p = _keras_gates
+        return [p(w_ih).T, p(w_hh).T, np.stack([p(b_ih), p(b_hh)])]
+    return [w_ih.T, w_hh.T, b_ih + b_hh]  # Keras keeps one merged bias
+
+
+def from_keras_grads(cell: str, grads: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Gradients of [kernel, recurrent_kernel, bias] -> canonical (dW_ih, dW_hh, db_ih, db_hh).
+    A merged bias's gradient is the gradient of b_ih and of b_hh alike."""
+    dk, drk, db = grads
+    if cell == "gru":
+        p = _keras_gates
+        return p(dk.T), p(drk.T), p(db[0]), p(db[1])
+    return dk.T, drk.T, db, db.copy()
+
+
+class TensorflowModel(RecurrentModel):
+    framework = "tensorflow"
+
+    def _build(self) -> None:
+        if self.device == "gpu" and not tf.config.list_physical_devices("GPU"):
+            raise DeviceUnavailableError("tensorflow sees no GPU (tf.config.list_physical_devices)")
+        self._device = "/GPU:0" if self.device == "gpu" else "/CPU:0"
+        with tf.device(self._device):
+            self.layers = [_LAYERS[self.cell](self.hidden_size, self.dtype) for _ in range(self.num_layers)]
+            for k, layer in enumerate(self.layers):
+                layer.build((None, None, self.input_size if k == 0 else self.hidden_size))
+        self._params: dict[str, np.ndarray] = {}
+        self._fwd = tf.function(self._stack, reduce_retracing=True)
+        self._grads = tf.function(self._stack_grads, reduce_retracing=True)
+
+    def _stack(self, x: tf.Tensor, states: list[list[tf.Tensor]]):
+        """The whole stack: (y, [final state of each layer as a list])."""
+        finals = []
+        for layer, state in zip(self.layers, states, strict=True):
+            x, *final = layer(x, initial_state=state)
+            finals.append(final)
+        return x, finals
+
+    def _stack_grads(self, x: tf.Tensor, states: list[list[tf.Tensor]], grad_y: tf.Tensor):
+        with tf.GradientTape() as tape:
+            tape.watch([x, states])
+            y, _ = self._stack(x, states)
+        weights = [w.value for layer in self.layers for w in layer.trainable_weights]
+        return tape.gradient(y, [weights, x, states], output_gradients=grad_y)
+
+    def put(self, a: np.ndarray) -> tf.Tensor:
+        """A copy of ``a`` on the model's device."""
+        with tf.device(self._device):
+            return tf.identity(tf.constant(a))
+
+    def _states(self, state: State) -> list[list[tf.Tensor]]:
+        parts = state if self.cell == "lstm" else (state,)
+        return [[self.put(s[k]) for s in parts] for k in range(self.num_layers)]
+
+    def _get_params(self) -> dict[str, np.ndarray]:
+        return {n: p.copy() for n, p in self._params.items()}
+
+    def _set_params(self, params: dict[str, np.ndarray]) -> None:
+        for k, layer in enumerate(self.layers):
+            layer.set_weights(to_keras(self.cell, layer_params(params, k)))
+        self._params = params
+
+    def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        y, finals = self._fwd(self.put(x), self._states(state))
+        h = np.stack([f[0].numpy() for f in finals])
+        if self.cell == "lstm":
+            return y.numpy(), (h, np.stack([f[1].numpy() for f in finals]))
+        return y.numpy(), h
+
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
+        dw, dx, dstates = self._grads(self.put(x), self._states(state), self.put(grad_y))
+        grads: dict[str, np.ndarray] = {}
+        for k in range(self.num_layers):
+            layer_grads = from_keras_grads(self.cell, [g.numpy() for g in dw[3 * k : 3 * k + 3]])
+            for kind, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), layer_grads, strict=True):
+                grads[param_name(kind, k)] = g
+        grads["x"] = dx.numpy()
+        grads["h_0"] = np.stack([s[0].numpy() for s in dstates])
+        if self.cell == "lstm":
+            grads["c_0"] = np.stack([s[1].numpy() for s in dstates])
+        return grads
+
+    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        args = (self.put(x), self._states(state))
+        # .numpy() on one element of the output waits for the whole computation
+        return lambda: self._fwd(*args)[0][0, 0, 0].numpy()
+
+    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        args = (self.put(x), self._states(state), self.put(grad_y))
+        return lambda: [g[0].numpy() for g in self._grads(*args)[0]]
+
+    def _path(self) -> str:
+        """Read off the traced graph whether Keras chose the cuDNN kernel or its generic loop."""
+        x = np.zeros((1, 2, self.input_size), dtype=self.dtype)
+        _, state = self._check_inputs(x, None)
+        graph = self._fwd.get_concrete_function(self.put(x), self._states(state)).graph
+        if any(op.type.startswith("CudnnRNN") for op in graph.get_operations()):
+            return "cudnn"
+        # TensorFlow's oneDNN ops cover float32 on the CPU; float64 stays on Eigen
+        onednn = (
+            os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
+            and self.device == "cpu"
+            and self.dtype == "float32"
+        )
+        return "while_loop+onednn" if onednn else "while_loop"

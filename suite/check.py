@@ -1,0 +1,149 @@
+"""Equivalence check: every framework x cell x dtype against the NumPy reference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import impls
+from impls.layout import PARAM_KINDS
+
+TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5}
+
+
+@dataclass(frozen=True)
+class Shape:
+    batch: int = 3
+    time: int = 7
+    input_size: int = 5
+    hidden_size: int = 6
+    num_layers: int = 2
+
+
+def rel_error(got: np.ndarray, ref: np.ndarray) -> float:
+    """max |got - ref| / max |ref|: the error relative to the reference's scale."""
+    scale = float(np.abs(ref).max())
+    diff = float(np.abs(got.astype(np.float64) - ref).max())
+    return diff / scale if scale > 0 else diff
+
+
+def make_inputs(cell: str, shape: Shape, seed: int = 0) -> tuple[np.ndarray, object, np.ndarray]:
+    """float64 input, a non-zero initial state and an output cotangent for one check."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((shape.batch, shape.time, shape.input_size))
+    state_shape = (shape.num_layers, shape.batch, shape.hidden_size)
+    h0 = 0.5 * rng.standard_normal(state_shape)
+    state = (h0, 0.5 * rng.standard_normal(state_shape)) if cell == "lstm" else h0
+    grad_y = rng.standard_normal((shape.batch, shape.time, shape.hidden_size))
+    return x, state, grad_y
+
+
+def _cast(value, dtype: str):
+    if isinstance(value, tuple):
+        return tuple(v.astype(dtype) for v in value)
+    return value.astype(dtype)
+
+
+def _errors(y, state, grads, ref_y, ref_state, ref_grads) -> dict[str, float]:
+    err = {"y": rel_error(y, ref_y)}
+    if isinstance(ref_state, tuple):
+        err["h_n"] = rel_error(state[0], ref_state[0])
+        err["c_n"] = rel_error(state[1], ref_state[1])
+    else:
+        err["h_n"] = rel_error(state, ref_state)
+    for name, ref in ref_grads.items():
+        err[f"d_{name}"] = rel_error(grads[name], ref)
+    return err
+
+
+def check_one(
+    framework: str, cell: str, dtype: str, device: str = "cpu", shape: Shape = Shape(), seed: int = 0
+) -> dict:
+    """One row of the check: the framework in ``dtype`` against the NumPy reference in float64 on
+    the same (rounded) weights and inputs."""
+    kw = dict(
+        cell=cell, input_size=shape.input_size, hidden_size=shape.hidden_size, num_layers=shape.num_layers
+    )
+    model = impls.create(framework, dtype=dtype, device=device, seed=seed, **kw)
+    params = model.get_params()
+    reference = impls.create("numpy", dtype="float64", **kw)
+    reference.set_params({n: p.astype("float64") for n, p in params.items()})
+    x, state, grad_y = (_cast(v, dtype) for v in make_inputs(cell, shape, seed))
+    ref_in = (_cast(x, "float64"), _cast(state, "float64"))
+    ref_y, ref_state = reference.forward(*ref_in)
+    ref_grads = reference.backward(ref_in[0], grad_y.astype("float64"), ref_in[1])
+    y, final = model.forward(x, state)
+    grads = model.backward(x, grad_y, state)
+    missing = set(ref_grads) - set(grads)
+    if missing:
+        raise RuntimeError(f"{framework} returned no gradient for {sorted(missing)}")
+    errors = _errors(y, final, grads, ref_y, ref_state, ref_grads)
+    worst = max(errors, key=errors.get)
+    return {
+        "framework": framework,
+        "cell": cell,
+        "dtype": dtype,
+        "device": device,
+        "path": model.path(),
+        "shape": vars(shape),
+        "errors": errors,
+        "max_error": errors[worst],
+        "worst": worst,
+        "tolerance": TOLERANCE[dtype],
+        "status": "pass" if errors[worst] <= TOLERANCE[dtype] else "fail",
+    }
+
+
+def finite_difference_check(cell: str, shape: Shape = Shape(2, 4, 3, 4, 2), eps: float = 1e-6) -> float:
+    """Max relative error of the NumPy reference's backward (float64) against central differences
+    of sum(y * grad_y), over every parameter, the input and the initial state."""
+    model = impls.create(
+        "numpy", cell, shape.input_size, shape.hidden_size, shape.num_layers, dtype="float64", seed=1
+    )
+    x, state, grad_y = make_inputs(cell, shape, seed=1)
+    params = model.get_params()
+    grads = model.backward(x, grad_y, state)
+
+    def loss(p: dict, x: np.ndarray, state) -> float:
+        model.set_params(p)
+        return float((model.forward(x, state)[0] * grad_y).sum())
+
+    def numeric(get, put) -> np.ndarray:
+        base = get()
+        out = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            values = []
+            for step in (eps, -eps):
+                a = base.copy()
+                a[idx] += step
+                values.append(put(a))
+            out[idx] = (values[0] - values[1]) / (2 * eps)
+        return out
+
+    worst = 0.0
+    for name in params:
+        num = numeric(lambda n=name: params[n], lambda a, n=name: loss({**params, n: a}, x, state))
+        worst = max(worst, rel_error(grads[name], num))
+    num = numeric(lambda: x, lambda a: loss(params, a, state))
+    worst = max(worst, rel_error(grads["x"], num))
+    h0 = state[0] if cell == "lstm" else state
+    rebuild = (lambda a: (a, state[1])) if cell == "lstm" else (lambda a: a)
+    num = numeric(lambda: h0, lambda a: loss(params, x, rebuild(a)))
+    worst = max(worst, rel_error(grads["h_0"], num))
+    if cell == "lstm":
+        num = numeric(lambda: state[1], lambda a: loss(params, x, (state[0], a)))
+        worst = max(worst, rel_error(grads["c_0"], num))
+    return worst
+
+
+GRAD_COLUMNS: tuple[str, ...] = (*PARAM_KINDS, "x", "h_0", "c_0")
+
+
+def summarise(errors: dict[str, float]) -> dict[str, float | None]:
+    """Errors per column of the table: outputs, states, and each gradient kind (max over layers)."""
+    row: dict[str, float | None] = {"y": errors["y"], "h_n": errors["h_n"], "c_n": errors.get("c_n")}
+    for col in GRAD_COLUMNS:
+        values = [v for k, v in errors.items() if k == f"d_{col}" or k.startswith(f"d_{col}_l")]
+        row[f"d_{col}"] = max(values) if values else None
+    return row

@@ -1,0 +1,112 @@
+"""Every framework computes the NumPy reference's outputs, final states and gradients."""
+
+import numpy as np
+import pytest
+
+import impls
+from suite.check import Shape, make_inputs, rel_error
+from tests.conftest import framework_params
+
+SHAPES = {
+    "batch1": (Shape(batch=1, time=4, input_size=3, hidden_size=5, num_layers=1), False),
+    "time1": (Shape(batch=2, time=1, input_size=4, hidden_size=4, num_layers=1), True),
+    "two_layers_state": (Shape(batch=3, time=6, input_size=5, hidden_size=3, num_layers=2), True),
+    "wide_input": (Shape(batch=2, time=5, input_size=9, hidden_size=2, num_layers=1), True),
+}
+TOL = {"float64": 1e-10, "float32": 1e-5}
+
+
+def cast(value, dtype):
+    return tuple(v.astype(dtype) for v in value) if isinstance(value, tuple) else value.astype(dtype)
+
+
+def run_pair(framework, cell, dtype, shape, with_state, device="cpu"):
+    kw = dict(
+        cell=cell,
+        input_size=shape.input_size,
+        hidden_size=shape.hidden_size,
+        num_layers=shape.num_layers,
+        seed=3,
+    )
+    try:
+        model = impls.create(framework, dtype=dtype, device=device, **kw)
+    except impls.DeviceUnavailableError as e:
+        pytest.skip(str(e))
+    reference = impls.create("numpy", dtype="float64", **kw)
+    reference.set_params({n: p.astype("float64") for n, p in model.get_params().items()})
+    x, state, grad_y = (cast(v, dtype) for v in make_inputs(cell, shape, seed=5))
+    state = state if with_state else None
+    ref_state = None if state is None else cast(state, "float64")
+    expected = (
+        *reference.forward(x.astype("float64"), ref_state),
+        reference.backward(x.astype("float64"), grad_y.astype("float64"), ref_state),
+    )
+    got = (*model.forward(x, state), model.backward(x, grad_y, state))
+    return got, expected
+
+
+def assert_close(got, expected, tol):
+    (y, final, grads), (ref_y, ref_final, ref_grads) = got, expected
+    assert y.dtype == grads["x"].dtype
+    assert rel_error(y, ref_y) <= tol
+    finals = zip(final, ref_final, strict=True) if isinstance(ref_final, tuple) else [(final, ref_final)]
+    for a, b in finals:
+        assert a.shape == b.shape
+        assert rel_error(a, b) <= tol
+    assert set(grads) == set(ref_grads)
+    for name, ref in ref_grads.items():
+        assert grads[name].shape == ref.shape, name
+        assert rel_error(grads[name], ref) <= tol, name
+
+
+@pytest.mark.parametrize("shape_name", SHAPES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("cell", impls.CELLS)
+@pytest.mark.parametrize("framework", framework_params())
+def test_matches_reference_on_cpu(framework, cell, dtype, shape_name):
+    shape, with_state = SHAPES[shape_name]
+    got, expected = run_pair(framework, cell, dtype, shape, with_state)
+    assert got[0].dtype == np.dtype(dtype)
+    assert_close(got, expected, TOL[dtype])
+
+
+@pytest.mark.parametrize("cell", impls.CELLS)
+@pytest.mark.parametrize("framework", framework_params(("torch", "tensorflow", "jax")))
+def test_matches_reference_on_gpu(framework, cell):
+    """Skips cleanly where the framework sees no GPU."""
+    shape, _ = SHAPES["two_layers_state"]
+    for dtype in ("float64", "float32"):
+        got, expected = run_pair(framework, cell, dtype, shape, True, device="gpu")
+        assert_close(got, expected, TOL[dtype])
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_same_seed_gives_same_params_everywhere(framework):
+    a = impls.create(framework, "lstm", 3, 4, num_layers=2, seed=11).get_params()
+    b = impls.create("numpy", "lstm", 3, 4, num_layers=2, seed=11).get_params()
+    assert list(a) == list(b) == list(impls.param_shapes("lstm", 3, 4, 2))
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_set_params_round_trips(framework):
+    model = impls.create(framework, "gru", 2, 3, dtype="float64")
+    new = {n: np.full(p.shape, 0.25) for n, p in model.get_params().items()}
+    model.set_params(new)
+    for name, p in model.get_params().items():
+        np.testing.assert_array_equal(p, new[name])
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_path_is_reported(framework):
+    path = impls.create(framework, "lstm", 2, 3).path()
+    assert isinstance(path, str) and path
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_native_fast_path_runs(framework):
+    model = impls.create(framework, "rnn", 2, 3)
+    x = np.ones((2, 4, 2), dtype="float32")
+    model.prepare_forward(x)()
+    model.prepare_backward(x, np.ones((2, 4, 3), dtype="float32"))()

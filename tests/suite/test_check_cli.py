@@ -1,0 +1,84 @@
+"""``python -m suite check``: narrowing, JSON output, exit codes."""
+
+import json
+
+import pytest
+
+import impls
+from suite import check, cli
+
+
+def run(capsys, *argv):
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
+    path = tmp_path / "check.json"
+    code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "gru,rnn", "--json", str(path))
+    assert code == 0
+    records = json.loads(path.read_text())
+    # numpy float32 rows for two cells, plus the finite-difference rows of the float64 reference
+    assert [(r["cell"], r["dtype"], r["path"]) for r in records] == [
+        ("gru", "float32", "numpy"),
+        ("rnn", "float32", "numpy"),
+        ("gru", "float64", "finite differences"),
+        ("rnn", "float64", "finite differences"),
+    ]
+    assert all(r["kind"] == "check" and r["status"] == "pass" for r in records)
+    assert {"git_commit", "date", "cpu", "versions"} <= set(records[0]["environment"])
+    assert "4 passed, 0 failed" in out
+
+
+def test_a_failure_gives_exit_code_1(capsys, monkeypatch):
+    monkeypatch.setitem(check.TOLERANCE, "float32", 0.0)
+    code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "rnn", "--dtype", "float32")
+    assert code == 1
+    assert "fail" in out
+
+
+def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monkeypatch):
+    real = impls.create
+
+    def create(framework, *args, **kwargs):
+        if framework == "numpy" and kwargs.get("dtype") == "float32":
+            raise RuntimeError("boom")
+        return real(framework, *args, **kwargs)
+
+    monkeypatch.setattr(impls, "create", create)
+    code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "rnn,gru")
+    assert code == 1
+    assert out.count("error: numpy") == 2 and "RuntimeError: boom" in out
+    assert "2 passed, 2 failed" in out  # the finite-difference rows still ran
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--frameworks", "mxnet"], "unknown framework 'mxnet'"),
+        (["--cells", "lstm,tcn"], "unknown cell 'tcn'"),
+        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--device", "tpu"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, "check", *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_framework_not_installed_exits_2(capsys, monkeypatch):
+    monkeypatch.setattr(impls, "available", lambda: ("numpy",))
+    code, _, err = run(capsys, "check", "--frameworks", "jax")
+    assert code == 2
+    assert "jax is not installed" in err and "pip install" in err
+
+
+def test_gpu_check_without_a_gpu_skips_and_exits_2(capsys):
+    code, out, err = run(capsys, "check", "--frameworks", "numpy", "--dtype", "float32", "--device", "gpu")
+    assert code == 2
+    assert "skip: numpy" in out and "nothing was checked" in err
