@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+from types import ModuleType
 
 from impls.base import (
     DeviceUnavailableError,
@@ -32,7 +34,9 @@ __all__ = [
     "FrameworkNotInstalledError",
     "RecurrentModel",
     "State",
+    "adapter_module",
     "available",
+    "configure_threads",
     "create",
     "model_class",
     "param_shapes",
@@ -53,6 +57,26 @@ def model_class(framework: str) -> type[RecurrentModel]:
             f"{framework} is not installed; install it with: pip install -e '.[{extra}]'"
         )
     return getattr(importlib.import_module(module), cls)
+
+
+def adapter_module(framework: str) -> ModuleType:
+    """The adapter module of ``framework`` (importing the framework)."""
+    model_class(framework)  # the clear errors for unknown or missing frameworks
+    return importlib.import_module(_ADAPTERS[framework][0])
+
+
+def configure_threads(framework: str, threads: int) -> dict[str, object]:
+    """Pin this process to ``threads`` cores and size the framework's own pools to match. Call it in a
+    fresh process, before the framework does any work. Returns what the framework then reports."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not 1 <= threads <= len(cores):
+        raise ValueError(f"threads must be between 1 and {len(cores)} (the cores this process may use)")
+    os.sched_setaffinity(0, cores[:threads])
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    module = adapter_module(framework)
+    module.set_threads(threads)
+    return {"cpu_affinity": threads, **module.thread_info()}
 
 
 def create(

@@ -121,6 +121,19 @@ class RecurrentModel(ABC):
     def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
         """Like :meth:`prepare_forward`, for forward plus backward (every parameter gradient)."""
 
+    @abstractmethod
+    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
+        """Like :meth:`prepare_forward`, for one training step: forward, backward of ``sum(y * grad_y)``
+        and an SGD update of every parameter with the framework's own optimizer. It changes the weights."""
+
+    def reset_device_peak(self) -> None:
+        """Start a new peak of the device allocator (GPU); CPU memory is measured by the harness."""
+        raise NotImplementedError(f"{self.framework} reports no device memory on {self.device}")
+
+    def device_peak_bytes(self) -> int:
+        """Peak bytes held by the framework's device allocator since :meth:`reset_device_peak`."""
+        raise NotImplementedError(f"{self.framework} reports no device memory on {self.device}")
+
     # ----- for the adapters -----
 
     @abstractmethod

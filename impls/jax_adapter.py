@@ -3,6 +3,7 @@ gradients by ``jax.vjp``."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import partial
 
@@ -112,5 +113,48 @@ class JaxModel(RecurrentModel):
         args = (self._params, self.put(x), *self._state(state), self.put(grad_y))
         return lambda: jax.block_until_ready(self._grads(*args))
 
+    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        args = (self.put(x), *self._state(state), self.put(grad_y))
+        cell = self.cell
+
+        @jax.jit
+        def step(params, x, h0, c0, gy):
+            grads = stack_grads(cell, params, x, h0, c0, gy)[0]
+            return jax.tree.map(lambda p, g: p - lr * g, params, grads)
+
+        def run() -> None:
+            self._params = jax.block_until_ready(step(self._params, *args))
+
+        return run
+
+    def reset_device_peak(self) -> None:
+        if self.device != "gpu":
+            super().reset_device_peak()
+        # XLA cannot reset its peak: the harness measures in a fresh process and subtracts this
+        self._peak_base = self._device.memory_stats().get("bytes_in_use", 0)
+
+    def device_peak_bytes(self) -> int:
+        if self.device != "gpu":
+            super().device_peak_bytes()
+        return int(self._device.memory_stats()["peak_bytes_in_use"]) - getattr(self, "_peak_base", 0)
+
     def _path(self) -> str:
         return f"xla:{self._device.platform}"
+
+
+def set_threads(n: int) -> None:
+    """XLA's CPU thread pool cannot be resized once started: the harness pins the process to ``n`` cores
+    (os.sched_setaffinity) before JAX starts, which XLA follows."""
+
+
+def thread_info() -> dict[str, object]:
+    return {"cpu_affinity": len(os.sched_getaffinity(0))}
+
+
+def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
+    """A synchronised n x n GEMM, for the calibration of the machine's peak."""
+    dev = jax.devices("gpu" if device == "gpu" else "cpu")[0]
+    a = jax.device_put(np.random.default_rng(0).random((n, n)).astype(dtype), dev)
+    f = jax.jit(lambda a: a @ a)
+    return lambda: f(a).block_until_ready()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import threadpoolctl
 
 from impls.base import RecurrentModel, State
 from impls.layout import layer_params, param_name
@@ -179,3 +180,29 @@ class NumpyModel(RecurrentModel):
     def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
         x, state = self._check_inputs(x, None)
         return lambda: self._backward(x, grad_y, state)
+
+    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+
+        def run() -> None:
+            grads = self._backward(x, grad_y, state)
+            for name, p in self._params.items():
+                p -= lr * grads[name]
+
+        return run
+
+
+def set_threads(n: int) -> None:
+    """BLAS threads for NumPy's matmuls."""
+    threadpoolctl.threadpool_limits(n)
+
+
+def thread_info() -> dict[str, object]:
+    """The thread counts NumPy's BLAS reports."""
+    return {"blas": [p.get("num_threads") for p in threadpoolctl.threadpool_info()]}
+
+
+def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
+    """A synchronised n x n GEMM, for the calibration of the machine's peak."""
+    a = np.random.default_rng(0).random((n, n)).astype(dtype)
+    return lambda: a @ a

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from impls.base import DeviceUnavailableError, RecurrentModel, State  # noqa: E402
-from impls.layout import gate_permute, layer_params, param_name  # noqa: E402
+from impls.layout import PARAM_KINDS, gate_permute, layer_params, param_name  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -98,7 +98,23 @@ class TensorflowModel(RecurrentModel):
         return [[self.put(s[k]) for s in parts] for k in range(self.num_layers)]
 
     def _get_params(self) -> dict[str, np.ndarray]:
-        return {n: p.copy() for n, p in self._params.items()}
+        """Read back from the layers (training may have changed them). A merged bias that moved since
+        set_params had its change split equally between b_ih and b_hh, which keeps the function."""
+        params = {}
+        for k, layer in enumerate(self.layers):
+            kernel, recurrent, bias = layer.get_weights()
+            if self.cell == "gru":
+                w_ih, w_hh = _keras_gates(kernel.T), _keras_gates(recurrent.T)
+                b_ih, b_hh = _keras_gates(bias[0]), _keras_gates(bias[1])
+            else:
+                w_ih, w_hh = kernel.T.copy(), recurrent.T.copy()
+                old_ih = self._params[param_name("bias_ih", k)]
+                old_hh = self._params[param_name("bias_hh", k)]
+                half = (bias - (old_ih + old_hh)) / 2
+                b_ih, b_hh = old_ih + half, old_hh + half
+            for kind, value in zip(PARAM_KINDS, (w_ih, w_hh, b_ih, b_hh), strict=True):
+                params[param_name(kind, k)] = value
+        return params
 
     def _set_params(self, params: dict[str, np.ndarray]) -> None:
         for k, layer in enumerate(self.layers):
@@ -136,6 +152,37 @@ class TensorflowModel(RecurrentModel):
         args = (self.put(x), self._states(state), self.put(grad_y))
         return lambda: [g[0].numpy() for g in self._grads(*args)[0]]
 
+    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
+        x, state = self._check_inputs(x, None)
+        args = (self.put(x), self._states(state), self.put(grad_y))
+        variables = [w for layer in self.layers for w in layer.trainable_weights]
+        # SGD on the canonical b_ih and b_hh moves their merged sum by twice the step: match it exactly
+        merged = 2.0 if self.cell != "gru" else 1.0
+        scale = [merged if i % 3 == 2 else 1.0 for i in range(len(variables))]
+        with tf.device(self._device):
+            optimizer = keras.optimizers.SGD(learning_rate=lr)
+            optimizer.build(variables)
+
+        @tf.function
+        def step(x, states, grad_y):
+            with tf.GradientTape() as tape:
+                y, _ = self._stack(x, states)
+            grads = tape.gradient(y, [v.value for v in variables], output_gradients=grad_y)
+            optimizer.apply([g * s for g, s in zip(grads, scale, strict=True)], variables)
+            return y[0, 0, 0]
+
+        return lambda: step(*args).numpy()
+
+    def reset_device_peak(self) -> None:
+        if self.device != "gpu":
+            super().reset_device_peak()
+        tf.config.experimental.reset_memory_stats("GPU:0")
+
+    def device_peak_bytes(self) -> int:
+        if self.device != "gpu":
+            super().device_peak_bytes()
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+
     def _path(self) -> str:
         """Read off the traced graph whether Keras chose the cuDNN kernel or its generic loop."""
         x = np.zeros((1, 2, self.input_size), dtype=self.dtype)
@@ -150,3 +197,24 @@ class TensorflowModel(RecurrentModel):
             and self.dtype == "float32"
         )
         return "while_loop+onednn" if onednn else "while_loop"
+
+
+def set_threads(n: int) -> None:
+    """Intra- and inter-op pools; TensorFlow accepts this only before its first op."""
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(n)
+
+
+def thread_info() -> dict[str, object]:
+    return {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+
+
+def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
+    """A synchronised n x n GEMM, for the calibration of the machine's peak."""
+    with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):
+        a = tf.constant(np.random.default_rng(0).random((n, n)).astype(dtype))
+    f = tf.function(lambda a: tf.matmul(a, a)[0, 0])
+    return lambda: f(a).numpy()

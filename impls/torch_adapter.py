@@ -111,6 +111,31 @@ class TorchModel(RecurrentModel):
 
         return run
 
+    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
+        xt = self.to_device(self._check_inputs(x, None)[0])
+        gy = self.to_device(grad_y)
+        optimizer = torch.optim.SGD(self.module.parameters(), lr=lr)
+
+        def run() -> None:
+            optimizer.zero_grad(set_to_none=True)
+            y, _ = self.module(xt)
+            y.backward(gy)
+            optimizer.step()
+            self._sync()
+
+        return run
+
+    def reset_device_peak(self) -> None:
+        if self._device.type != "cuda":
+            super().reset_device_peak()
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+
+    def device_peak_bytes(self) -> int:
+        if self._device.type != "cuda":
+            super().device_peak_bytes()
+        return int(torch.cuda.max_memory_allocated())
+
     def _path(self) -> str:
         """Read off the profiler which RNN kernel ran, forward and backward."""
         x = np.zeros((2, 2, self.input_size), dtype=self.dtype)
@@ -129,3 +154,29 @@ class TorchModel(RecurrentModel):
         if found[0][1] == found[1][1]:
             return found[0][1]
         return ", ".join(f"{mode}: {p}" for mode, p in found)
+
+
+def set_threads(n: int) -> None:
+    """Intra-op threads, and inter-op threads where the pool has not started yet."""
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:
+        pass  # only settable once, before any parallel work
+
+
+def thread_info() -> dict[str, object]:
+    return {"intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads()}
+
+
+def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
+    """A synchronised n x n GEMM, for the calibration of the machine's peak."""
+    dev = torch.device("cuda" if device == "gpu" else "cpu")
+    a = torch.rand(n, n, dtype=getattr(torch, dtype), device=dev)
+
+    def run() -> None:
+        a @ a
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    return run

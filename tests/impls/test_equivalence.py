@@ -110,3 +110,21 @@ def test_native_fast_path_runs(framework):
     x = np.ones((2, 4, 2), dtype="float32")
     model.prepare_forward(x)()
     model.prepare_backward(x, np.ones((2, 4, 3), dtype="float32"))()
+
+
+@pytest.mark.parametrize("cell", impls.CELLS)
+@pytest.mark.parametrize("framework", framework_params())
+def test_train_step_is_one_sgd_step(framework, cell):
+    model = impls.create(framework, cell, 3, 4, num_layers=2, dtype="float64", seed=2)
+    reference = impls.create("numpy", cell, 3, 4, num_layers=2, dtype="float64", seed=2)
+    rng = np.random.default_rng(0)
+    x, gy = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 4))
+    grads = reference.backward(x, gy)
+    lr = 0.125  # exact in float32: Keras keeps its learning rate in a float32 variable
+    reference.set_params({n: p - lr * grads[n] for n, p in reference.get_params().items()})
+    model.prepare_train_step(x, gy, lr=lr)()
+    # the same function afterwards (Keras keeps b_ih + b_hh merged, so compare outputs, not biases)
+    np.testing.assert_allclose(model.forward(x)[0], reference.forward(x)[0], rtol=1e-12, atol=1e-12)
+    after = impls.create("numpy", cell, 3, 4, num_layers=2, dtype="float64")
+    after.set_params(model.get_params())
+    np.testing.assert_allclose(after.forward(x)[0], reference.forward(x)[0], rtol=1e-12, atol=1e-12)
