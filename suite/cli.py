@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import impls
 from suite import check
+from suite.analysis import add_efficiency, seq_slopes
 from suite.environment import environment
 from suite.results import write_records
+from suite.runner import run_workloads
 from suite.table import render
+from suite.workloads import PROFILES, grid
 
 
 class UsageError(Exception):
@@ -112,6 +118,115 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    frameworks = frameworks_arg(args.frameworks)
+    cells = parse_list(args.cells, impls.CELLS, "cell")
+    dtype = parse_list(args.dtype, impls.DTYPES, "dtype")
+    if len(dtype) != 1:
+        raise UsageError("give one --dtype per run")
+    cores = len(os.sched_getaffinity(0))
+    threads = args.threads or cores
+    if not 1 <= threads <= cores:
+        raise UsageError(f"--threads must be between 1 and {cores}")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be > 0")
+    workloads = grid(args.profile, frameworks, cells, dtype[0], args.device, kind=args.benchmark)
+    path = Path(args.json or f"results/{args.benchmark}-{args.device}-{args.profile}.json")
+    env = environment(threads)
+    records: list[dict] = []
+    started = time.monotonic()
+
+    def on_result(record: dict) -> None:
+        records.append({"kind": args.benchmark, "threads": threads, **record, "environment": env})
+        if args.benchmark == "speed":
+            add_efficiency(records)
+        write_records(path, records)  # after every job: an interrupted run keeps what finished
+        elapsed = time.monotonic() - started
+        eta = elapsed / len(records) * (len(workloads) - len(records))
+        print(
+            f"[{len(records)}/{len(workloads)}] {_job_line(record)}  ({elapsed:.0f} s, ~{eta:.0f} s left)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    settings = PROFILE_SETTINGS[args.profile] if args.benchmark == "speed" else {}
+    try:
+        run_workloads(workloads, args.benchmark, threads, settings, args.timeout, on_result)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(records)} finished jobs kept in {path}", file=sys.stderr)
+        return 130
+    _print_run_summary(args.benchmark, records)
+    print(f"\nwrote {path}")
+    return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+PROFILE_SETTINGS = {
+    "quick": {"min_rounds": 5, "max_rounds": 50, "budget_s": 0.5},
+    "full": {"min_rounds": 10, "max_rounds": 200, "budget_s": 2.0},
+}
+
+
+def _job_line(r: dict) -> str:
+    what = f"{r['framework']:<10} {r['cell']:<4} {r['mode']:<7} T{r['seq_len']} B{r['batch']}"
+    what += f" H{r['hidden_size']}"
+    if r["status"] != "ok":
+        return f"{what}  {r['status'].upper()}: {r.get('error', '')}"
+    if "median_s" in r:
+        return f"{what}  {r['median_s'] * 1e3:.2f} ms (IQR {r['iqr_s'] * 1e3:.2f})  {r['path']}"
+    return f"{what}  peak {r['peak_bytes'] / 2**20:.1f} MiB (analytic {r['analytic_bytes'] / 2**20:.1f})"
+
+
+def _print_run_summary(kind: str, records: list[dict]) -> None:
+    rows = []
+    for r in records:
+        row = dict(r)
+        if kind == "speed" and r["status"] == "ok":
+            row |= {
+                "median_ms": f"{r['median_s'] * 1e3:.2f}",
+                "iqr_ms": f"{r['iqr_s'] * 1e3:.2f}",
+                "GFLOP/s": f"{r['gflops']:.1f}",
+                "eff": f"{r.get('efficiency', 0):.0%}",
+                "compile_s": f"{r['compile_seconds']:.2f}",
+            }
+        if kind == "memory" and r["status"] == "ok":
+            row |= {
+                "peak_MiB": f"{r['peak_bytes'] / 2**20:.1f}",
+                "analytic_MiB": f"{r['analytic_bytes'] / 2**20:.1f}",
+            }
+        rows.append(row)
+    values = (
+        ["median_ms", "iqr_ms", "GFLOP/s", "eff", "compile_s"]
+        if kind == "speed"
+        else ["peak_MiB", "analytic_MiB"]
+    )
+    print(
+        render(
+            rows,
+            [
+                "framework",
+                "cell",
+                "mode",
+                "seq_len",
+                "batch",
+                "input_size",
+                "hidden_size",
+                *values,
+                "path",
+                "status",
+            ],
+        )
+    )
+    field = "median_s" if kind == "speed" else "peak_bytes"
+    slopes = seq_slopes(records, field)
+    if slopes:
+        print(f"\nlog-log slope of {'time' if kind == 'speed' else 'peak memory'} against T (sequence sweep)")
+        print(render(slopes, ["framework", "cell", "mode", "T", "points", "slope"]))
+    if kind == "speed":
+        peaks = {(r["dtype"], r["device"]): r["peak_gflops"] for r in records if r.get("peak_gflops")}
+        for (dtype, device), peak in peaks.items():
+            print(f"\nmeasured GEMM peak ({dtype}, {device}): {peak:.1f} GFLOP/s")
+
+
 def _progress(row: dict) -> str:
     return f"  {row['framework']:<10} {row['cell']:<4} {row['dtype']:<7} {row['status']}"
 
@@ -129,6 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     p.add_argument("--json", metavar="PATH", help="also write the rows to this results file")
     p.set_defaults(func=cmd_check)
+    p = sub.add_parser("run", help="run a benchmark: speed or memory")
+    p.add_argument("benchmark", choices=["speed", "memory"])
+    p.add_argument("--profile", choices=list(PROFILES), default="quick")
+    p.add_argument("--frameworks", help="comma-separated (default: every installed one)")
+    p.add_argument("--cells", help="comma-separated (default: all)")
+    p.add_argument("--dtype", default="float32")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
+    p.add_argument("--json", metavar="PATH", help="results file (default: results/KIND-DEVICE-PROFILE.json)")
+    p.set_defaults(func=cmd_run)
     return parser
 
 

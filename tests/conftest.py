@@ -10,3 +10,31 @@ def framework_params(frameworks=impls.FRAMEWORKS):
         pytest.param(f, marks=pytest.mark.skipif(f not in installed, reason=f"{f} not installed"))
         for f in frameworks
     ]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--threads", type=int, default=None, help="threads for every framework (default: all cores)"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # Plain `pytest` runs each benchmark once, untimed, as a smoke test; --benchmark-only times them.
+    if not config.getoption("benchmark_only") and not config.getoption("benchmark_enable"):
+        config.option.benchmark_disable = True
+
+
+@pytest.fixture(scope="session")
+def thread_settings(request):
+    """One thread count for every framework, applied to each framework's own pools."""
+    import os
+
+    threads = request.config.getoption("--threads") or len(os.sched_getaffinity(0))
+    applied = {}
+    for framework in impls.available():
+        try:
+            applied[framework] = impls.configure_threads(framework, threads)
+        except RuntimeError as e:  # TensorFlow refuses once it has run an op (earlier tests did)
+            applied[framework] = {"error": str(e), **impls.adapter_module(framework).thread_info()}
+    return {"threads": threads, "frameworks": applied}

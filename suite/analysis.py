@@ -1,0 +1,54 @@
+"""Figures derived from records of one run: efficiency against the measured GEMM peak, log-log slopes."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+
+def add_efficiency(records: list[dict]) -> None:
+    """Set ``peak_gflops`` (the best GEMM any framework reached in this run, same dtype and device) and
+    ``efficiency`` = gflops / peak on every successful speed record."""
+    peaks: dict[tuple, float] = defaultdict(float)
+    for r in records:
+        if r.get("gemm_gflops"):
+            key = (r["dtype"], r["device"])
+            peaks[key] = max(peaks[key], r["gemm_gflops"])
+    for r in records:
+        peak = peaks.get((r["dtype"], r["device"]))
+        if r.get("status") == "ok" and peak and r.get("gflops") is not None:
+            r["peak_gflops"] = peak
+            r["efficiency"] = r["gflops"] / peak
+
+
+def loglog_slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of log(y) against log(x); None with fewer than two usable points."""
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y and y > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx if sxx else None
+
+
+def seq_slopes(records: list[dict], field: str) -> list[dict]:
+    """Slope of ``field`` against T over the sequence sweep, per framework, cell and mode."""
+    series: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
+    for r in records:
+        if r.get("group") == "seq_sweep" and r.get("status") == "ok" and r.get(field) is not None:
+            series[(r["framework"], r["cell"], r["mode"])].append((r["seq_len"], r[field]))
+    rows = []
+    for (framework, cell, mode), pts in sorted(series.items()):
+        pts.sort()
+        rows.append(
+            {
+                "framework": framework,
+                "cell": cell,
+                "mode": mode,
+                "T": f"{pts[0][0]}-{pts[-1][0]}",
+                "points": len(pts),
+                "slope": loglog_slope([p[0] for p in pts], [p[1] for p in pts]),
+            }
+        )
+    return rows

@@ -1,0 +1,50 @@
+"""The pytest-benchmark grid: ``pytest --benchmark-only`` times it; plain ``pytest`` runs each once."""
+
+import time
+
+import pytest
+
+import impls
+from suite import measure
+from suite.workloads import FASTRNNS, MODES, Workload, flops
+from tests.conftest import framework_params
+
+SIZES = {
+    "small": dict(seq_len=50, batch=16, input_size=64, hidden_size=128),
+    "fastrnns": FASTRNNS,
+}
+
+
+@pytest.fixture(scope="session")
+def gemm_peak(thread_settings):
+    """The best float32 CPU GEMM rate of any installed framework, measured once per session."""
+    return max(measure.gemm_gflops(f, "float32", "cpu") for f in impls.available())
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("cell", impls.CELLS)
+@pytest.mark.parametrize("framework", framework_params())
+def test_speed(benchmark, framework, cell, mode, size, thread_settings, gemm_peak):
+    w = Workload(framework=framework, cell=cell, mode=mode, group=size, **SIZES[size])
+    model, fn = measure.prepare(w)
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    benchmark.group = f"{cell}-{mode}-{size}"
+    benchmark.pedantic(fn, rounds=5, warmup_rounds=1, iterations=1)
+    stats = getattr(benchmark, "stats", None)
+    median = stats.stats.median if stats else first  # disabled: one untimed run
+    n_flops = flops(w)
+    benchmark.extra_info.update(
+        w.as_dict(),
+        threads=thread_settings["threads"],
+        threads_effective=thread_settings["frameworks"].get(framework),
+        flops=n_flops,
+        gflops=n_flops / median / 1e9,
+        efficiency=n_flops / median / 1e9 / gemm_peak,
+        peak_gflops=gemm_peak,
+        first_call_s=first,
+        compile_seconds=max(first - median, 0.0),
+        path=model.path(),
+    )

@@ -1,0 +1,75 @@
+"""Efficiency and log-log slopes."""
+
+import math
+
+import pytest
+
+from suite.analysis import add_efficiency, loglog_slope, seq_slopes
+from suite.measure import summary, timed_rounds
+
+
+def test_loglog_slope_recovers_a_power_law():
+    xs = [25, 50, 100, 200]
+    assert loglog_slope(xs, [3 * x**1.5 for x in xs]) == pytest.approx(1.5)
+    assert loglog_slope([10], [1.0]) is None
+    assert loglog_slope([10, 20], [None, 1.0]) is None
+
+
+def test_efficiency_uses_the_best_gemm_of_the_run_per_dtype_and_device():
+    records = [
+        {"status": "ok", "dtype": "float32", "device": "cpu", "gflops": 50.0, "gemm_gflops": 100.0},
+        {"status": "ok", "dtype": "float32", "device": "cpu", "gflops": 80.0, "gemm_gflops": 200.0},
+        {"status": "ok", "dtype": "float64", "device": "cpu", "gflops": 10.0, "gemm_gflops": 40.0},
+        {"status": "timeout", "dtype": "float32", "device": "cpu"},
+    ]
+    add_efficiency(records)
+    assert [r.get("efficiency") for r in records] == [0.25, 0.4, 0.25, None]
+
+
+def test_seq_slopes_only_use_the_sweep():
+    records = [
+        {
+            "group": "seq_sweep",
+            "status": "ok",
+            "framework": "jax",
+            "cell": "gru",
+            "mode": "train",
+            "seq_len": t,
+            "median_s": t * 0.001,
+        }
+        for t in (25, 50, 100)
+    ] + [
+        {
+            "group": "fastrnns",
+            "status": "ok",
+            "framework": "jax",
+            "cell": "gru",
+            "mode": "train",
+            "seq_len": 100,
+            "median_s": 99.0,
+        }
+    ]
+    (row,) = seq_slopes(records, "median_s")
+    assert row["slope"] == pytest.approx(1.0) and row["points"] == 3 and row["T"] == "25-100"
+
+
+def test_timed_rounds_keeps_the_first_call_apart():
+    calls = []
+
+    def fn():
+        calls.append(1)
+        if len(calls) == 1:
+            import time
+
+            time.sleep(0.05)
+
+    first, samples = timed_rounds(fn, min_rounds=4, max_rounds=6, budget_s=0.0)
+    assert first >= 0.05
+    assert len(samples) == 4 and len(calls) == 6  # first call + one warm-up + rounds
+    assert max(samples) < 0.05
+
+
+def test_summary_median_and_iqr():
+    s = summary([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median_s"] == 3.0 and s["iqr_s"] == 2.0 and s["min_s"] == 1.0
+    assert not math.isnan(summary([2.0])["iqr_s"])
