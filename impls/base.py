@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from impls.layout import CELLS, DTYPES, init_params, param_shapes
+from impls.training import TrainConfig, Trainer
 
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
 DEVICES: tuple[str, ...] = ("cpu", "gpu")
@@ -125,6 +126,10 @@ class RecurrentModel(ABC):
     def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
         """Like :meth:`prepare_forward`, for one training step: forward, backward of ``sum(y * grad_y)``
         and an SGD update of every parameter with the framework's own optimizer. It changes the weights."""
+
+    @abstractmethod
+    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+        """This stack with a linear readout, trained in the framework by ``config``."""
 
     def reset_device_peak(self) -> None:
         """Start a new peak of the device allocator (GPU); CPU memory is measured by the harness."""

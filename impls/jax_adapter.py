@@ -11,8 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from impls import training
 from impls.base import DeviceUnavailableError, RecurrentModel, State
 from impls.layout import layer_params
+from impls.training import TrainConfig, Trainer
 
 # float64 needs x64 before any array exists; full float32 matmuls (no TF32) for equivalence on GPU.
 jax.config.update("jax_enable_x64", True)
@@ -141,6 +143,59 @@ class JaxModel(RecurrentModel):
 
     def _path(self) -> str:
         return f"xla:{self._device.platform}"
+
+    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+        return JaxTrainer(self, config, seed)
+
+
+class JaxTrainer(Trainer):
+    """One jitted step: value_and_grad, clipping and the optimizer update."""
+
+    model: JaxModel
+
+    def _build(self) -> None:
+        m, config = self.model, self.config
+        self._all = {**m._params, **{n: m.put(p) for n, p in self.readout_init.items()}}
+        self._slots = {n: training.init_slots(config, jnp.zeros_like, p) for n, p in self._all.items()}
+        layers, dtype = m.num_layers, m.dtype
+
+        def output(params, x):
+            zeros = jnp.zeros((layers, x.shape[0], m.hidden_size), dtype)
+            y, _, _ = stack_forward(m.cell, params, x, zeros, zeros if m.cell == "lstm" else None)
+            h = y[:, -1] if config.loss == "mse_last" else y
+            return h @ params["readout.weight"].T + params["readout.bias"]
+
+        def loss_fn(params, x, target):
+            out = output(params, x)
+            if config.loss == "mse_last":
+                return jnp.mean((out - target) ** 2)
+            logp = jax.nn.log_softmax(out, axis=-1)
+            return -jnp.mean(jnp.take_along_axis(logp, target[..., None], axis=-1))
+
+        def step(params, slots, t, x, target):
+            loss, grads = jax.value_and_grad(loss_fn)(params, x, target)
+            scale = training.clip_scale(jnp, [jnp.sum(g * g) for g in grads.values()], config.clip)
+            new_params, new_slots = {}, {}
+            for name, p in params.items():
+                delta, new_slots[name] = training.update(jnp, config, grads[name] * scale, slots[name], t)
+                new_params[name] = p - delta
+            return new_params, new_slots, loss
+
+        self._jit_step = jax.jit(step)
+        self._jit_output = jax.jit(output)
+
+    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
+        m = self.model
+        t = jnp.asarray(self.steps, dtype=m.dtype)
+        self._all, self._slots, loss = self._jit_step(self._all, self._slots, t, m.put(x), m.put(target))
+        m._params = {n: self._all[n] for n in m._params}
+        return float(loss)
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self._jit_output(self._all, self.model.put(x)))
+
+    def _readout(self) -> dict[str, np.ndarray]:
+        return {n: np.array(self._all[n]) for n in training.READOUT}
 
 
 def set_threads(n: int) -> None:

@@ -8,27 +8,35 @@ from typing import Any
 import numpy as np
 import threadpoolctl
 
+from impls import training
 from impls.base import RecurrentModel, State
 from impls.layout import layer_params, param_name
+from impls.training import TrainConfig, Trainer
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # exp of a non-positive number only, so no overflow warnings for large |a|
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+def _sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic sigmoid as 0.5 * (1 + tanh(a / 2)): no overflow for any input, one transcendental pass."""
+    out = np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
 
 
 def layer_forward(
     cell: str, x: np.ndarray, weights: tuple[np.ndarray, ...], h0: np.ndarray, c0: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, Any]]:
-    """One layer over the whole sequence: (y, h_n, c_n or None, cache for the backward)."""
+    """One layer over the whole sequence: (y, h_n, c_n or None, cache for the backward).
+    Works time-major inside, so that every step reads and writes contiguous rows."""
     w_ih, w_hh, b_ih, b_hh = weights
     batch, time, _ = x.shape
     hid = w_hh.shape[1]
-    xw = x @ w_ih.T + b_ih  # input projection for every step in one matmul
+    # the input projection of every step in one matmul; RNN and LSTM fold b_hh into it too
+    bias = b_ih + b_hh if cell != "gru" else b_ih
+    xw = np.swapaxes(x, 0, 1) @ w_ih.T + bias  # (time, batch, gates*hidden)
     w_hh_t = w_hh.T
-    ys = np.empty((batch, time, hid), dtype=x.dtype)
-    acts = np.empty((batch, time, w_hh.shape[0]), dtype=x.dtype)
+    ys = np.empty((time, batch, hid), dtype=x.dtype)
+    acts = np.empty((time, batch, w_hh.shape[0]), dtype=x.dtype)
     cache: dict[str, Any] = {"x": x, "h0": h0, "ys": ys, "acts": acts}
     h, c = h0, c0
     if cell == "lstm":
@@ -36,30 +44,29 @@ def layer_forward(
     if cell == "gru":
         hns = cache["hns"] = np.empty_like(ys)
     for t in range(time):
-        a = xw[:, t] + h @ w_hh_t + b_hh if cell != "gru" else None
+        a = acts[t]
         if cell == "rnn":
-            h = np.tanh(a)
-            acts[:, t] = h
+            np.matmul(h, w_hh_t, out=a)
+            a += xw[t]
+            h = np.tanh(a, out=a)
         elif cell == "lstm":
-            s = _sigmoid(a)
-            g = np.tanh(a[:, 2 * hid : 3 * hid])
-            i, f, o = s[:, :hid], s[:, hid : 2 * hid], s[:, 3 * hid :]
-            c = f * c + i * g
+            np.matmul(h, w_hh_t, out=a)
+            a += xw[t]
+            i_f, g, o = a[:, : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
+            _sigmoid(i_f, out=i_f)
+            np.tanh(g, out=g)
+            _sigmoid(o, out=o)
+            c = cs[t] = a[:, hid : 2 * hid] * c + a[:, :hid] * g
             h = o * np.tanh(c)
-            acts[:, t] = s
-            acts[:, t, 2 * hid : 3 * hid] = g
-            cs[:, t] = c
         else:
             hw = h @ w_hh_t + b_hh
-            rz = _sigmoid(xw[:, t, : 2 * hid] + hw[:, : 2 * hid])
+            rz = _sigmoid(xw[t, :, : 2 * hid] + hw[:, : 2 * hid], out=a[:, : 2 * hid])
             r, z = rz[:, :hid], rz[:, hid:]
-            n = np.tanh(xw[:, t, 2 * hid :] + r * hw[:, 2 * hid :])
-            h = (1.0 - z) * n + z * h
-            acts[:, t, : 2 * hid] = rz
-            acts[:, t, 2 * hid :] = n
-            hns[:, t] = hw[:, 2 * hid :]
-        ys[:, t] = h
-    return ys, h, c, cache
+            n = np.tanh(xw[t, :, 2 * hid :] + r * hw[:, 2 * hid :], out=a[:, 2 * hid :])
+            h = n + z * (h - n)
+            hns[t] = hw[:, 2 * hid :]
+        ys[t] = h
+    return np.swapaxes(ys, 0, 1), h, c, cache
 
 
 def layer_backward(
@@ -71,50 +78,51 @@ def layer_backward(
     """Backward through time of one layer: (dx, dh0, dc0 or None, (dW_ih, dW_hh, db_ih, db_hh))."""
     w_ih, w_hh, _, _ = weights
     x, h0, ys, acts = cache["x"], cache["h0"], cache["ys"], cache["acts"]
-    batch, time, hid = ys.shape
-    h_prev = np.concatenate([h0[:, None], ys[:, :-1]], axis=1)
-    d_in = np.empty_like(acts)  # gradient of the input-side pre-activations
+    time, batch, hid = ys.shape
+    dy = np.swapaxes(dy, 0, 1)
+    h_prev = np.concatenate([h0[None], ys[:-1]], axis=0)
+    d_in = np.empty_like(acts)  # gradient of the input-side pre-activations, time-major
     d_hid = d_in if cell != "gru" else np.empty_like(acts)  # of the hidden-side ones
     dh = np.zeros((batch, hid), dtype=ys.dtype)
     dc = np.zeros_like(dh) if cell == "lstm" else None
     for t in reversed(range(time)):
-        dh = dh + dy[:, t]
+        dh = dh + dy[t]
         if cell == "rnn":
-            d_in[:, t] = dh * (1.0 - acts[:, t] ** 2)
+            d_in[t] = dh * (1.0 - acts[t] ** 2)
         elif cell == "lstm":
-            a = acts[:, t]
+            a = acts[t]
             i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
-            c = cache["cs"][:, t]
-            c_prev = cache["cs"][:, t - 1] if t > 0 else cache["c0"]
+            c = cache["cs"][t]
+            c_prev = cache["cs"][t - 1] if t > 0 else cache["c0"]
             tc = np.tanh(c)
             dc = dc + dh * o * (1.0 - tc**2)
-            d = d_in[:, t]
+            d = d_in[t]
             d[:, :hid] = dc * g * i * (1.0 - i)
             d[:, hid : 2 * hid] = dc * c_prev * f * (1.0 - f)
             d[:, 2 * hid : 3 * hid] = dc * i * (1.0 - g**2)
             d[:, 3 * hid :] = dh * tc * o * (1.0 - o)
             dc = dc * f
         else:
-            a = acts[:, t]
+            a = acts[t]
             r, z, n = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid :]
             dn = dh * (1.0 - z) * (1.0 - n**2)
-            dr = dn * cache["hns"][:, t] * r * (1.0 - r)
-            dz = dh * (h_prev[:, t] - n) * z * (1.0 - z)
-            d_in[:, t, :hid] = d_hid[:, t, :hid] = dr
-            d_in[:, t, hid : 2 * hid] = d_hid[:, t, hid : 2 * hid] = dz
-            d_in[:, t, 2 * hid :] = dn
-            d_hid[:, t, 2 * hid :] = dn * r
+            dr = dn * cache["hns"][t] * r * (1.0 - r)
+            dz = dh * (h_prev[t] - n) * z * (1.0 - z)
+            d_in[t, :, :hid] = d_hid[t, :, :hid] = dr
+            d_in[t, :, hid : 2 * hid] = d_hid[t, :, hid : 2 * hid] = dz
+            d_in[t, :, 2 * hid :] = dn
+            d_hid[t, :, 2 * hid :] = dn * r
             dh = dh * z
-        dh = (dh if cell == "gru" else 0.0) + d_hid[:, t] @ w_hh
-    flat_in = d_in.reshape(batch * time, -1)
-    flat_hid = d_hid.reshape(batch * time, -1)
+        dh = (dh if cell == "gru" else 0.0) + d_hid[t] @ w_hh
+    flat_in = d_in.reshape(time * batch, -1)
+    flat_hid = d_hid.reshape(time * batch, -1)
     grads = (
-        flat_in.T @ x.reshape(batch * time, -1),
-        flat_hid.T @ h_prev.reshape(batch * time, hid),
+        flat_in.T @ np.swapaxes(x, 0, 1).reshape(time * batch, -1),
+        flat_hid.T @ h_prev.reshape(time * batch, hid),
         flat_in.sum(axis=0),
         flat_hid.sum(axis=0),
     )
-    return d_in @ w_ih, dh, dc, grads
+    return np.swapaxes(d_in @ w_ih, 0, 1), dh, dc, grads
 
 
 class NumpyModel(RecurrentModel):
@@ -154,7 +162,9 @@ class NumpyModel(RecurrentModel):
         return y, final
 
     def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
-        _, _, caches = self._run(x, state)
+        return self._backward_from(self._run(x, state)[2], grad_y)
+
+    def _backward_from(self, caches: list, grad_y: np.ndarray) -> dict[str, np.ndarray]:
         grads: dict[str, np.ndarray] = {}
         dh0, dc0 = [], []
         dy = grad_y
@@ -173,6 +183,9 @@ class NumpyModel(RecurrentModel):
     def _path(self) -> str:
         return "numpy"
 
+    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+        return NumpyTrainer(self, config, seed)
+
     def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
         x, state = self._check_inputs(x, None)
         return lambda: self._forward(x, state)
@@ -190,6 +203,39 @@ class NumpyModel(RecurrentModel):
                 p -= lr * grads[name]
 
         return run
+
+
+class NumpyTrainer(Trainer):
+    """Hand-written backward and optimizer."""
+
+    model: NumpyModel
+
+    def _build(self) -> None:
+        self._readout_params = {n: p.copy() for n, p in self.readout_init.items()}
+        self._slots: dict[str, list] = {}
+
+    def _all(self) -> dict[str, np.ndarray]:
+        return {**self.model._params, **self._readout_params}
+
+    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
+        y, _, caches = self.model._run(x, self.model._check_inputs(x, None)[1])
+        loss, dy, grads = training.loss_and_grad_numpy(self.config, y, target, self._readout_params)
+        grads.update(self.model._backward_from(caches, dy))
+        params = self._all()
+        scale = training.clip_scale(np, [np.sum(grads[n] ** 2) for n in params], self.config.clip)
+        for name, p in params.items():
+            slots = self._slots.get(name) or training.init_slots(self.config, np.zeros_like, p)
+            grad = grads[name] * scale
+            delta, self._slots[name] = training.update(np, self.config, grad, slots, self.steps)
+            p -= delta
+        return loss
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        y, _ = self.model._forward(x, self.model._check_inputs(x, None)[1])
+        return training.predict_numpy(self.config, y, self._readout_params)
+
+    def _readout(self) -> dict[str, np.ndarray]:
+        return {n: p.copy() for n, p in self._readout_params.items()}
 
 
 def set_threads(n: int) -> None:

@@ -13,8 +13,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from impls import training  # noqa: E402
 from impls.base import DeviceUnavailableError, RecurrentModel, State  # noqa: E402
 from impls.layout import PARAM_KINDS, gate_permute, layer_params, param_name  # noqa: E402
+from impls.training import TrainConfig, Trainer  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":
     raise ImportError(
@@ -183,6 +185,9 @@ class TensorflowModel(RecurrentModel):
             super().device_peak_bytes()
         return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
 
+    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+        return TensorflowTrainer(self, config, seed)
+
     def _path(self) -> str:
         """Read off the traced graph whether Keras chose the cuDNN kernel or its generic loop."""
         x = np.zeros((1, 2, self.input_size), dtype=self.dtype)
@@ -197,6 +202,71 @@ class TensorflowModel(RecurrentModel):
             and self.dtype == "float32"
         )
         return "while_loop+onednn" if onednn else "while_loop"
+
+
+def _tensor(v):
+    """The tensor behind a Keras variable (what the tape records), or a tf.Variable itself."""
+    return v.value if isinstance(v, keras.Variable) else v
+
+
+class TensorflowTrainer(Trainer):
+    """One tf.function step on the Keras layers' own variables. A merged Keras bias stands for the
+    canonical b_ih and b_hh: both get its gradient, so it counts twice in the clipping norm and,
+    their optimizer states being equal, it moves by twice their common step."""
+
+    model: TensorflowModel
+
+    def _build(self) -> None:
+        m, config = self.model, self.config
+        with tf.device(m._device):
+            self.w = tf.Variable(self.readout_init["readout.weight"])
+            self.b = tf.Variable(self.readout_init["readout.bias"])
+            self.t = tf.Variable(tf.zeros((), m.dtype))
+            self.variables = [*(w for layer in m.layers for w in layer.trainable_weights), self.w, self.b]
+            self.slots = [
+                [tf.Variable(s) for s in training.init_slots(config, tf.zeros_like, _tensor(v))]
+                for v in self.variables
+            ]
+        merged = 2.0 if m.cell != "gru" else 1.0
+        n_stack = 3 * m.num_layers
+        self.mult = [merged if i < n_stack and i % 3 == 2 else 1.0 for i in range(len(self.variables))]
+        self._tf_step = tf.function(self._graph_step)
+        self._tf_output = tf.function(self._output)
+
+    def _output(self, x):
+        y, _ = self.model._stack(x, [None] * self.model.num_layers)
+        h = y[:, -1] if self.config.loss == "mse_last" else y
+        return tf.matmul(h, self.w, transpose_b=True) + self.b
+
+    def _graph_step(self, x, target):
+        config = self.config
+        with tf.GradientTape() as tape:
+            out = self._output(x)
+            if config.loss == "mse_last":
+                loss = tf.reduce_mean((out - target) ** 2)
+            else:
+                loss = tf.reduce_mean(
+                    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=out)
+                )
+        grads = tape.gradient(loss, [_tensor(v) for v in self.variables])
+        sq = [k * tf.reduce_sum(g * g) for k, g in zip(self.mult, grads, strict=True)]
+        scale = training.clip_scale(tf.math, sq, config.clip)
+        self.t.assign_add(1.0)
+        for v, g, k, slots in zip(self.variables, grads, self.mult, self.slots, strict=True):
+            delta, new = training.update(tf.math, config, g * scale, [tf.identity(s) for s in slots], self.t)
+            v.assign_sub(k * delta)
+            for slot, value in zip(slots, new, strict=True):
+                slot.assign(value)
+        return loss
+
+    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
+        return self._tf_step(self.model.put(x), self.model.put(target)).numpy()
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        return self._tf_output(self.model.put(x)).numpy()
+
+    def _readout(self) -> dict[str, np.ndarray]:
+        return {"readout.weight": self.w.numpy().copy(), "readout.bias": self.b.numpy().copy()}
 
 
 def set_threads(n: int) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from impls.base import DeviceUnavailableError, RecurrentModel, State
+from impls.training import TrainConfig, Trainer
 
 # Equivalence needs full float32 matmuls on Ampere and newer GPUs.
 torch.backends.cuda.matmul.allow_tf32 = False
@@ -136,6 +137,9 @@ class TorchModel(RecurrentModel):
             super().device_peak_bytes()
         return int(torch.cuda.max_memory_allocated())
 
+    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+        return TorchTrainer(self, config, seed)
+
     def _path(self) -> str:
         """Read off the profiler which RNN kernel ran, forward and backward."""
         x = np.zeros((2, 2, self.input_size), dtype=self.dtype)
@@ -154,6 +158,55 @@ class TorchModel(RecurrentModel):
         if found[0][1] == found[1][1]:
             return found[0][1]
         return ", ".join(f"{mode}: {p}" for mode, p in found)
+
+
+class TorchTrainer(Trainer):
+    """torch.optim's Adam, RMSprop or SGD; eager, since nn.RNN/LSTM/GRU are single fused ops."""
+
+    model: TorchModel
+
+    def _build(self) -> None:
+        m, c = self.model, self.config
+        self.readout = torch.nn.Linear(m.hidden_size, c.output_size, device=m._device, dtype=m._dtype)
+        with torch.no_grad():
+            self.readout.weight.copy_(torch.from_numpy(self.readout_init["readout.weight"]))
+            self.readout.bias.copy_(torch.from_numpy(self.readout_init["readout.bias"]))
+        self.parameters = [*m.module.parameters(), *self.readout.parameters()]
+        if c.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.parameters, c.lr, betas=(c.beta1, c.beta2), eps=c.eps)
+        elif c.optimizer == "rmsprop":
+            self.optimizer = torch.optim.RMSprop(self.parameters, c.lr, alpha=c.decay, eps=c.eps)
+        else:
+            self.optimizer = torch.optim.SGD(self.parameters, c.lr)
+
+    def _output(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.model.module(x)
+        return self.readout(y[:, -1] if self.config.loss == "mse_last" else y)
+
+    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        out = self._output(self.model.to_device(x))
+        t = torch.as_tensor(target, device=self.model._device)
+        if self.config.loss == "mse_last":
+            loss = torch.mean((out - t) ** 2)
+        else:
+            loss = torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), t.reshape(-1))
+        loss.backward()
+        if self.config.clip is not None:
+            # min(1, clip / norm), the definition every framework here uses (clip_grad_norm_ adds 1e-6)
+            norm = torch.sqrt(sum(torch.sum(p.grad**2) for p in self.parameters))
+            scale = torch.clamp(self.config.clip / norm, max=1.0)
+            for p in self.parameters:
+                p.grad.mul_(scale)
+        self.optimizer.step()
+        return loss.item()
+
+    def _predict(self, x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self._output(self.model.to_device(x)).cpu().numpy()
+
+    def _readout(self) -> dict[str, np.ndarray]:
+        return {f"readout.{n}": p.detach().cpu().numpy().copy() for n, p in self.readout.named_parameters()}
 
 
 def set_threads(n: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import sys
 import time
@@ -10,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import impls
-from suite import check
+import tasks
+from suite import accuracy, check, compare
 from suite.analysis import add_efficiency, seq_slopes
 from suite.environment import environment
 from suite.results import write_records
@@ -166,6 +169,96 @@ PROFILE_SETTINGS = {
 }
 
 
+def _positive(name: str, value: int | float | None) -> None:
+    if value is not None and not value > 0:
+        raise UsageError(f"--{name} must be > 0, got {value}")
+
+
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    try:
+        task = tasks.get(args.task)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    frameworks = frameworks_arg(args.frameworks)
+    cells = parse_list(args.cells, impls.CELLS, "cell")
+    dtype = parse_list(args.dtype, impls.DTYPES, "dtype")[0]
+    profile = accuracy.profile(args.profile, args.task)
+    try:
+        lengths = [int(v) for v in args.lengths.split(",")] if args.lengths else profile["lengths"]
+    except ValueError:
+        raise UsageError(f"--lengths must be comma-separated integers, got {args.lengths!r}") from None
+    for t in lengths:
+        try:
+            task.check_length(t)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    for name in ("steps", "seeds", "batch_size", "hidden_size", "jobs", "timeout", "lr"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    if args.clip < 0:
+        raise UsageError("--clip must be >= 0")
+    if args.executor == "dask" and importlib.util.find_spec("distributed") is None:
+        raise UsageError("the dask executor needs dask distributed: pip install -e '.[cluster]'")
+    settings = {
+        "steps": args.steps or profile["steps"],
+        "batch_size": args.batch_size or profile["batch_size"],
+        "hidden_size": args.hidden_size or profile["hidden_size"],
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "clip": args.clip or None,
+        "dtype": dtype,
+        "threads": max(1, len(os.sched_getaffinity(0)) // args.jobs),
+    }
+    specs = accuracy.job_specs(
+        args.task, lengths, frameworks, cells, args.seeds or profile["seeds"], settings
+    )
+    path = Path(args.json or f"results/accuracy-{args.task}-{args.profile}.json")
+    cache = Path(args.cache or "results/cache/accuracy")
+    env = environment(settings["threads"])
+    try:
+        records = accuracy.sweep(
+            specs,
+            cache,
+            args.executor,
+            args.jobs,
+            args.timeout,
+            args.scheduler,
+            progress=not args.no_progress,
+            environment=env,
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished jobs are kept in {cache}; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    out = [{"kind": "accuracy", **r} for r in records]
+    write_records(path, out)
+    rows = [
+        {**r, "test_loss": r["test_loss"], "baseline": r["baseline_loss"] if "baseline_loss" in r else None}
+        for r in out
+    ]
+    print(
+        render(
+            rows,
+            [
+                "task",
+                "framework",
+                "cell",
+                "seq_len",
+                "seed",
+                "steps",
+                "test_loss",
+                "baseline",
+                "accuracy",
+                "solved",
+                "status",
+            ],
+        )
+    )
+    print(f"\nwrote {path}")
+    return 0 if all(r["status"] in accuracy.CACHEABLE for r in out) else 1
+
+
 def _job_line(r: dict) -> str:
     what = f"{r['framework']:<10} {r['cell']:<4} {r['mode']:<7} T{r['seq_len']} B{r['batch']}"
     what += f" H{r['hidden_size']}"
@@ -227,6 +320,65 @@ def _print_run_summary(kind: str, records: list[dict]) -> None:
             print(f"\nmeasured GEMM peak ({dtype}, {device}): {peak:.1f} GFLOP/s")
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    threshold = args.threshold if args.threshold is not None else compare.default_threshold()
+    if threshold <= 0:
+        raise UsageError("--threshold must be > 0")
+    try:
+        rows = compare.compare(
+            compare.load(args.baseline), compare.load(args.current), threshold, args.normalize
+        )
+    except compare.CompareError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    _print_comparison(rows, threshold)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    return 1 if any(r["regressed"] for r in rows) else 0
+
+
+def _print_comparison(rows: list[dict], threshold: float) -> None:
+    table = [
+        {
+            **r,
+            "change": f"{r['ratio']:.3f}x" if r.get("ratio") is not None else "-",
+            "99% interval": f"{r['ci_low']:.3f}-{r['ci_high']:.3f}" if "ci_low" in r else "-",
+        }
+        for r in rows
+    ]
+    print(f"threshold {threshold:.0%} and a 99% bootstrap interval of the median ratio that excludes 1")
+    print(render(table, ["benchmark", "change", "99% interval", "decision"]))
+    regressed = [r["benchmark"] for r in rows if r["regressed"]]
+    print(
+        f"\n{len(rows)} compared, {len(regressed)} regressed"
+        + (": " + ", ".join(regressed) if regressed else "")
+    )
+
+
+def cmd_track(args: argparse.Namespace) -> int:
+    from suite import tracking
+
+    try:
+        entries = compare.load(args.current)
+    except compare.CompareError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    base = tracking.baseline_path(args.name)
+    if args.update_baseline or not base.exists():
+        tracking.save_baseline(Path(args.current), base)
+        print(f"baseline {'updated' if args.update_baseline else 'recorded'}: {base}")
+        rows: list[dict] = []
+    else:
+        threshold = compare.default_threshold()
+        rows = compare.compare(compare.load(base), entries, threshold)
+        print(f"baseline: {base}")
+        _print_comparison(rows, threshold)
+    history = tracking.history_path()
+    tracking.append_history(history, args.name, entries, rows)
+    print(f"history: {history}")
+    return 1 if any(r["regressed"] for r in rows) else 0
+
+
 def _progress(row: dict) -> str:
     return f"  {row['framework']:<10} {row['cell']:<4} {row['dtype']:<7} {row['status']}"
 
@@ -244,17 +396,63 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     p.add_argument("--json", metavar="PATH", help="also write the rows to this results file")
     p.set_defaults(func=cmd_check)
-    p = sub.add_parser("run", help="run a benchmark: speed or memory")
-    p.add_argument("benchmark", choices=["speed", "memory"])
-    p.add_argument("--profile", choices=list(PROFILES), default="quick")
+    run = sub.add_parser("run", help="run a benchmark: speed, memory or accuracy")
+    kinds = run.add_subparsers(dest="benchmark", required=True)
+    for kind in ("speed", "memory"):
+        p = kinds.add_parser(
+            kind, help=f"{kind} of every framework x cell, each framework in fresh processes"
+        )
+        p.add_argument("--profile", choices=list(PROFILES), default="quick")
+        p.add_argument("--frameworks", help="comma-separated (default: every installed one)")
+        p.add_argument("--cells", help="comma-separated (default: all)")
+        p.add_argument("--dtype", default="float32")
+        p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+        p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+        p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
+        p.add_argument(
+            "--json", metavar="PATH", help="results file (default: results/KIND-DEVICE-PROFILE.json)"
+        )
+        p.set_defaults(func=cmd_run)
+    p = kinds.add_parser("accuracy", help="train every framework x cell on a task, against sequence length")
+    p.add_argument("--task", required=True, help="adding, copy or varcopy")
+    p.add_argument("--profile", choices=list(accuracy.PROFILES), default="quick")
+    p.add_argument("--lengths", help="comma-separated sequence lengths (default: the profile's)")
     p.add_argument("--frameworks", help="comma-separated (default: every installed one)")
     p.add_argument("--cells", help="comma-separated (default: all)")
-    p.add_argument("--dtype", default="float32")
-    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
-    p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
-    p.add_argument("--json", metavar="PATH", help="results file (default: results/KIND-DEVICE-PROFILE.json)")
-    p.set_defaults(func=cmd_run)
+    for name in ("steps", "seeds", "batch-size", "hidden-size"):
+        p.add_argument(f"--{name}", type=int, help="default: the profile's")
+    p.add_argument("--optimizer", choices=["adam", "rmsprop"], default=accuracy.DEFAULTS["optimizer"])
+    p.add_argument("--lr", type=float, default=accuracy.DEFAULTS["lr"])
+    p.add_argument("--clip", type=float, default=accuracy.DEFAULTS["clip"], help="global-norm clip (0: off)")
+    p.add_argument("--dtype", default=accuracy.DEFAULTS["dtype"])
+    p.add_argument("--executor", choices=list(accuracy.EXECUTORS), default="local")
+    p.add_argument(
+        "--scheduler", help="dask: address of a running scheduler (default: start a local cluster)"
+    )
+    p.add_argument("--jobs", type=int, default=1, help="jobs at a time (default 1)")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
+    p.add_argument("--cache", help="cache folder (default: results/cache/accuracy)")
+    p.add_argument(
+        "--json", metavar="PATH", help="results file (default: results/accuracy-TASK-PROFILE.json)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_accuracy)
+    p = sub.add_parser("compare", help="compare two runs (pytest-benchmark JSON or rnnbench results)")
+    p.add_argument("baseline")
+    p.add_argument("current")
+    p.add_argument(
+        "--threshold", type=float, help="relative change to flag (default: from the A/A calibration)"
+    )
+    p.add_argument("--normalize", action="store_true", help="compare times relative to each run's GEMM peak")
+    p.add_argument("--json", metavar="PATH", help="also write the rows here")
+    p.set_defaults(func=cmd_compare)
+    p = sub.add_parser(
+        "track", help="compare a run with this machine's baseline and append it to the history"
+    )
+    p.add_argument("current")
+    p.add_argument("--name", default="ci", help="which tracked set (default: ci)")
+    p.add_argument("--update-baseline", action="store_true", help="make CURRENT the new baseline")
+    p.set_defaults(func=cmd_track)
     return parser
 
 

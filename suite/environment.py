@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -84,3 +85,9 @@ def environment(threads: int | None = None) -> dict:
         "git_commit": git_commit(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+
+
+def machine_fingerprint() -> str:
+    """A readable name for this kind of machine (CPU model, cores, GPUs): baselines are kept per name."""
+    text = "-".join([cpu_model(), f"{os.cpu_count()}cores", *gpu_names()]).lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80]

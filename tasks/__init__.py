@@ -1,0 +1,18 @@
+"""Synthetic long-dependency tasks: ``tasks.get(name)``."""
+
+from __future__ import annotations
+
+from tasks.adding import Adding
+from tasks.base import Task
+from tasks.copy import Copy, VariableCopy
+
+TASKS: dict[str, type[Task]] = {"adding": Adding, "copy": Copy, "varcopy": VariableCopy}
+
+__all__ = ["TASKS", "Task", "get"]
+
+
+def get(name: str) -> Task:
+    """The task called ``name``; a ValueError naming the choices otherwise."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}")
+    return TASKS[name]()

@@ -1,0 +1,162 @@
+"""What every framework's training step shares: the readout, the losses, gradient clipping and the
+optimizers, written once against an array namespace (numpy, jax.numpy, tf.math) so that the
+frameworks train by one definition. PyTorch uses torch.optim, whose definitions these follow."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from impls.base import RecurrentModel
+
+LOSSES: tuple[str, ...] = ("mse_last", "ce_all")  # MSE of the last step's output; CE over all steps
+OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop", "sgd")
+READOUT = ("readout.weight", "readout.bias")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model learns. Defaults follow torch.optim (Adam, SGD) and the RMSProp of the papers
+    the tasks come from (decay 0.9, eps outside the square root, as torch.optim.RMSprop)."""
+
+    loss: str = "mse_last"
+    output_size: int = 1
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    clip: float | None = 1.0  # global-norm clipping; None turns it off
+    beta1: float = 0.9
+    beta2: float = 0.999
+    decay: float = 0.9
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.clip is not None and not self.clip > 0:
+            raise ValueError(f"clip must be > 0 or None, got {self.clip}")
+
+
+def init_readout(hidden_size: int, output_size: int, dtype: str, seed: int) -> dict[str, np.ndarray]:
+    """A linear readout, initialised as torch.nn.Linear: U(-1/sqrt(H), 1/sqrt(H))."""
+    rng = np.random.default_rng([seed, 1])
+    bound = 1.0 / np.sqrt(hidden_size)
+    return {
+        READOUT[0]: rng.uniform(-bound, bound, (output_size, hidden_size)).astype(dtype),
+        READOUT[1]: rng.uniform(-bound, bound, (output_size,)).astype(dtype),
+    }
+
+
+def clip_scale(xp: Any, sq_norms: list[Any], clip: float | None) -> Any:
+    """The factor min(1, clip / global norm) for gradients whose squared norms are ``sq_norms``."""
+    if clip is None:
+        return 1.0
+    norm = xp.sqrt(sum(sq_norms))
+    return xp.minimum(clip / xp.maximum(norm, 1e-30), 1.0)
+
+
+def init_slots(config: TrainConfig, zeros_like: Any, param: Any) -> list[Any]:
+    """The optimizer's state for one parameter."""
+    return {"adam": [zeros_like(param), zeros_like(param)], "rmsprop": [zeros_like(param)], "sgd": []}[
+        config.optimizer
+    ]
+
+
+def update(xp: Any, config: TrainConfig, grad: Any, slots: list[Any], step: Any) -> tuple[Any, list[Any]]:
+    """(the change to subtract from the parameter, the new slots); ``step`` counts from 1."""
+    if config.optimizer == "sgd":
+        return config.lr * grad, []
+    if config.optimizer == "rmsprop":
+        v = config.decay * slots[0] + (1 - config.decay) * grad * grad
+        return config.lr * grad / (xp.sqrt(v) + config.eps), [v]
+    m = config.beta1 * slots[0] + (1 - config.beta1) * grad
+    v = config.beta2 * slots[1] + (1 - config.beta2) * grad * grad
+    m_hat = m / (1 - config.beta1**step)
+    v_hat = v / (1 - config.beta2**step)
+    return config.lr * m_hat / (xp.sqrt(v_hat) + config.eps), [m, v]
+
+
+def loss_and_grad_numpy(config: TrainConfig, y: np.ndarray, target: np.ndarray, readout: dict) -> tuple:
+    """NumPy: (loss, d loss / d y, readout gradients) for the stack's output ``y``."""
+    w, b = readout[READOUT[0]], readout[READOUT[1]]
+    if config.loss == "mse_last":
+        h = y[:, -1]
+        pred = h @ w.T + b
+        diff = pred - target
+        loss = float(np.mean(diff**2))
+        d_pred = 2.0 * diff / diff.size
+        dy = np.zeros_like(y)
+        dy[:, -1] = d_pred @ w
+        return loss, dy, {READOUT[0]: d_pred.T @ h, READOUT[1]: d_pred.sum(axis=0)}
+    logits = y @ w.T + b
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
+    loss = float(-picked.mean())
+    d_logits = (np.exp(log_probs) - np.eye(logits.shape[-1], dtype=y.dtype)[target]) / target.size
+    flat_d, flat_y = d_logits.reshape(-1, d_logits.shape[-1]), y.reshape(-1, y.shape[-1])
+    return loss, d_logits @ w, {READOUT[0]: flat_d.T @ flat_y, READOUT[1]: flat_d.sum(axis=0)}
+
+
+def predict_numpy(config: TrainConfig, y: np.ndarray, readout: dict) -> np.ndarray:
+    """The readout's output: (batch, outputs) for mse_last, logits (batch, time, classes) for ce_all."""
+    w, b = readout[READOUT[0]], readout[READOUT[1]]
+    return (y[:, -1] if config.loss == "mse_last" else y) @ w.T + b
+
+
+class Trainer(ABC):
+    """A recurrent stack plus a linear readout, trained by one compiled step per call."""
+
+    def __init__(self, model: RecurrentModel, config: TrainConfig, seed: int = 0) -> None:
+        self.model = model
+        self.config = config
+        self.readout_init = init_readout(model.hidden_size, config.output_size, model.dtype, seed)
+        self.steps = 0
+        self._build()
+
+    def step(self, x: np.ndarray, target: np.ndarray) -> float:
+        """One training step on a batch; returns the loss before the update."""
+        x, _ = self.model._check_inputs(x, None)
+        self._check_target(x, target)
+        self.steps += 1
+        return float(self._step(x, target))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The readout's output: (batch, outputs) for mse_last, logits (batch, time, classes) for ce_all."""
+        x, _ = self.model._check_inputs(x, None)
+        return np.asarray(self._predict(x))
+
+    def params(self) -> dict[str, np.ndarray]:
+        """Every parameter in the canonical layout, the readout's included."""
+        return {**self.model.get_params(), **self._readout()}
+
+    def _check_target(self, x: np.ndarray, target: np.ndarray) -> None:
+        if not isinstance(target, np.ndarray):
+            raise TypeError(f"target must be a numpy.ndarray, got {type(target).__name__}")
+        if self.config.loss == "mse_last":
+            self.model._check_array("target", target, (x.shape[0], self.config.output_size))
+            return
+        if target.shape != x.shape[:2] or target.dtype.kind not in "iu":
+            raise ValueError(f"target must be integer classes of shape {x.shape[:2]}, got {target.dtype} "
+                             f"{target.shape}")
+        if target.min() < 0 or target.max() >= self.config.output_size:
+            raise ValueError(f"target classes must lie in [0, {self.config.output_size})")
+
+    @abstractmethod
+    def _build(self) -> None: ...
+
+    @abstractmethod
+    def _step(self, x: np.ndarray, target: np.ndarray) -> float: ...
+
+    @abstractmethod
+    def _predict(self, x: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _readout(self) -> dict[str, np.ndarray]: ...

@@ -1,0 +1,1 @@
+"""``python -m suite.report``: one report, with plots, of everything rnnbench measured."""

@@ -1,0 +1,5 @@
+import sys
+
+from suite.report.build import main
+
+sys.exit(main())

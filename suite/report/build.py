@@ -1,0 +1,399 @@
+"""Build report.md, a self-contained report.html and the PNG plots from a results folder. It only reads
+results: nothing is rerun."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from suite.analysis import seq_slopes
+from suite.report import plots
+from suite.report.loading import Results, load_results
+from suite.table import fmt
+
+COMMANDS = {
+    "check": "python -m suite check --json results/check-cpu.json",
+    "speed": "python -m suite run speed --profile full",
+    "memory": "python -m suite run memory --profile full",
+    "accuracy": "python -m suite run accuracy --task adding --profile full",
+    "history": "python -m suite track BENCHMARK.json (see README, Regression tracking)",
+}
+
+
+def md_table(rows: list[dict], columns: Sequence[str]) -> str:
+    """A Markdown table."""
+    if not rows:
+        return ""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(fmt(r.get(c)).replace("|", "/") for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+class Report:
+    """Markdown text with figures saved beside it."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.parts: list[str] = []
+        self.figures: list[str] = []
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+
+    def missing(self, what: str, kind: str) -> None:
+        self.add(f"_Not measured: no {what} in the results. Measure it with `{COMMANDS[kind]}`._")
+
+    def figure(self, fig, name: str, caption: str) -> None:
+        if fig is None:
+            return
+        path = self.out / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        plots.plt.close(fig)
+        self.figures.append(path.name)
+        self.add(f"![{caption}]({path.name})")
+
+    def markdown(self) -> str:
+        return "\n\n".join(self.parts) + "\n"
+
+
+def section_environment(rep: Report, results: Results) -> None:
+    rep.add("## Where and when\n\nEvery figure below comes from these files; each record carries this block.")
+    rows = []
+    for name, env in results.files.items():
+        versions = env.get("versions", {})
+        rows.append(
+            {
+                "file": name,
+                "kinds": ", ".join(env["kinds"]),
+                "machine": env.get("cpu"),
+                "cores": env.get("cores"),
+                "threads": env.get("threads"),
+                "gpu": ", ".join(env.get("gpus") or []) or "none",
+                "versions": ", ".join(f"{k} {v}" for k, v in versions.items()),
+                "commit": str(env.get("git_commit", ""))[:12],
+                "date": env.get("date"),
+            }
+        )
+    rep.add(
+        md_table(rows, ["file", "kinds", "machine", "cores", "threads", "gpu", "versions", "commit", "date"])
+    )
+
+
+def section_equivalence(rep: Report, records: list[dict]) -> None:
+    rep.add(
+        "## Equivalence\n\nMax relative error (max|a-b| / max|ref|) against the NumPy float64 reference; "
+        "the last rows check the reference's own backward against finite differences."
+    )
+    if not records:
+        rep.missing("equivalence check", "check")
+        return
+    rows = []
+    for r in records:
+        errors = r.get("errors", {})
+        grads = [v for k, v in errors.items() if k.startswith("d_")]
+        rows.append(
+            {
+                **r,
+                "outputs": errors.get("y"),
+                "states": max([v for k, v in errors.items() if k in ("h_n", "c_n")], default=None),
+                "gradients": max(grads, default=r.get("max_error") if not errors else None),
+                "max": r.get("max_error"),
+            }
+        )
+    rep.add(
+        md_table(
+            rows,
+            [
+                "framework",
+                "cell",
+                "dtype",
+                "device",
+                "path",
+                "outputs",
+                "states",
+                "gradients",
+                "max",
+                "tolerance",
+                "status",
+            ],
+        )
+    )
+    failed = [r for r in records if r["status"] != "pass"]
+    rep.add(f"**{len(records) - len(failed)} of {len(records)} rows pass.**")
+
+
+def _devices(records: list[dict]) -> list[str]:
+    return sorted({r["device"] for r in records}, key=lambda d: d != "cpu")
+
+
+def section_speed(rep: Report, records: list[dict]) -> None:
+    rep.add("## Speed")
+    if not records:
+        rep.missing("speed results", "speed")
+        return
+    failed = [r for r in records if r.get("status") != "ok"]
+    for device in _devices(records):
+        recs = [r for r in records if r["device"] == device]
+        rep.add(f"### {device.upper()}")
+        rep.figure(
+            plots.fastrnns_point(recs, device), f"speed_fastrnns_{device}", f"fastrnns point on {device}"
+        )
+        rep.figure(
+            plots.speed_vs_length(recs, device),
+            f"speed_vs_length_{device}",
+            f"time against sequence length on {device}",
+        )
+        point = [r for r in recs if r.get("group") == "fastrnns" and r.get("status") == "ok"]
+        best = {}
+        for r in point:
+            key = (r["cell"], r["mode"])
+            best[key] = min(best.get(key, float("inf")), r["median_s"])
+        rows = [
+            {
+                **r,
+                "median_ms": r["median_s"] * 1e3,
+                "IQR_ms": r["iqr_s"] * 1e3,
+                "vs_fastest": f"{r['median_s'] / best[(r['cell'], r['mode'])]:.2f}x",
+                "efficiency": f"{r.get('efficiency', 0):.0%}",
+                "GFLOP/s": f"{r['gflops']:.0f}",
+                "first_call_s": r["first_call_s"],
+            }
+            for r in point
+        ]
+        rep.add("fastrnns point (T=100, batch 64, input = hidden = 512):")
+        rep.add(
+            md_table(
+                rows,
+                [
+                    "framework",
+                    "cell",
+                    "mode",
+                    "path",
+                    "median_ms",
+                    "IQR_ms",
+                    "vs_fastest",
+                    "GFLOP/s",
+                    "efficiency",
+                    "first_call_s",
+                ],
+            )
+        )
+        rep.add(_within_two(recs))
+        slopes = seq_slopes(recs, "median_s")
+        if slopes:
+            rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
+            rep.add(md_table(slopes, ["framework", "cell", "mode", "T", "slope"]))
+    if failed:
+        rep.add(md_table(failed, ["framework", "cell", "mode", "seq_len", "status", "error"]))
+
+
+def _within_two(records: list[dict]) -> str:
+    """Which adapters are more than 2x slower than the fastest at some size, with the measured overhead."""
+    ok = [r for r in records if r.get("status") == "ok"]
+    best: dict[tuple, float] = {}
+    for r in ok:
+        key = (r["cell"], r["mode"], r["seq_len"], r["batch"], r["input_size"], r["hidden_size"])
+        best[key] = min(best.get(key, float("inf")), r["median_s"])
+    slow: dict[str, list[str]] = {}
+    for r in ok:
+        key = (r["cell"], r["mode"], r["seq_len"], r["batch"], r["input_size"], r["hidden_size"])
+        ratio = r["median_s"] / best[key]
+        if ratio > 2:
+            slow.setdefault(r["framework"], []).append(
+                f"{r['cell']} {r['mode']} T{r['seq_len']} B{r['batch']} H{r['hidden_size']} ({ratio:.1f}x)"
+            )
+    if not slow:
+        return "Every adapter is within 2x of the fastest at every size measured."
+    lines = ["Sizes where an adapter is more than 2x slower than the fastest framework:"]
+    for framework, cases in sorted(slow.items()):
+        lines.append(
+            f"- **{framework}** ({len(cases)}): " + "; ".join(cases[:8]) + ("; ..." if len(cases) > 8 else "")
+        )
+    return "\n".join(lines)
+
+
+def section_memory(rep: Report, records: list[dict]) -> None:
+    rep.add(
+        "## Memory\n\nPeak of one call after a warm-up: on the CPU the rise of the resident set's high-water "
+        "mark, in a fresh process per job; beside it the analytic size of the activations the call must "
+        "keep. An allocator that keeps memory from the warm-up (TensorFlow's on the CPU) shows less than "
+        "it uses; the first call's peak, compilation included, is in the results file."
+    )
+    if not records:
+        rep.missing("memory results", "memory")
+        return
+    for device in _devices(records):
+        recs = [r for r in records if r["device"] == device]
+        rep.figure(
+            plots.memory_vs_length(recs, device),
+            f"memory_vs_length_{device}",
+            f"peak memory against sequence length on {device}",
+        )
+        point = [r for r in recs if r.get("group") == "fastrnns" and r.get("status") == "ok"]
+        rows = [
+            {
+                **r,
+                "peak_MiB": r["peak_bytes"] / 2**20,
+                "first_call_MiB": (r.get("first_call_peak_bytes") or 0) / 2**20,
+                "analytic_MiB": r["analytic_bytes"] / 2**20,
+            }
+            for r in point
+        ]
+        rep.add(f"fastrnns point on {device}:")
+        rep.add(md_table(rows, ["framework", "cell", "mode", "peak_MiB", "first_call_MiB", "analytic_MiB"]))
+        slopes = seq_slopes(recs, "peak_bytes")
+        if slopes:
+            rep.add("Log-log slope of peak memory against T:")
+            rep.add(md_table(slopes, ["framework", "cell", "mode", "T", "slope"]))
+
+
+def section_accuracy(rep: Report, records: list[dict]) -> None:
+    rep.add("## Learning long dependencies")
+    if not records:
+        rep.missing("accuracy results", "accuracy")
+        return
+    for task in sorted({r["task"] for r in records}):
+        recs = [r for r in records if r["task"] == task]
+        rep.add(f"### {task}")
+        rep.figure(plots.accuracy_vs_length(recs, task), f"accuracy_{task}", f"{task}: test loss against T")
+        rep.figure(plots.learning_curves(recs, task), f"curves_{task}", f"{task}: learning curves")
+        rows = [{**r, "baseline": r.get("baseline_loss")} for r in recs]
+        rep.add(
+            md_table(
+                rows,
+                [
+                    "framework",
+                    "cell",
+                    "seq_len",
+                    "seed",
+                    "steps",
+                    "hidden_size",
+                    "optimizer",
+                    "lr",
+                    "test_loss",
+                    "baseline",
+                    "accuracy",
+                    "solved",
+                    "status",
+                    "wall_seconds",
+                ],
+            )
+        )
+
+
+def section_history(rep: Report, folder: Path) -> None:
+    from suite.compare import default_threshold
+    from suite.tracking import detect_steps, read_history
+
+    files = sorted((folder / "history").glob("*.jsonl"))
+    rep.add("## Regression history")
+    if not files:
+        rep.missing("tracking history", "history")
+        return
+    for path in files:
+        runs = read_history(path)
+        keys = sorted({k for run in runs for k in run.get("medians", {})})
+        steps = {
+            k: detect_steps([run["medians"].get(k) or 0 for run in runs], default_threshold()) for k in keys
+        }
+        rep.add(f"{path.stem}: {len(runs)} tracked runs, {sum(map(len, steps.values()))} detected steps.")
+        rep.figure(plots.history_trends(runs, steps), f"history_{path.stem}"[:80], f"trend on {path.stem}")
+
+
+def to_html(markdown: str, out: Path) -> str:
+    """A self-contained HTML page: the Markdown's tables and headings, the PNGs embedded."""
+    body = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("|"):
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                if not lines[i].startswith("|---"):
+                    rows.append([html.escape(c.strip()) for c in lines[i].strip("|").split("|")])
+                i += 1
+            head, *rest = rows
+            body.append(
+                "<table><tr>"
+                + "".join(f"<th>{c}</th>" for c in head)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rest)
+                + "</table>"
+            )
+            continue
+        image = re.fullmatch(r"!\[(.*)\]\((.*)\)", line)
+        if image:
+            data = base64.b64encode((out / image.group(2)).read_bytes()).decode()
+            body.append(
+                f'<figure><img alt="{html.escape(image.group(1))}" src="data:image/png;base64,{data}">'
+                f"<figcaption>{html.escape(image.group(1))}</figcaption></figure>"
+            )
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
+        elif line.strip():
+            text = html.escape(line)
+            text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+            text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+            text = re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"<i>\1</i>", text)
+            body.append(f"<li>{text[2:]}</li>" if line.startswith("- ") else f"<p>{text}</p>")
+        i += 1
+    style = (
+        "body{font-family:sans-serif;max-width:1500px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:2px 6px}img{max-width:100%}figure{margin:1em 0}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>rnnbench report</title>"
+        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def build(folder: Path, out: Path) -> tuple[Results, Report]:
+    results = load_results(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    rep = Report(out)
+    rep.add(
+        "# rnnbench report\n\nGenerated by `python -m suite.report` from the results files listed below; "
+        "nothing here was rerun."
+    )
+    for warning in results.warnings:
+        rep.add(f"- warning: {warning}")
+    section_environment(rep, results)
+    section_equivalence(rep, results.of("check"))
+    section_speed(rep, results.of("speed"))
+    section_memory(rep, results.of("memory"))
+    section_accuracy(rep, results.of("accuracy"))
+    section_history(rep, folder)
+    return results, rep
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m suite.report", description=__doc__)
+    parser.add_argument("--results", default="results", help="folder of results files (default: results/)")
+    parser.add_argument("--out", default=None, help="where to write the report (default: the results folder)")
+    args = parser.parse_args(argv)
+    folder = Path(args.results)
+    out = Path(args.out or args.results)
+    if not folder.is_dir():
+        print(f"error: {folder} is not a folder", file=sys.stderr)
+        return 2
+    results, rep = build(folder, out)
+    for warning in results.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not results:
+        print(
+            f"error: no rnnbench results in {folder}; run e.g. `{COMMANDS['check']}` first", file=sys.stderr
+        )
+        return 2
+    markdown = rep.markdown()
+    (out / "report.md").write_text(markdown)
+    (out / "report.html").write_text(to_html(markdown, out))
+    print(f"wrote {out / 'report.md'}, {out / 'report.html'} and {len(rep.figures)} plots")
+    return 0

@@ -1,0 +1,255 @@
+"""The report's figures. Each function returns a matplotlib Figure, or None when there is nothing to draw."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}
+CELLS = ("rnn", "lstm", "gru")
+MODE_STYLE = {"forward": "-", "train": "--"}
+
+
+def _ok(records: list[dict]) -> list[dict]:
+    return [r for r in records if r.get("status") == "ok"]
+
+
+def _panels(n: int, title: str, width: float = 5.0, height: float = 4.0) -> tuple[Figure, list]:
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    fig.suptitle(title)
+    return fig, list(axes[0])
+
+
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+
+
+def speed_vs_length(records: list[dict], device: str) -> Figure | None:
+    """Median time against T on the sequence sweep, one panel per cell, log-log."""
+    sweep = [r for r in _ok(records) if r.get("group") == "seq_sweep" and r["device"] == device]
+    if not sweep:
+        return None
+    r0 = sweep[0]
+    fig, axes = _panels(
+        3,
+        f"Time per call against sequence length ({device}, {r0['dtype']}, batch {r0['batch']}, "
+        f"input = hidden = {r0['hidden_size']}; solid forward, dashed train step)",
+    )
+    for ax, cell in zip(axes, CELLS, strict=True):
+        for framework, colour in COLOURS.items():
+            for mode, style in MODE_STYLE.items():
+                pts = sorted(
+                    (r["seq_len"], r["median_s"] * 1e3)
+                    for r in sweep
+                    if r["cell"] == cell and r["framework"] == framework and r["mode"] == mode
+                )
+                if pts:
+                    ax.plot(
+                        *zip(*pts, strict=True),
+                        style,
+                        marker="o",
+                        ms=3,
+                        color=colour,
+                        label=f"{framework} {mode}",
+                    )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            title=cell.upper(),
+            xlabel="sequence length T (steps)",
+            ylabel="median time per call (ms)",
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        _legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def _bars(ax, groups: list[str], series: dict[str, list[float | None]], ylabel: str) -> None:
+    width = 0.8 / max(1, len(series))
+    for i, (framework, values) in enumerate(series.items()):
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        ax.bar(xs, [v or 0 for v in values], width, color=COLOURS[framework], label=framework)
+    ax.set_xticks(range(len(groups)), groups, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, axis="y", alpha=0.3)
+    _legend(ax)
+
+
+def fastrnns_point(records: list[dict], device: str) -> Figure | None:
+    """Throughput, efficiency against the measured GEMM peak and first-call time at T100 B64 I=H=512."""
+    point = [r for r in _ok(records) if r.get("group") == "fastrnns" and r["device"] == device]
+    if not point:
+        return None
+    groups = [f"{c} {m}" for c in CELLS for m in ("forward", "train")]
+    frameworks = [f for f in COLOURS if any(r["framework"] == f for r in point)]
+
+    def values(field: str, scale: float = 1.0) -> dict[str, list[float | None]]:
+        table = {(r["framework"], f"{r['cell']} {r['mode']}"): r.get(field) for r in point}
+        return {f: [(table.get((f, g)) or 0) * scale for g in groups] for f in frameworks}
+
+    peak = max(r.get("peak_gflops") or 0 for r in point)
+    fig, axes = _panels(
+        3,
+        f"fastrnns point: T=100, batch 64, input = hidden = 512 ({device}, "
+        f"{point[0]['dtype']}, {point[0]['threads']} threads)",
+        width=6.0,
+    )
+    seqs = {f: [(r or 0) for r in v] for f, v in values("median_s").items()}
+    _bars(
+        axes[0],
+        groups,
+        {f: [64 / s if s else 0 for s in v] for f, v in seqs.items()},
+        "throughput (sequences / s)",
+    )
+    axes[0].set_title("throughput")
+    _bars(axes[1], groups, values("efficiency", 100.0), "% of the measured GEMM peak")
+    axes[1].set_title(f"efficiency (GEMM peak {peak:.0f} GFLOP/s)")
+    _bars(axes[2], groups, values("first_call_s"), "first call (s), tracing and compilation included")
+    axes[2].set_title("first-call time")
+    axes[2].set_yscale("log")
+    fig.tight_layout()
+    return fig
+
+
+def memory_vs_length(records: list[dict], device: str) -> Figure | None:
+    """Measured peak against T beside the analytic activation size, one panel per cell."""
+    sweep = [r for r in _ok(records) if r.get("group") == "seq_sweep" and r["device"] == device]
+    if not sweep:
+        return None
+    mode = "train" if any(r["mode"] == "train" for r in sweep) else "forward"
+    sweep = [r for r in sweep if r["mode"] == mode]
+    fig, axes = _panels(
+        3,
+        f"Peak memory of one {mode} call against sequence length ({device}, "
+        f"{sweep[0]['dtype']}, batch {sweep[0]['batch']}, hidden {sweep[0]['hidden_size']})",
+    )
+    for ax, cell in zip(axes, CELLS, strict=True):
+        analytic = sorted({(r["seq_len"], r["analytic_bytes"] / 2**20) for r in sweep if r["cell"] == cell})
+        if analytic:
+            ax.plot(*zip(*analytic, strict=True), "k:", lw=2, label="analytic activations")
+        for framework, colour in COLOURS.items():
+            pts = sorted(
+                (r["seq_len"], max(r["peak_bytes"], 1) / 2**20)
+                for r in sweep
+                if r["cell"] == cell and r["framework"] == framework
+            )
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, color=colour, label=framework)
+        ax.set(
+            xscale="log",
+            yscale="log",
+            title=cell.upper(),
+            xlabel="sequence length T (steps)",
+            ylabel="peak memory of the call (MiB)",
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        _legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_length(records: list[dict], task: str) -> Figure | None:
+    """Test loss against T per cell: mean and min-max over seeds, per framework; the baseline as a line."""
+    rows = [r for r in records if r["task"] == task and r.get("test_loss") is not None]
+    if not rows:
+        return None
+    fig, axes = _panels(3, f"{task}: test loss against sequence length (mean and range over seeds)")
+    for ax, cell in zip(axes, CELLS, strict=True):
+        base = sorted({(r["seq_len"], r["baseline_loss"]) for r in rows if r["cell"] == cell})
+        if base:
+            ax.plot(*zip(*base, strict=True), "k--", lw=1.5, label="memoryless baseline")
+        for i, (framework, colour) in enumerate(COLOURS.items()):
+            groups = defaultdict(list)
+            for r in rows:
+                if r["cell"] == cell and r["framework"] == framework:
+                    groups[r["seq_len"]].append(r["test_loss"])
+            if not groups:
+                continue
+            ts = sorted(groups)
+            x = [t * (1 + 0.03 * (i - 1.5)) for t in ts]  # a small offset keeps overlapping markers visible
+            mean = [statistics.mean(groups[t]) for t in ts]
+            err = [
+                [m - min(groups[t]) for m, t in zip(mean, ts, strict=True)],
+                [max(groups[t]) - m for m, t in zip(mean, ts, strict=True)],
+            ]
+            ax.errorbar(x, mean, yerr=err, marker="o", ms=4, color=colour, label=framework, capsize=3)
+        if task == "adding":
+            ax.axhline(0.01, color="green", lw=0.8, ls=":", label="solved (MSE 0.01)")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            title=cell.upper(),
+            xlabel="sequence length T (steps)",
+            ylabel="test loss (" + ("MSE" if task == "adding" else "cross-entropy, nats") + ")",
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        _legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(records: list[dict], task: str) -> Figure | None:
+    """Training loss against step for every framework, overlaid: one panel per (cell, T), seed 0."""
+    rows = [r for r in records if r["task"] == task and r.get("learning_curve") and r.get("seed", 0) == 0]
+    lengths = sorted({r["seq_len"] for r in rows})
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(lengths), 3, figsize=(15, 3.2 * len(lengths)), squeeze=False)
+    fig.suptitle(f"{task}: training loss against step, the frameworks overlaid (same weights, same batches)")
+    for row, t in zip(axes, lengths, strict=True):
+        for ax, cell in zip(row, CELLS, strict=True):
+            for r in rows:
+                if r["seq_len"] == t and r["cell"] == cell:
+                    pts = [(s, v) for s, v in r["learning_curve"] if v is not None]
+                    if pts:
+                        ax.plot(
+                            *zip(*pts, strict=True),
+                            color=COLOURS[r["framework"]],
+                            lw=1.2,
+                            alpha=0.8,
+                            label=r["framework"],
+                        )
+            base = [r["baseline_loss"] for r in rows if r["seq_len"] == t]
+            if base:
+                ax.axhline(base[0], color="k", ls="--", lw=1, label="baseline")
+            ax.set(
+                yscale="log", title=f"{cell.upper()}, T={t}", xlabel="training step", ylabel="training loss"
+            )
+            ax.grid(True, which="both", alpha=0.3)
+            _legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def history_trends(runs: list[dict], steps_of: dict[str, list[int]], limit: int = 12) -> Figure | None:
+    """Each tracked benchmark's median over the tracked runs, detected steps marked."""
+    keys = sorted({k for run in runs for k in run.get("medians", {})})[:limit]
+    if len(runs) < 2 or not keys:
+        return None
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for key in keys:
+        values = [run["medians"].get(key) for run in runs]
+        first = next((v for v in values if v), None)
+        if not first:
+            continue
+        rel = [v / first if v else None for v in values]
+        (line,) = ax.plot(range(len(rel)), rel, marker="o", ms=3, lw=1, label=key.split("::")[-1][:60])
+        for i in steps_of.get(key, []):
+            ax.axvline(i - 0.5, color=line.get_color(), ls=":", lw=1)
+    ax.set(
+        title="Tracked benchmarks: median relative to the first tracked run (dotted: detected steps)",
+        xlabel="tracked run (oldest first)",
+        ylabel="median / first run's median",
+    )
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,101 @@
+"""One accuracy job: train a cell on a task in one framework, then test it.
+``python -m suite.training_job SPEC OUT`` runs it in its own process (what the sweep does)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+
+import numpy as np
+
+import impls
+import tasks
+from impls.training import TrainConfig
+
+CURVE_POINTS = 100  # learning-curve points kept per job
+TEST_SIZE = 1000
+
+
+class Diverged(ArithmeticError):
+    """The training loss became NaN or inf."""
+
+
+def batches(task: tasks.Task, seed: int, step: int, n: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training batch of one step: the same in every framework."""
+    return task.batch(np.random.default_rng([seed, step]), n, seq_len)
+
+
+def test_set(task: tasks.Task, seed: int, seq_len: int, n: int = TEST_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    return task.batch(np.random.default_rng([seed, 2**31 - 1]), n, seq_len)
+
+
+def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    return x.astype(dtype), target.astype(dtype) if task.loss == "mse_last" else target
+
+
+def run_job(spec: dict) -> dict:
+    """Train and test as ``spec`` says; the record the sweep stores (status ok or diverged)."""
+    task = tasks.get(spec["task"])
+    if spec.get("threads"):
+        impls.configure_threads(spec["framework"], spec["threads"])
+    model = impls.create(
+        spec["framework"],
+        spec["cell"],
+        task.input_size,
+        spec["hidden_size"],
+        1,
+        spec["dtype"],
+        seed=spec["seed"],
+    )
+    config = TrainConfig(
+        loss=task.loss,
+        output_size=task.output_size,
+        optimizer=spec["optimizer"],
+        lr=spec["lr"],
+        clip=spec["clip"],
+    )
+    trainer = model.trainer(config, seed=spec["seed"])
+    every = max(1, spec["steps"] // CURVE_POINTS)
+    curve, window = [], []
+    started = time.perf_counter()
+    status = "ok"
+    for step in range(spec["steps"]):
+        x, target = _cast(
+            task, *batches(task, spec["seed"], step, spec["batch_size"], spec["seq_len"]), spec["dtype"]
+        )
+        loss = trainer.step(x, target)
+        if not math.isfinite(loss):
+            status = "diverged"
+            curve.append([step + 1, None])
+            break
+        window.append(loss)
+        if (step + 1) % every == 0 or step + 1 == spec["steps"]:
+            curve.append([step + 1, float(np.mean(window))])
+            window = []
+    train_seconds = time.perf_counter() - started
+    record = {
+        "status": status,
+        "learning_curve": curve,
+        "train_seconds": train_seconds,
+        "seconds_per_step": train_seconds / max(1, len(curve) and curve[-1][0]),
+        "baseline_loss": task.baseline(spec["seq_len"]),
+        "path": model.path(),
+    }
+    if status == "ok":
+        x, target = _cast(task, *test_set(task, spec["seed"], spec["seq_len"]), spec["dtype"])
+        metrics = task.metrics(trainer.predict(x).astype(np.float64), target, spec["seq_len"])
+        record.update(metrics)
+        if not math.isfinite(metrics["test_loss"]):
+            record["status"] = "diverged"
+    else:
+        record.update(test_loss=None, accuracy=None, solved=False)
+    return record
+
+
+if __name__ == "__main__":
+    spec_path, out_path = sys.argv[1:3]
+    result = run_job(json.loads(open(spec_path).read()))
+    with open(out_path, "w") as f:
+        json.dump(result, f)

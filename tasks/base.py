@@ -1,0 +1,37 @@
+"""What a long-dependency task provides: seeded batches, its analytic baseline and its metrics."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Task(ABC):
+    name: str = ""
+    input_size: int = 0
+    output_size: int = 0
+    loss: str = ""  # an impls.training loss: "mse_last" or "ce_all"
+    min_length: int = 1
+
+    def check_length(self, seq_len: int) -> None:
+        if (
+            isinstance(seq_len, bool)
+            or not isinstance(seq_len, (int, np.integer))
+            or seq_len < self.min_length
+        ):
+            raise ValueError(
+                f"{self.name}: sequence length must be an integer >= {self.min_length}, got {seq_len!r}"
+            )
+
+    @abstractmethod
+    def batch(self, rng: np.random.Generator, n: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+        """(x float64 (n, time, input_size), target) for ``n`` sequences of the task at ``seq_len``."""
+
+    @abstractmethod
+    def baseline(self, seq_len: int) -> float:
+        """The loss of the best model that remembers nothing."""
+
+    @abstractmethod
+    def metrics(self, output: np.ndarray, target: np.ndarray, seq_len: int) -> dict[str, float | bool]:
+        """test_loss, accuracy and solved, from the model's output on a test set."""

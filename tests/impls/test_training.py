@@ -1,0 +1,68 @@
+"""The four frameworks train by one definition: float64 loss trajectories agree step for step."""
+
+import numpy as np
+import pytest
+
+import impls
+import tasks
+from impls.training import TrainConfig
+from suite.training_job import batches
+from tests.conftest import framework_params
+
+STEPS = 50
+
+
+def trajectory(framework, cell, task_name, optimizer, lr):
+    task = tasks.get(task_name)
+    model = impls.create(framework, cell, task.input_size, 6, num_layers=2, dtype="float64", seed=4)
+    config = TrainConfig(loss=task.loss, output_size=task.output_size, optimizer=optimizer, lr=lr, clip=0.5)
+    trainer = model.trainer(config, seed=4)
+    losses = [trainer.step(*batches(task, 4, step, 5, 7)) for step in range(STEPS)]
+    return np.array(losses), trainer
+
+
+@pytest.mark.parametrize(
+    "task_name, optimizer, lr",
+    [("adding", "sgd", 0.1), ("adding", "adam", 0.01), ("adding", "rmsprop", 0.01), ("copy", "adam", 0.01)],
+)
+@pytest.mark.parametrize("cell", impls.CELLS)
+@pytest.mark.parametrize("framework", framework_params(("torch", "tensorflow", "jax")))
+def test_loss_trajectories_match_numpy(framework, cell, task_name, optimizer, lr):
+    expected, ref_trainer = trajectory("numpy", cell, task_name, optimizer, lr)
+    got, trainer = trajectory(framework, cell, task_name, optimizer, lr)
+    assert expected[-1] < expected[0]  # it learns something, so the comparison means something
+    np.testing.assert_allclose(got, expected, rtol=1e-8)
+    # and the parameters at the end are the same function (Keras splits merged-bias changes evenly)
+    x, _ = batches(tasks.get(task_name), 9, 0, 3, 7)
+    np.testing.assert_allclose(trainer.predict(x), ref_trainer.predict(x), rtol=1e-8, atol=1e-10)
+    assert set(trainer.params()) == set(ref_trainer.params())
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_bad_targets(framework):
+    model = impls.create(framework, "gru", 2, 3)
+    mse = model.trainer(TrainConfig(loss="mse_last", output_size=1))
+    x = np.zeros((4, 5, 2), dtype="float32")
+    with pytest.raises(ValueError, match=r"target has shape \(4, 2\), expected \(4, 1\)"):
+        mse.step(x, np.zeros((4, 2), dtype="float32"))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        mse.step(x, np.full((4, 1), np.nan, dtype="float32"))
+    ce = model.trainer(TrainConfig(loss="ce_all", output_size=9))
+    with pytest.raises(ValueError, match="integer classes"):
+        ce.step(x, np.zeros((4, 5), dtype="float32"))
+    with pytest.raises(ValueError, match=r"lie in \[0, 9\)"):
+        ce.step(x, np.full((4, 5), 9))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"loss": "hinge"}, "unknown loss"),
+        ({"optimizer": "lion"}, "unknown optimizer"),
+        ({"lr": 0}, "lr must be > 0"),
+        ({"clip": -1.0}, "clip must be > 0"),
+    ],
+)
+def test_bad_train_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)

@@ -1,0 +1,151 @@
+"""The accuracy sweep: caching and resuming, failures as outcomes, the Dask cluster, bad arguments."""
+
+import json
+
+import pytest
+
+from suite import accuracy, cli
+
+SETTINGS = {
+    "steps": 3,
+    "batch_size": 4,
+    "hidden_size": 4,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "clip": 1.0,
+    "dtype": "float32",
+    "threads": 1,
+}
+
+
+def specs(frameworks=("numpy",), lengths=(4,), cells=("rnn", "gru")):
+    return accuracy.job_specs("adding", lengths, frameworks, cells, 1, SETTINGS)
+
+
+def comparable(record):
+    keep = (
+        "task",
+        "framework",
+        "cell",
+        "seq_len",
+        "seed",
+        "steps",
+        "status",
+        "test_loss",
+        "accuracy",
+        "solved",
+        "baseline_loss",
+        "learning_curve",
+    )
+    return {k: record[k] for k in keep}
+
+
+def test_job_hash_is_stable_and_ignores_threads():
+    spec = specs()[0]
+    assert accuracy.job_hash(spec) == accuracy.job_hash(dict(reversed(spec.items())))
+    assert accuracy.job_hash(spec) == accuracy.job_hash({**spec, "threads": 2})
+    assert accuracy.job_hash(spec) != accuracy.job_hash({**spec, "seed": 1})
+
+
+def test_sweep_caches_finished_jobs_and_a_rerun_skips_them(tmp_path):
+    first = accuracy.sweep(specs(), tmp_path, progress=False)
+    assert [r["status"] for r in first] == ["ok", "ok"]
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    record = first[0]
+    assert {"test_loss", "baseline_loss", "accuracy", "solved", "wall_seconds", "learning_curve"} <= set(
+        record
+    )
+    assert record["learning_curve"][-1][0] == 3
+    again = accuracy.sweep(specs(), tmp_path, progress=False)
+    assert all(r["cached"] for r in again)
+    assert [comparable(r) for r in again] == [comparable(r) for r in first]
+
+
+def test_an_interrupted_sweep_resumes(tmp_path):
+    accuracy.sweep(specs(cells=("rnn",)), tmp_path, progress=False)  # the first job finished, then a stop
+    (tmp_path / "broken.json").write_text("{")  # a cache file cut short is ignored
+    records = accuracy.sweep(specs(), tmp_path, progress=False)
+    assert [r.get("cached", False) for r in records] == [True, False]
+
+
+def test_a_timeout_is_an_outcome_and_is_not_cached(tmp_path):
+    records = accuracy.sweep(specs(), tmp_path, timeout_s=0.01, progress=False)
+    assert [r["status"] for r in records] == ["timeout", "timeout"]
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_a_crash_is_an_outcome(tmp_path):
+    bad = [{**specs()[0], "framework": "nonexistent"}]
+    (record,) = accuracy.sweep(bad, tmp_path, progress=False)
+    assert record["status"] == "error" and "unknown framework" in record["error"]
+
+
+def test_a_local_dask_cluster_gives_the_same_records_as_local(tmp_path):
+    pytest.importorskip("distributed")
+    jobs = specs(frameworks=("numpy", "torch"), cells=("lstm",))
+    local = accuracy.sweep(jobs, tmp_path / "local", progress=False)
+    cluster = accuracy.sweep(jobs, tmp_path / "dask", executor="dask", jobs=2, progress=False)
+    assert [comparable(r) for r in cluster] == [comparable(r) for r in local]
+
+
+def run(capsys, *argv):
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--task", "parity"], "unknown task 'parity'"),
+        (["--task", "adding", "--lengths", "1"], "integer >= 2"),
+        (["--task", "copy", "--lengths", "0,10"], "integer >= 1"),
+        (["--task", "copy", "--lengths", "ten"], "comma-separated integers"),
+        (["--task", "adding", "--steps", "0"], "--steps must be > 0"),
+        (["--task", "adding", "--frameworks", "mxnet"], "unknown framework"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, argv, message):
+    code, out = run(capsys, "run", "accuracy", *argv)
+    assert code == 2 and message in out.err
+
+
+def test_framework_not_installed_exits_2(capsys, monkeypatch):
+    import impls
+
+    monkeypatch.setattr(impls, "available", lambda: ("numpy",))
+    code, out = run(capsys, "run", "accuracy", "--task", "adding", "--frameworks", "tensorflow")
+    assert code == 2 and "tensorflow is not installed" in out.err
+
+
+def test_cli_writes_records(capsys, tmp_path):
+    path = tmp_path / "acc.json"
+    code, out = run(
+        capsys,
+        "run",
+        "accuracy",
+        "--task",
+        "copy",
+        "--lengths",
+        "3",
+        "--frameworks",
+        "numpy",
+        "--cells",
+        "gru",
+        "--steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--hidden-size",
+        "4",
+        "--no-progress",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--json",
+        str(path),
+    )
+    assert code == 0
+    (record,) = json.loads(path.read_text())
+    assert record["kind"] == "accuracy" and record["task"] == "copy" and record["environment"]["git_commit"]

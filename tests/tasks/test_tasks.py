@@ -1,0 +1,80 @@
+"""The task generators follow the published definitions and leak nothing."""
+
+import numpy as np
+import pytest
+
+import tasks
+from tasks.copy import DELIMITER
+
+
+def test_adding_has_one_marker_in_each_half_and_sums_them():
+    x, target = tasks.get("adding").batch(np.random.default_rng(0), 500, 11)
+    assert x.shape == (500, 11, 2) and target.shape == (500, 1)
+    markers = x[:, :, 1]
+    assert np.all(markers.sum(axis=1) == 2)
+    assert np.all(markers[:, :5].sum(axis=1) == 1) and np.all(markers[:, 5:].sum(axis=1) == 1)
+    np.testing.assert_allclose(target[:, 0], (x[:, :, 0] * markers).sum(axis=1))
+    assert 0 <= x[:, :, 0].min() and x[:, :, 0].max() < 1
+
+
+def test_adding_baseline_is_the_variance_of_the_target():
+    task = tasks.get("adding")
+    _, target = task.batch(np.random.default_rng(1), 200_000, 20)
+    assert task.baseline(20) == pytest.approx(1 / 6)
+    assert task.metrics(np.ones_like(target), target, 20)["test_loss"] == pytest.approx(1 / 6, rel=0.01)
+    perfect = task.metrics(target, target, 20)
+    assert perfect["test_loss"] == 0 and perfect["accuracy"] == 1 and perfect["solved"]
+
+
+def test_copy_layout():
+    x, target = tasks.get("copy").batch(np.random.default_rng(0), 50, 7)
+    assert x.shape == (50, 27, 10) and target.shape == (50, 27)
+    tokens = x.argmax(-1)
+    assert np.all((tokens[:, :10] >= 1) & (tokens[:, :10] <= 8))
+    assert (
+        np.all(tokens[:, 10:16] == 0) and np.all(tokens[:, 16] == DELIMITER) and np.all(tokens[:, 17:] == 0)
+    )
+    assert np.all(target[:, :17] == 0)
+    np.testing.assert_array_equal(target[:, 17:], tokens[:, :10])
+
+
+def test_copy_memoryless_baseline_matches_the_published_numbers():
+    task = tasks.get("copy")
+    assert task.baseline(100) == pytest.approx(0.173, abs=1e-3)
+    assert task.baseline(200) == pytest.approx(0.0945, abs=1e-3)
+    assert task.baseline(500) == pytest.approx(0.040, abs=1e-3)
+    # the memoryless predictor (blank before the delimiter, uniform 1..8 after) scores the baseline
+    x, target = task.batch(np.random.default_rng(0), 100, 30)
+    logits = np.full(target.shape + (9,), -1e9)
+    logits[:, :40, 0] = 0
+    logits[:, 40:, 1:] = 0
+    metrics = task.metrics(logits, target, 30)
+    assert metrics["test_loss"] == pytest.approx(task.baseline(30))
+    assert metrics["accuracy"] < 0.3 and not metrics["solved"]
+
+
+def test_varcopy_delays_vary_and_recall_follows_the_delimiter():
+    x, target = tasks.get("varcopy").batch(np.random.default_rng(0), 300, 12)
+    tokens = x.argmax(-1)
+    delimiter_at = (tokens == DELIMITER).argmax(axis=1)
+    assert delimiter_at.min() == 10 and delimiter_at.max() == 21  # delays 1..T
+    for row, d in enumerate(delimiter_at):
+        np.testing.assert_array_equal(target[row, d + 1 : d + 11], tokens[row, :10])
+        assert target[row].astype(bool).sum() == 10
+
+
+def test_same_seed_same_data():
+    a = tasks.get("copy").batch(np.random.default_rng(5), 4, 9)
+    b = tasks.get("copy").batch(np.random.default_rng(5), 4, 9)
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+@pytest.mark.parametrize("name, length", [("adding", 1), ("copy", 0), ("varcopy", -3), ("adding", 2.5)])
+def test_bad_lengths(name, length):
+    with pytest.raises(ValueError, match="sequence length must be an integer"):
+        tasks.get(name).batch(np.random.default_rng(0), 2, length)
+
+
+def test_unknown_task():
+    with pytest.raises(ValueError, match="unknown task 'parity'"):
+        tasks.get("parity")
