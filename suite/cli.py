@@ -134,6 +134,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise UsageError("--timeout must be > 0")
     workloads = grid(args.profile, frameworks, cells, dtype[0], args.device, kind=args.benchmark)
+    if args.groups:
+        groups = parse_list(args.groups, sorted({w.group for w in workloads}), "group")
+        workloads = [w for w in workloads if w.group in groups]
     path = Path(args.json or f"results/{args.benchmark}-{args.device}-{args.profile}.json")
     env = environment(threads)
     records: list[dict] = []
@@ -334,7 +337,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _print_comparison(rows, threshold)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
-    return 1 if any(r["regressed"] for r in rows) else 0
+    return _exit_code(rows, args.fail_on)
+
+
+def _exit_code(rows: list[dict], fail_on: str) -> int:
+    gates = {g.strip() for g in fail_on.split(",") if g.strip()}
+    unknown = gates - set(compare.REGRESSIONS)
+    if unknown:
+        raise UsageError(
+            f"--fail-on: unknown decision {sorted(unknown)}; choose from {', '.join(compare.REGRESSIONS)}"
+        )
+    return 1 if any(r["decision"] in gates for r in rows) else 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    if len(args.runs) < 2:
+        raise UsageError("give at least two A/A runs")
+    try:
+        result = compare.calibrate(args.runs)
+    except compare.CompareError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    write_json = Path(args.out)
+    write_json.parent.mkdir(parents=True, exist_ok=True)
+    write_json.write_text(json.dumps(result, indent=1) + "\n")
+    for pair in result["pairs"]:
+        print(
+            f"{pair['baseline']} vs {pair['current']}: largest median change {pair['max_change']:.1%} "
+            f"({pair['worst']})"
+        )
+    print(f"threshold {result['threshold']:.0%} ({result['rule']}); wrote {write_json}")
+    return 0
 
 
 def _print_comparison(rows: list[dict], threshold: float) -> None:
@@ -376,7 +409,7 @@ def cmd_track(args: argparse.Namespace) -> int:
     history = tracking.history_path()
     tracking.append_history(history, args.name, entries, rows)
     print(f"history: {history}")
-    return 1 if any(r["regressed"] for r in rows) else 0
+    return _exit_code(rows, args.fail_on)
 
 
 def _progress(row: dict) -> str:
@@ -408,6 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--dtype", default="float32")
         p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
         p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+        p.add_argument(
+            "--groups",
+            help="only these parts of the grid: fastrnns, deepbench_train, deepbench_inference, seq_sweep",
+        )
         p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
         p.add_argument(
             "--json", metavar="PATH", help="results file (default: results/KIND-DEVICE-PROFILE.json)"
@@ -445,6 +482,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--normalize", action="store_true", help="compare times relative to each run's GEMM peak")
     p.add_argument("--json", metavar="PATH", help="also write the rows here")
+    p.add_argument(
+        "--fail-on", default=",".join(compare.REGRESSIONS), help="decisions that exit 1 (default: all)"
+    )
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser(
         "track", help="compare a run with this machine's baseline and append it to the history"
@@ -452,7 +492,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("current")
     p.add_argument("--name", default="ci", help="which tracked set (default: ci)")
     p.add_argument("--update-baseline", action="store_true", help="make CURRENT the new baseline")
+    p.add_argument(
+        "--fail-on", default=",".join(compare.REGRESSIONS), help="decisions that exit 1 (default: all)"
+    )
     p.set_defaults(func=cmd_track)
+    p = sub.add_parser(
+        "calibrate", help="derive the time threshold from A/A runs (the same code twice or more)"
+    )
+    p.add_argument("runs", nargs="+", help="pytest-benchmark JSON files of the same code")
+    p.add_argument("--out", default=str(compare.CALIBRATION), help="where to write the calibration")
+    p.set_defaults(func=cmd_calibrate)
     return parser
 
 

@@ -4,6 +4,7 @@ only changes that are both larger than a threshold and statistically significant
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,10 @@ MEMORY_THRESHOLD = 0.05  # memory is nearly deterministic: gate it tightly
 MEMORY_SLACK_BYTES = 2 * 2**20  # RSS moves by a few pages from run to run
 CONFIDENCE = 0.99
 BOOTSTRAP = 2000
+
+
+REGRESSIONS: tuple[str, ...] = ("slower", "memory up", "flops changed")
+SAFETY = 1.5  # the threshold is this many times the largest A/A change, in log terms
 
 
 class CompareError(ValueError):
@@ -159,3 +164,34 @@ def compare(
         else:
             rows.append({"benchmark": key, **decide(baseline[key], current[key], threshold, normalize)})
     return rows
+
+
+def calibrate(runs: list[str]) -> dict:
+    """The time threshold from A/A runs: the largest median change between consecutive runs of the same
+    code, widened by SAFETY in log terms, rounded up to 5 %, at least 10 %."""
+    loaded = [load(r) for r in runs]
+    pairs = []
+    worst_log = 0.0
+    named = list(zip(runs, loaded, strict=True))
+    for (a_name, a), (b_name, b) in zip(named, named[1:], strict=False):
+        changes = {k: b[k].median / a[k].median for k in set(a) & set(b) if a[k].samples and b[k].samples}
+        if not changes:
+            raise CompareError(f"{a_name} and {b_name} share no time benchmarks")
+        key = max(changes, key=lambda k: abs(math.log(changes[k])))
+        worst_log = max(worst_log, abs(math.log(changes[key])))
+        pairs.append(
+            {
+                "baseline": Path(a_name).name,
+                "current": Path(b_name).name,
+                "benchmarks": len(changes),
+                "max_change": abs(changes[key] - 1),
+                "worst": key,
+            }
+        )
+    threshold = max(0.10, math.ceil((math.exp(SAFETY * worst_log) - 1) * 20) / 20)
+    return {
+        "threshold": threshold,
+        "rule": f"exp({SAFETY} x largest |log ratio|) - 1, rounded up to 5 %, >= 10 %",
+        "runs": [Path(r).name for r in runs],
+        "pairs": pairs,
+    }

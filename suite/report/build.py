@@ -127,8 +127,12 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
     rep.add(f"**{len(records) - len(failed)} of {len(records)} rows pass.**")
 
 
-def _devices(records: list[dict]) -> list[str]:
-    return sorted({r["device"] for r in records}, key=lambda d: d != "cpu")
+def _runs(records: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """(file, device, records) per results file and device: CPU first, so CPU and GPU sit side by side."""
+    keys = sorted({(r["source"], r["device"]) for r in records}, key=lambda k: (k[1] != "cpu", k[0]))
+    return [
+        (src, dev, [r for r in records if r["source"] == src and r["device"] == dev]) for src, dev in keys
+    ]
 
 
 def section_speed(rep: Report, records: list[dict]) -> None:
@@ -137,17 +141,11 @@ def section_speed(rep: Report, records: list[dict]) -> None:
         rep.missing("speed results", "speed")
         return
     failed = [r for r in records if r.get("status") != "ok"]
-    for device in _devices(records):
-        recs = [r for r in records if r["device"] == device]
-        rep.add(f"### {device.upper()}")
-        rep.figure(
-            plots.fastrnns_point(recs, device), f"speed_fastrnns_{device}", f"fastrnns point on {device}"
-        )
-        rep.figure(
-            plots.speed_vs_length(recs, device),
-            f"speed_vs_length_{device}",
-            f"time against sequence length on {device}",
-        )
+    for source, device, recs in _runs(records):
+        name = Path(source).stem
+        rep.add(f"### {device.upper()}: {source}")
+        rep.figure(plots.fastrnns_point(recs, device), f"{name}_fastrnns", f"fastrnns point on {device}")
+        rep.figure(plots.speed_vs_length(recs, device), f"{name}_vs_length", f"time against T on {device}")
         point = [r for r in recs if r.get("group") == "fastrnns" and r.get("status") == "ok"]
         best = {}
         for r in point:
@@ -227,12 +225,11 @@ def section_memory(rep: Report, records: list[dict]) -> None:
     if not records:
         rep.missing("memory results", "memory")
         return
-    for device in _devices(records):
-        recs = [r for r in records if r["device"] == device]
+    for source, device, recs in _runs(records):
+        rep.add(f"### {device.upper()}: {source}")
+        name = Path(source).stem
         rep.figure(
-            plots.memory_vs_length(recs, device),
-            f"memory_vs_length_{device}",
-            f"peak memory against sequence length on {device}",
+            plots.memory_vs_length(recs, device), f"{name}_vs_length", f"peak memory against T on {device}"
         )
         point = [r for r in recs if r.get("group") == "fastrnns" and r.get("status") == "ok"]
         rows = [

@@ -14,6 +14,8 @@ from matplotlib.figure import Figure  # noqa: E402
 COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}
 CELLS = ("rnn", "lstm", "gru")
 MODE_STYLE = {"forward": "-", "train": "--"}
+CURVE_STYLE = {"numpy": "-", "torch": "--", "tensorflow": "-.", "jax": ":"}
+CURVE_WIDTH = {"numpy": 3.0, "torch": 2.0, "tensorflow": 1.5, "jax": 1.5}
 
 
 def _ok(records: list[dict]) -> list[dict]:

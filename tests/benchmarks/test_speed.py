@@ -13,6 +13,7 @@ SIZES = {
     "small": dict(seq_len=50, batch=16, input_size=64, hidden_size=128),
     "fastrnns": FASTRNNS,
 }
+ROUNDS = {"small": 20, "fastrnns": 5}  # small runs in milliseconds: more rounds for the regression gate
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +33,7 @@ def test_speed(benchmark, framework, cell, mode, size, thread_settings, gemm_pea
     fn()
     first = time.perf_counter() - start
     benchmark.group = f"{cell}-{mode}-{size}"
-    benchmark.pedantic(fn, rounds=5, warmup_rounds=1, iterations=1)
+    benchmark.pedantic(fn, rounds=ROUNDS[size], warmup_rounds=1, iterations=1)
     stats = getattr(benchmark, "stats", None)
     median = stats.stats.median if stats else first  # disabled: one untimed run
     n_flops = flops(w)

@@ -132,3 +132,24 @@ def test_results_files_compare_by_configuration(tmp_path):
     assert [(r["benchmark"], r["decision"]) for r in rows] == [
         ("speed:torch/gru/train/T50/B16/I64/H128/L1/float32/cpu", "slower")
     ]
+
+
+def test_calibrate_derives_the_threshold_from_the_largest_aa_change(tmp_path):
+    runs = [
+        pytest_benchmark_file(tmp_path / f"aa{i}.json", {"t::a": 1.0, "t::b": m}, seed=i)
+        for i, m in enumerate((1.0, 1.1, 0.95))
+    ]
+    result = compare.calibrate(runs)
+    assert len(result["pairs"]) == 2
+    largest = max(p["max_change"] for p in result["pairs"])
+    assert result["threshold"] >= largest and result["threshold"] >= 0.10
+    assert result["threshold"] * 20 == pytest.approx(round(result["threshold"] * 20))
+
+
+def test_fail_on_chooses_what_gates(tmp_path, capsys):
+    base = pytest_benchmark_file(tmp_path / "a.json", {"t::a": 1.0})
+    slow = pytest_benchmark_file(tmp_path / "b.json", {"t::a": 2.0}, seed=3)
+    assert run(capsys, "compare", base, slow, "--threshold", "0.1")[0] == 1
+    assert run(capsys, "compare", base, slow, "--threshold", "0.1", "--fail-on", "flops changed")[0] == 0
+    code, out = run(capsys, "compare", base, slow, "--fail-on", "slowish")
+    assert code == 2 and "unknown decision" in out.err

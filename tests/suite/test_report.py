@@ -1,0 +1,140 @@
+"""``python -m suite.report`` reads partial and broken results, writes Markdown, HTML and PNGs."""
+
+import json
+
+import pytest
+
+from suite.report.build import main
+
+ENV = {
+    "cpu": "Test CPU",
+    "cores": 2,
+    "gpus": [],
+    "threads": 2,
+    "versions": {"numpy": "2"},
+    "git_commit": "abc123",
+    "date": "2026-11-26T00:00:00+00:00",
+}
+
+
+def write(folder, name, records):
+    (folder / name).write_text(json.dumps([{**r, "environment": ENV} for r in records]))
+
+
+def speed_records():
+    out = []
+    for framework, scale in (("numpy", 3.0), ("torch", 1.0)):
+        for cell in ("rnn", "lstm", "gru"):
+            for mode in ("forward", "train"):
+                base = {
+                    "kind": "speed",
+                    "status": "ok",
+                    "framework": framework,
+                    "cell": cell,
+                    "mode": mode,
+                    "batch": 16,
+                    "input_size": 128,
+                    "hidden_size": 128,
+                    "num_layers": 1,
+                    "dtype": "float32",
+                    "device": "cpu",
+                    "threads": 2,
+                    "path": "x",
+                    "gflops": 10.0,
+                    "efficiency": 0.1,
+                    "peak_gflops": 100.0,
+                    "first_call_s": 0.5,
+                    "iqr_s": 0.001,
+                }
+                out.append({**base, "group": "fastrnns", "seq_len": 100, "median_s": 0.1 * scale})
+                for t in (25, 50, 100):
+                    out.append({**base, "group": "seq_sweep", "seq_len": t, "median_s": t * 1e-3 * scale})
+    return out
+
+
+def accuracy_records():
+    return [
+        {
+            "kind": "accuracy",
+            "status": "ok",
+            "task": "adding",
+            "framework": f,
+            "cell": c,
+            "seq_len": t,
+            "seed": s,
+            "steps": 10,
+            "hidden_size": 8,
+            "optimizer": "adam",
+            "lr": 1e-3,
+            "test_loss": 0.1 / t + s,
+            "baseline_loss": 1 / 6,
+            "accuracy": 0.5,
+            "solved": False,
+            "wall_seconds": 1.0,
+            "learning_curve": [[1, 0.3], [10, 0.2]],
+        }
+        for f in ("numpy", "jax")
+        for c in ("rnn", "lstm", "gru")
+        for t in (10, 20)
+        for s in (0, 1)
+    ]
+
+
+def test_full_report(tmp_path, capsys):
+    write(
+        tmp_path,
+        "check.json",
+        [
+            {
+                "kind": "check",
+                "framework": "torch",
+                "cell": "gru",
+                "dtype": "float64",
+                "device": "cpu",
+                "path": "aten",
+                "errors": {"y": 1e-16, "h_n": 2e-16, "d_x": 3e-16},
+                "max_error": 3e-16,
+                "tolerance": 1e-10,
+                "status": "pass",
+            }
+        ],
+    )
+    write(tmp_path, "speed.json", speed_records())
+    write(tmp_path, "accuracy.json", accuracy_records())
+    assert main(["--results", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    for heading in ("## Where and when", "## Equivalence", "## Speed", "## Memory", "## Learning long"):
+        assert heading in md
+    assert "1 of 1 rows pass" in md and "Test CPU" in md and "abc123" in md
+    assert "numpy** (" in md  # 3x slower than torch everywhere: named
+    assert "_Not measured: no memory results" in md and "python -m suite run memory" in md
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == [
+        "accuracy_adding.png",
+        "curves_adding.png",
+        "speed_fastrnns.png",
+        "speed_vs_length.png",
+    ]
+    for png in pngs:
+        assert f"]({png})" in md
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 4 and "<table>" in page and 'src="speed' not in page
+
+
+def test_broken_and_foreign_files_are_named_and_skipped(tmp_path, capsys):
+    write(tmp_path, "speed.json", speed_records())
+    (tmp_path / "cut.json").write_text('[{"kind": "speed"')
+    (tmp_path / "pytest-benchmark.json").write_text('{"benchmarks": []}')
+    assert main(["--results", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "cut.json" in err and "pytest-benchmark.json" in err
+    assert "warning: skipped" in (tmp_path / "out" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("content", [None, '{"benchmarks": []}'])
+def test_no_results_is_exit_2(tmp_path, capsys, content):
+    if content:
+        (tmp_path / "x.json").write_text(content)
+    assert main(["--results", str(tmp_path)]) == 2
+    assert "no rnnbench results" in capsys.readouterr().err
+    assert main(["--results", str(tmp_path / "missing")]) == 2
