@@ -52,3 +52,37 @@ def seq_slopes(records: list[dict], field: str) -> list[dict]:
             }
         )
     return rows
+
+
+def per_step_costs(records: list[dict]) -> list[dict]:
+    """From a straight-line fit time = fixed + per_step * T over the sequence sweep: each framework's
+    cost per time step beside the time the step's FLOPs need at the run's GEMM peak. Where per_step is
+    many times the FLOP time, the framework's per-step overhead (dispatch, loop machinery) dominates."""
+    series: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("group") == "seq_sweep" and r.get("status") == "ok":
+            series[(r["framework"], r["cell"], r["mode"])].append(r)
+    rows = []
+    for (framework, cell, mode), recs in sorted(series.items()):
+        if len(recs) < 2:
+            continue
+        ts = [r["seq_len"] for r in recs]
+        ys = [r["median_s"] for r in recs]
+        mt, my = sum(ts) / len(ts), sum(ys) / len(ys)
+        stt = sum((t - mt) ** 2 for t in ts)
+        slope = sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True)) / stt
+        peak = recs[0].get("peak_gflops")
+        flops = recs[0].get("flops")
+        flop_time = flops / recs[0]["seq_len"] / (peak * 1e9) if peak and flops else None
+        rows.append(
+            {
+                "framework": framework,
+                "cell": cell,
+                "mode": mode,
+                "per_step_us": slope * 1e6,
+                "fixed_ms": (my - slope * mt) * 1e3,
+                "flop_time_us": flop_time * 1e6 if flop_time else None,
+                "overhead_x": slope / flop_time if flop_time else None,
+            }
+        )
+    return rows

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.results import ResultsError, read_records
+from suite.results import ResultsError, read_json, read_records
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "results" / "calibration" / "aa.json"
 FALLBACK_THRESHOLD = 0.25  # used only when the A/A calibration file is missing
@@ -54,12 +54,7 @@ def default_threshold() -> float:
 def load(path: str | Path) -> dict[str, Entry]:
     """Benchmarks of a pytest-benchmark JSON file or an rnnbench speed/memory results file."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CompareError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CompareError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path, CompareError)
     if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
         return _from_pytest_benchmark(path, data)
     try:

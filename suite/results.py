@@ -39,15 +39,21 @@ def write_records(path: str | os.PathLike, records: list[dict]) -> Path:
     return path
 
 
+def read_json(path: str | os.PathLike, error: type[Exception] = ResultsError) -> Any:
+    """The JSON in ``path``; ``error`` naming the file when it is missing or not JSON."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise error(f"{path}: not valid JSON ({e})") from None
+
+
 def read_records(path: str | os.PathLike) -> list[dict]:
     """Read and validate a results file; raise ResultsError naming the problem."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ResultsError(f"{path}: not valid JSON ({e})") from None
+    data = read_json(path)
     if not isinstance(data, list) or not data:
         raise ResultsError(f"{path}: not an rnnbench results file (expected a non-empty list of records)")
     for i, rec in enumerate(data):

@@ -6,11 +6,13 @@ from collections.abc import Sequence
 
 
 def fmt(value: object) -> str:
-    """A cell: floats in short scientific notation, None as a dash."""
+    """A cell: floats to three significant digits (scientific when tiny or huge), None as a dash."""
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.1e}" if value != 0 else "0"
+        if value == 0:
+            return "0"
+        return f"{value:.3g}" if 1e-2 <= abs(value) < 1e5 else f"{value:.1e}"
     return str(value)
 
 

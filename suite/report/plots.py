@@ -28,6 +28,13 @@ def _panels(n: int, title: str, width: float = 5.0, height: float = 4.0) -> tupl
     return fig, list(axes[0])
 
 
+def _log_axes(ax, title: str, ylabel: str) -> None:
+    """Log-log axes against sequence length, with a grid and a legend."""
+    ax.set(xscale="log", yscale="log", title=title, xlabel="sequence length T (steps)", ylabel=ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    _legend(ax)
+
+
 def _legend(ax) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
@@ -61,15 +68,7 @@ def speed_vs_length(records: list[dict], device: str) -> Figure | None:
                         color=colour,
                         label=f"{framework} {mode}",
                     )
-        ax.set(
-            xscale="log",
-            yscale="log",
-            title=cell.upper(),
-            xlabel="sequence length T (steps)",
-            ylabel="median time per call (ms)",
-        )
-        ax.grid(True, which="both", alpha=0.3)
-        _legend(ax)
+        _log_axes(ax, cell.upper(), "median time per call (ms)")
     fig.tight_layout()
     return fig
 
@@ -130,7 +129,7 @@ def memory_vs_length(records: list[dict], device: str) -> Figure | None:
     sweep = [r for r in sweep if r["mode"] == mode]
     fig, axes = _panels(
         3,
-        f"Peak memory of one {mode} call against sequence length ({device}, "
+        f"Peak memory of one {mode} call (dotted: the first call) against sequence length ({device}, "
         f"{sweep[0]['dtype']}, batch {sweep[0]['batch']}, hidden {sweep[0]['hidden_size']})",
     )
     for ax, cell in zip(axes, CELLS, strict=True):
@@ -138,22 +137,18 @@ def memory_vs_length(records: list[dict], device: str) -> Figure | None:
         if analytic:
             ax.plot(*zip(*analytic, strict=True), "k:", lw=2, label="analytic activations")
         for framework, colour in COLOURS.items():
-            pts = sorted(
-                (r["seq_len"], max(r["peak_bytes"], 1) / 2**20)
-                for r in sweep
-                if r["cell"] == cell and r["framework"] == framework
-            )
+            mine = [r for r in sweep if r["cell"] == cell and r["framework"] == framework]
+            pts = sorted((r["seq_len"], max(r["peak_bytes"], 1) / 2**20) for r in mine)
             if pts:
                 ax.plot(*zip(*pts, strict=True), marker="o", ms=3, color=colour, label=framework)
-        ax.set(
-            xscale="log",
-            yscale="log",
-            title=cell.upper(),
-            xlabel="sequence length T (steps)",
-            ylabel="peak memory of the call (MiB)",
-        )
-        ax.grid(True, which="both", alpha=0.3)
-        _legend(ax)
+            first = sorted(
+                (r["seq_len"], r["first_call_peak_bytes"] / 2**20)
+                for r in mine
+                if r.get("first_call_peak_bytes")
+            )
+            if first:
+                ax.plot(*zip(*first, strict=True), ":", lw=1, color=colour, label=f"{framework} first call")
+        _log_axes(ax, cell.upper(), "peak memory of the call (MiB)")
     fig.tight_layout()
     return fig
 
@@ -185,15 +180,9 @@ def accuracy_vs_length(records: list[dict], task: str) -> Figure | None:
             ax.errorbar(x, mean, yerr=err, marker="o", ms=4, color=colour, label=framework, capsize=3)
         if task == "adding":
             ax.axhline(0.01, color="green", lw=0.8, ls=":", label="solved (MSE 0.01)")
-        ax.set(
-            xscale="log",
-            yscale="log",
-            title=cell.upper(),
-            xlabel="sequence length T (steps)",
-            ylabel="test loss (" + ("MSE" if task == "adding" else "cross-entropy, nats") + ")",
+        _log_axes(
+            ax, cell.upper(), "test loss (" + ("MSE" if task == "adding" else "cross-entropy, nats") + ")"
         )
-        ax.grid(True, which="both", alpha=0.3)
-        _legend(ax)
     fig.tight_layout()
     return fig
 

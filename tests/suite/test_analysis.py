@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from suite.analysis import add_efficiency, loglog_slope, seq_slopes
+from suite.analysis import add_efficiency, loglog_slope, per_step_costs, seq_slopes
 from suite.measure import summary, timed_rounds
 
 
@@ -73,3 +73,25 @@ def test_summary_median_and_iqr():
     s = summary([1.0, 2.0, 3.0, 4.0, 100.0])
     assert s["median_s"] == 3.0 and s["iqr_s"] == 2.0 and s["min_s"] == 1.0
     assert not math.isnan(summary([2.0])["iqr_s"])
+
+
+def test_per_step_costs_fit_a_line_and_compare_with_the_flop_time():
+    records = [
+        {
+            "group": "seq_sweep",
+            "status": "ok",
+            "framework": "tensorflow",
+            "cell": "rnn",
+            "mode": "forward",
+            "seq_len": t,
+            "median_s": 0.002 + t * 50e-6,
+            "flops": t * 1e6,
+            "peak_gflops": 100.0,
+        }
+        for t in (25, 50, 100)
+    ]
+    (row,) = per_step_costs(records)
+    assert row["per_step_us"] == pytest.approx(50.0)
+    assert row["fixed_ms"] == pytest.approx(2.0)
+    assert row["flop_time_us"] == pytest.approx(10.0)  # 1 MFLOP per step at 100 GFLOP/s
+    assert row["overhead_x"] == pytest.approx(5.0)
