@@ -1,5 +1,6 @@
-"""Evidence on the committed A/A runs of this machine: no false alarm in five A/A comparisons, and an
-injected 1.5x slowdown of one benchmark is caught and named."""
+"""Evidence on the committed A/A runs of this machine (``python -m suite run speed --profile quick --groups
+fastrnns``, the same code run repeatedly): no false alarm in five A/A comparisons held out from the
+calibration, and an injected 1.5x slowdown of one benchmark caught and named."""
 
 import json
 from pathlib import Path
@@ -8,17 +9,20 @@ import pytest
 
 from suite import compare
 
-CALIBRATION = Path(__file__).resolve().parents[2] / "results" / "calibration"
-RUNS = sorted(CALIBRATION.glob("aa-*.json"), key=lambda p: int(p.stem.split("-")[1]))
-CALIBRATED_ON = 6  # aa-1..6 set the threshold; the comparisons below use only the later runs
-HELD_OUT = RUNS[CALIBRATED_ON:]
+RESULTS = Path(__file__).resolve().parents[2] / "results"
+CALIBRATED_ON = [
+    RESULTS / "order" / "speed-forward-order.json",
+    RESULTS / "order" / "speed-reverse-order.json",
+    RESULTS / "calibration" / "aa-1.json",
+]
+HELD_OUT = [RESULTS / "calibration" / f"aa-{i}.json" for i in range(2, 8)]
 
 
-def test_there_is_a_calibration_with_held_out_runs():
-    calibration = json.loads((CALIBRATION / "aa.json").read_text())
-    assert calibration["runs"] == [p.name for p in RUNS[:CALIBRATED_ON]]
+def test_the_threshold_comes_from_the_calibration_runs_only():
+    calibration = json.loads((RESULTS / "calibration" / "aa.json").read_text())
+    assert calibration["runs"] == [p.name for p in CALIBRATED_ON]
     assert compare.default_threshold() == calibration["threshold"]
-    assert len(HELD_OUT) >= 6
+    assert compare.calibrate([str(p) for p in CALIBRATED_ON])["threshold"] == calibration["threshold"]
 
 
 @pytest.mark.parametrize("i", range(5))
@@ -30,12 +34,12 @@ def test_an_aa_comparison_raises_no_alarm(i):
 
 
 def test_an_injected_slowdown_of_one_benchmark_is_caught_and_named(tmp_path):
-    data = json.loads(HELD_OUT[1].read_text())
-    victim = next(b for b in data["benchmarks"] if "torch-lstm-train-fastrnns" in b["fullname"])
-    victim["stats"]["data"] = [t * 1.5 for t in victim["stats"]["data"]]
+    records = json.loads(HELD_OUT[1].read_text())
+    victim = next(r for r in records if (r["framework"], r["cell"], r["mode"]) == ("torch", "lstm", "train"))
+    victim["samples"] = [t * 1.5 for t in victim["samples"]]
     slowed = tmp_path / "slowed.json"
-    slowed.write_text(json.dumps(data))
+    slowed.write_text(json.dumps(records))
     rows = compare.compare(compare.load(HELD_OUT[0]), compare.load(slowed), compare.default_threshold())
     assert [(r["benchmark"], r["decision"]) for r in rows if r["decision"] != "same"] == [
-        (victim["fullname"], "slower")
+        ("speed:torch/lstm/train/T100/B64/I512/H512/L1/float32/cpu", "slower")
     ]
