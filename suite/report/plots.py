@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}
 CELLS = ("rnn", "lstm", "gru")
 MODE_STYLE = {"forward": "-", "train": "--"}
+CELL_MARKER = {"rnn": "o", "lstm": "s", "gru": "^"}
 CURVE_STYLE = {"numpy": "-", "torch": "--", "tensorflow": "-.", "jax": ":"}
 CURVE_WIDTH = {"numpy": 3.0, "torch": 2.0, "tensorflow": 1.5, "jax": 1.5}
 
@@ -220,27 +221,41 @@ def learning_curves(records: list[dict], task: str) -> Figure | None:
     return fig
 
 
-def history_trends(runs: list[dict], steps_of: dict[str, list[int]], limit: int = 12) -> Figure | None:
+def history_trends(runs: list[dict], steps_of: dict[str, list[int]], limit: int = 24) -> Figure | None:
     """Each tracked benchmark's median over the tracked runs, detected steps marked."""
     keys = sorted({k for run in runs for k in run.get("medians", {})})[:limit]
     if len(runs) < 2 or not keys:
         return None
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, ax = plt.subplots(figsize=(15, 6))
     for key in keys:
         values = [run["medians"].get(key) for run in runs]
         first = next((v for v in values if v), None)
         if not first:
             continue
         rel = [v / first if v else None for v in values]
-        (line,) = ax.plot(range(len(rel)), rel, marker="o", ms=3, lw=1, label=key.split("::")[-1][:60])
+        framework = next((f for f in COLOURS if f in key), None)
+        cell = next((c for c in CELLS if f"/{c}/" in key or f"-{c}-" in key), "rnn")
+        style = MODE_STYLE["train" if "train" in key else "forward"]
+        label = key.split("::")[-1].removeprefix("speed:")[:60]
+        (line,) = ax.plot(
+            range(len(rel)),
+            rel,
+            style,
+            marker=CELL_MARKER[cell],
+            ms=4,
+            lw=1,
+            color=COLOURS.get(framework),
+            label=label,
+        )
         for i in steps_of.get(key, []):
             ax.axvline(i - 0.5, color=line.get_color(), ls=":", lw=1)
     ax.set(
-        title="Tracked benchmarks: median relative to the first tracked run (dotted: detected steps)",
+        title="Tracked benchmarks: median relative to the first tracked run\n(colour: framework, marker: "
+        "cell, dashed: train step; vertical dotted lines: detected steps)",
         xlabel="tracked run (oldest first)",
         ylabel="median / first run's median",
     )
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
