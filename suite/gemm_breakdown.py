@@ -55,7 +55,7 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
-                {**figures, **rates, "environment": environment(len(__import__("os").sched_getaffinity(0)))},
+                {**figures, **rates, "environment": environment(len(os.sched_getaffinity(0)))},
                 f,
                 indent=1,
             )
