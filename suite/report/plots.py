@@ -162,8 +162,10 @@ def accuracy_vs_length(records: list[dict], task: str) -> Figure | None:
     fig, axes = _panels(3, f"{task}: test loss against sequence length (mean and range over seeds)")
     for ax, cell in zip(axes, CELLS, strict=True):
         base = sorted({(r["seq_len"], r["baseline_loss"]) for r in rows if r["cell"] == cell})
-        if base:
-            ax.plot(*zip(*base, strict=True), "k--", lw=1.5, label="memoryless baseline")
+        if len({b for _, b in base}) == 1:  # the adding baseline does not depend on T
+            ax.axhline(base[0][1], color="k", ls="--", lw=1.5, label="memoryless baseline")
+        elif base:
+            ax.plot(*zip(*base, strict=True), "k--", marker="_", ms=12, lw=1.5, label="memoryless baseline")
         for i, (framework, colour) in enumerate(COLOURS.items()):
             groups = defaultdict(list)
             for r in rows:
@@ -184,6 +186,10 @@ def accuracy_vs_length(records: list[dict], task: str) -> Figure | None:
         _log_axes(
             ax, cell.upper(), "test loss (" + ("MSE" if task == "adding" else "cross-entropy, nats") + ")"
         )
+        lengths = sorted({r["seq_len"] for r in rows})
+        ax.set_xticks(lengths, [str(t) for t in lengths])
+        ax.set_xticks([], minor=True)
+        ax.set_xlim(min(lengths) / 1.3, max(lengths) * 1.3)
     fig.tight_layout()
     return fig
 
