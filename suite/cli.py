@@ -128,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(dtype) != 1:
         raise UsageError("give one --dtype per run")
     cores = len(os.sched_getaffinity(0))
-    threads = args.threads or cores
+    threads = cores if args.threads is None else args.threads
     if not 1 <= threads <= cores:
         raise UsageError(f"--threads must be between 1 and {cores}")
     if args.timeout <= 0:

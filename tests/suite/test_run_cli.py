@@ -1,0 +1,76 @@
+"""``python -m suite run speed|memory``: end to end on a small slice, and bad arguments."""
+
+import json
+
+import pytest
+
+from suite import cli
+
+
+def run(capsys, *argv):
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr()
+
+
+@pytest.mark.parametrize("kind", ["speed", "memory"])
+def test_a_small_run_writes_records_with_their_environment(capsys, tmp_path, kind):
+    path = tmp_path / f"{kind}.json"
+    group = "deepbench_inference" if kind == "speed" else "fastrnns"
+    code, out = run(
+        capsys,
+        "run",
+        kind,
+        "--frameworks",
+        "numpy",
+        "--cells",
+        "rnn",
+        "--groups",
+        group,
+        "--threads",
+        "1",
+        "--json",
+        str(path),
+    )
+    assert code == 0, out.err
+    records = json.loads(path.read_text())
+    assert records and all(r["kind"] == kind and r["status"] == "ok" for r in records)
+    r = records[0]
+    assert r["threads"] == 1 and r["threads_effective"]["cpu_affinity"] == 1
+    assert {"git_commit", "cpu", "versions", "date"} <= set(r["environment"])
+    if kind == "speed":
+        assert {
+            "median_s",
+            "iqr_s",
+            "samples",
+            "gflops",
+            "efficiency",
+            "peak_gflops",
+            "compile_seconds",
+            "first_call_s",
+            "flops",
+            "path",
+        } <= set(r)
+    else:
+        assert r["peak_bytes"] > 0 and r["analytic_bytes"] > 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["speed", "--frameworks", "mxnet"], "unknown framework 'mxnet'"),
+        (["speed", "--cells", "tcn"], "unknown cell 'tcn'"),
+        (["speed", "--dtype", "float16"], "unknown dtype 'float16'"),
+        (["speed", "--threads", "0"], "--threads must be between 1 and"),
+        (["memory", "--threads", "999"], "--threads must be between 1 and"),
+        (["speed", "--timeout", "0"], "--timeout must be > 0"),
+        (["speed", "--groups", "everything"], "unknown group 'everything'"),
+        (["speed", "--profile", "huge"], "invalid choice"),
+        (["latency"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, argv, message):
+    code, out = run(capsys, "run", *argv)
+    assert code == 2 and message in out.err
