@@ -271,32 +271,43 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
         rep.missing("accuracy results", "accuracy")
         return
     for task in sorted({r["task"] for r in records}):
-        recs = [r for r in records if r["task"] == task]
-        rep.add(f"### {task}")
-        rep.figure(plots.accuracy_vs_length(recs, task), f"accuracy_{task}", f"{task}: test loss against T")
-        rep.figure(plots.learning_curves(recs, task), f"curves_{task}", f"{task}: learning curves")
-        rows = [{**r, "baseline": r.get("baseline_loss")} for r in recs]
-        rep.add(
-            md_table(
-                rows,
-                [
-                    "framework",
-                    "cell",
-                    "seq_len",
-                    "seed",
-                    "steps",
-                    "hidden_size",
-                    "optimizer",
-                    "lr",
-                    "test_loss",
-                    "baseline",
-                    "accuracy",
-                    "solved",
-                    "status",
-                    "wall_seconds",
-                ],
+        by_settings: dict[tuple, list[dict]] = {}
+        for r in records:
+            if r["task"] == task:
+                by_settings.setdefault(tuple(r.get(k) for k in SETTINGS), []).append(r)
+        # runs with other settings (more steps, say) are drawn apart, never averaged with the main run
+        for i, (settings, recs) in enumerate(sorted(by_settings.items(), key=lambda kv: -len(kv[1]))):
+            what = ", ".join(f"{k} {v}" for k, v in zip(SETTINGS, settings, strict=True))
+            name = task if i == 0 else f"{task}_{settings[0]}steps"
+            rep.add(f"### {task}: {what}")
+            rep.figure(
+                plots.accuracy_vs_length(recs, task), f"accuracy_{name}", f"{task}: test loss against T"
             )
-        )
+            rep.figure(plots.learning_curves(recs, task), f"curves_{name}", f"{task}: learning curves")
+            section_accuracy_table(rep, recs)
+
+
+SETTINGS = ("steps", "batch_size", "hidden_size", "optimizer", "lr", "clip", "dtype")
+
+
+def section_accuracy_table(rep: Report, recs: list[dict]) -> None:
+    columns = [
+        "framework",
+        "cell",
+        "seq_len",
+        "seed",
+        "steps",
+        "hidden_size",
+        "optimizer",
+        "lr",
+        "test_loss",
+        "baseline",
+        "accuracy",
+        "solved",
+        "status",
+        "wall_seconds",
+    ]
+    rep.add(md_table([{**r, "baseline": r.get("baseline_loss")} for r in recs], columns))
 
 
 def section_history(rep: Report, folder: Path) -> None:

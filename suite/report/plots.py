@@ -208,12 +208,14 @@ def learning_curves(records: list[dict], task: str) -> Figure | None:
                 if r["seq_len"] == t and r["cell"] == cell:
                     pts = [(s, v) for s, v in r["learning_curve"] if v is not None]
                     if pts:
+                        # identical curves would hide each other: widths and dashes tell them apart
+                        fw = r["framework"]
                         ax.plot(
                             *zip(*pts, strict=True),
-                            color=COLOURS[r["framework"]],
-                            lw=1.2,
-                            alpha=0.8,
-                            label=r["framework"],
+                            CURVE_STYLE[fw],
+                            color=COLOURS[fw],
+                            lw=CURVE_WIDTH[fw],
+                            label=fw,
                         )
             base = [r["baseline_loss"] for r in rows if r["seq_len"] == t]
             if base:

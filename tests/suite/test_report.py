@@ -100,7 +100,9 @@ def test_full_report(tmp_path, capsys):
         ],
     )
     write(tmp_path, "speed.json", speed_records())
+    longer = [{**r, "steps": 20} for r in accuracy_records() if r["framework"] == "jax"]
     write(tmp_path, "accuracy.json", accuracy_records())
+    write(tmp_path, "accuracy-longer.json", longer)  # other settings: drawn apart, not averaged in
     assert main(["--results", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
     for heading in ("## Where and when", "## Equivalence", "## Speed", "## Memory", "## Learning long"):
@@ -111,14 +113,17 @@ def test_full_report(tmp_path, capsys):
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert pngs == [
         "accuracy_adding.png",
+        "accuracy_adding_20steps.png",
         "curves_adding.png",
+        "curves_adding_20steps.png",
         "speed_fastrnns.png",
         "speed_vs_length.png",
     ]
     for png in pngs:
         assert f"]({png})" in md
     page = (tmp_path / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 4 and "<table>" in page and 'src="speed' not in page
+    assert "### adding: steps 20," in md
+    assert page.count("data:image/png;base64,") == 6 and "<table>" in page and 'src="speed' not in page
 
 
 def test_broken_and_foreign_files_are_named_and_skipped(tmp_path, capsys):
