@@ -144,8 +144,9 @@ class Trainer(ABC):
             self.model._check_array("target", target, (x.shape[0], self.config.output_size))
             return
         if target.shape != x.shape[:2] or target.dtype.kind not in "iu":
-            raise ValueError(f"target must be integer classes of shape {x.shape[:2]}, got {target.dtype} "
-                             f"{target.shape}")
+            raise ValueError(
+                f"target must be integer classes of shape {x.shape[:2]}, got {target.dtype} {target.shape}"
+            )
         if target.min() < 0 or target.max() >= self.config.output_size:
             raise ValueError(f"target classes must lie in [0, {self.config.output_size})")
 

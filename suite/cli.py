@@ -416,6 +416,12 @@ def _progress(row: dict) -> str:
     return f"  {row['framework']:<10} {row['cell']:<4} {row['dtype']:<7} {row['status']}"
 
 
+def _add_fail_on(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fail-on", default=",".join(compare.REGRESSIONS), help="decisions that exit 1 (default: all)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m suite", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -482,9 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--normalize", action="store_true", help="compare times relative to each run's GEMM peak")
     p.add_argument("--json", metavar="PATH", help="also write the rows here")
-    p.add_argument(
-        "--fail-on", default=",".join(compare.REGRESSIONS), help="decisions that exit 1 (default: all)"
-    )
+    _add_fail_on(p)
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser(
         "track", help="compare a run with this machine's baseline and append it to the history"
@@ -492,9 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("current")
     p.add_argument("--name", default="ci", help="which tracked set (default: ci)")
     p.add_argument("--update-baseline", action="store_true", help="make CURRENT the new baseline")
-    p.add_argument(
-        "--fail-on", default=",".join(compare.REGRESSIONS), help="decisions that exit 1 (default: all)"
-    )
+    _add_fail_on(p)
     p.set_defaults(func=cmd_track)
     p = sub.add_parser(
         "calibrate", help="derive the time threshold from A/A runs (the same code twice or more)"

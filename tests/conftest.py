@@ -38,3 +38,14 @@ def thread_settings(request):
         except RuntimeError as e:  # TensorFlow refuses once it has run an op (earlier tests did)
             applied[framework] = {"error": str(e), **impls.adapter_module(framework).thread_info()}
     return {"threads": threads, "frameworks": applied}
+
+
+def run_cli(capsys, *argv):
+    """Run ``python -m suite ARGV`` in-process: (exit code, captured output)."""
+    from suite import cli
+
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    return code, capsys.readouterr()

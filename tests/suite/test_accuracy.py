@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from suite import accuracy, cli
+from suite import accuracy
+from tests.conftest import run_cli
 
 SETTINGS = {
     "steps": 3,
@@ -88,14 +89,6 @@ def test_a_local_dask_cluster_gives_the_same_records_as_local(tmp_path):
     assert [comparable(r) for r in cluster] == [comparable(r) for r in local]
 
 
-def run(capsys, *argv):
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr()
-
-
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -108,7 +101,7 @@ def run(capsys, *argv):
     ],
 )
 def test_bad_arguments_exit_2(capsys, argv, message):
-    code, out = run(capsys, "run", "accuracy", *argv)
+    code, out = run_cli(capsys, "run", "accuracy", *argv)
     assert code == 2 and message in out.err
 
 
@@ -116,13 +109,13 @@ def test_framework_not_installed_exits_2(capsys, monkeypatch):
     import impls
 
     monkeypatch.setattr(impls, "available", lambda: ("numpy",))
-    code, out = run(capsys, "run", "accuracy", "--task", "adding", "--frameworks", "tensorflow")
+    code, out = run_cli(capsys, "run", "accuracy", "--task", "adding", "--frameworks", "tensorflow")
     assert code == 2 and "tensorflow is not installed" in out.err
 
 
 def test_cli_writes_records(capsys, tmp_path):
     path = tmp_path / "acc.json"
-    code, out = run(
+    code, out = run_cli(
         capsys,
         "run",
         "accuracy",

@@ -5,15 +5,12 @@ import json
 import pytest
 
 import impls
-from suite import check, cli
+from suite import check
+from tests.conftest import run_cli
 
 
 def run(capsys, *argv):
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    out = capsys.readouterr()
+    code, out = run_cli(capsys, *argv)
     return code, out.out, out.err
 
 

@@ -5,8 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from suite import cli, compare
+from suite import compare
 from suite.compare import Entry, decide
+from tests.conftest import run_cli
 
 
 def noisy(median, n=10, spread=0.03, seed=0):
@@ -72,21 +73,13 @@ def pytest_benchmark_file(path, medians, seed=0):
     return str(path)
 
 
-def run(capsys, *argv):
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr()
-
-
 def test_cli_exit_codes_and_names(tmp_path, capsys):
     base = pytest_benchmark_file(tmp_path / "a.json", {"t::a": 1.0, "t::b": 2.0, "t::gone": 1.0})
     same = pytest_benchmark_file(tmp_path / "b.json", {"t::a": 1.0, "t::b": 2.0, "t::new": 1.0}, seed=7)
     slow = pytest_benchmark_file(tmp_path / "c.json", {"t::a": 1.0, "t::b": 3.0}, seed=9)
-    code, out = run(capsys, "compare", base, same, "--threshold", "0.1")
+    code, out = run_cli(capsys, "compare", base, same, "--threshold", "0.1")
     assert code == 0 and "removed" in out.out and "added" in out.out
-    code, out = run(
+    code, out = run_cli(
         capsys, "compare", base, slow, "--threshold", "0.1", "--json", str(tmp_path / "rows.json")
     )
     assert code == 1 and "1 regressed: t::b" in out.out
@@ -101,9 +94,9 @@ def test_cli_bad_input_exits_2(tmp_path, capsys, content):
     bad = tmp_path / "bad.json"
     bad.write_text(content)
     good = pytest_benchmark_file(tmp_path / "a.json", {"t::a": 1.0})
-    code, out = run(capsys, "compare", good, str(bad))
+    code, out = run_cli(capsys, "compare", good, str(bad))
     assert code == 2 and "bad.json" in out.err
-    code, out = run(capsys, "compare", str(tmp_path / "missing.json"), good)
+    code, out = run_cli(capsys, "compare", str(tmp_path / "missing.json"), good)
     assert code == 2 and "no such file" in out.err
 
 
@@ -149,7 +142,7 @@ def test_calibrate_derives_the_threshold_from_the_largest_aa_change(tmp_path):
 def test_fail_on_chooses_what_gates(tmp_path, capsys):
     base = pytest_benchmark_file(tmp_path / "a.json", {"t::a": 1.0})
     slow = pytest_benchmark_file(tmp_path / "b.json", {"t::a": 2.0}, seed=3)
-    assert run(capsys, "compare", base, slow, "--threshold", "0.1")[0] == 1
-    assert run(capsys, "compare", base, slow, "--threshold", "0.1", "--fail-on", "flops changed")[0] == 0
-    code, out = run(capsys, "compare", base, slow, "--fail-on", "slowish")
+    assert run_cli(capsys, "compare", base, slow, "--threshold", "0.1")[0] == 1
+    assert run_cli(capsys, "compare", base, slow, "--threshold", "0.1", "--fail-on", "flops changed")[0] == 0
+    code, out = run_cli(capsys, "compare", base, slow, "--fail-on", "slowish")
     assert code == 2 and "unknown decision" in out.err

@@ -4,22 +4,14 @@ import json
 
 import pytest
 
-from suite import cli
-
-
-def run(capsys, *argv):
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr()
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize("kind", ["speed", "memory"])
 def test_a_small_run_writes_records_with_their_environment(capsys, tmp_path, kind):
     path = tmp_path / f"{kind}.json"
     group = "deepbench_inference" if kind == "speed" else "fastrnns"
-    code, out = run(
+    code, out = run_cli(
         capsys,
         "run",
         kind,
@@ -72,5 +64,5 @@ def test_a_small_run_writes_records_with_their_environment(capsys, tmp_path, kin
     ],
 )
 def test_bad_arguments_exit_2(capsys, argv, message):
-    code, out = run(capsys, "run", *argv)
+    code, out = run_cli(capsys, "run", *argv)
     assert code == 2 and message in out.err
