@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 from impls.layout import GATES
 
@@ -100,7 +100,3 @@ def grid(
         for c in cells
         for m in modes
     ]
-
-
-def with_framework(w: Workload, framework: str) -> Workload:
-    return replace(w, framework=framework)
