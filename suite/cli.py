@@ -236,10 +236,7 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
         return 130
     out = [{"kind": "accuracy", **r} for r in records]
     write_records(path, out)
-    rows = [
-        {**r, "test_loss": r["test_loss"], "baseline": r["baseline_loss"] if "baseline_loss" in r else None}
-        for r in out
-    ]
+    rows = [{**r, "baseline": r.get("baseline_loss")} for r in out]
     print(
         render(
             rows,
@@ -501,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "calibrate", help="derive the time threshold from A/A runs (the same code twice or more)"
     )
-    p.add_argument("runs", nargs="+", help="pytest-benchmark JSON files of the same code")
+    p.add_argument("runs", nargs="+", help="results files (or pytest-benchmark JSON) of the same code")
     p.add_argument("--out", default=str(compare.CALIBRATION), help="where to write the calibration")
     p.set_defaults(func=cmd_calibrate)
     return parser
