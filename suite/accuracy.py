@@ -37,6 +37,27 @@ PROFILES: dict[str, dict[str, dict]] = {
 }
 DEFAULTS = {"optimizer": "adam", "lr": 1e-3, "clip": 1.0, "dtype": "float32"}
 CACHEABLE = ("ok", "diverged")  # outcomes of the job itself; a crash or timeout is tried again
+TABLE_COLUMNS: tuple[str, ...] = (
+    "framework",
+    "cell",
+    "seq_len",
+    "seed",
+    "steps",
+    "hidden_size",
+    "optimizer",
+    "lr",
+    "test_loss",
+    "baseline",
+    "accuracy",
+    "solved",
+    "status",
+    "wall_seconds",
+)
+
+
+def table_rows(records: Iterable[dict]) -> list[dict]:
+    """Records as rows for TABLE_COLUMNS (the baseline under a shorter name)."""
+    return [{**r, "baseline": r.get("baseline_loss")} for r in records]
 
 
 def profile(name: str, task: str) -> dict:

@@ -236,25 +236,7 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
         return 130
     out = [{"kind": "accuracy", **r} for r in records]
     write_records(path, out)
-    rows = [{**r, "baseline": r.get("baseline_loss")} for r in out]
-    print(
-        render(
-            rows,
-            [
-                "task",
-                "framework",
-                "cell",
-                "seq_len",
-                "seed",
-                "steps",
-                "test_loss",
-                "baseline",
-                "accuracy",
-                "solved",
-                "status",
-            ],
-        )
-    )
+    print(render(accuracy.table_rows(out), ["task", *accuracy.TABLE_COLUMNS]))
     print(f"\nwrote {path}")
     return 0 if all(r["status"] in accuracy.CACHEABLE for r in out) else 1
 

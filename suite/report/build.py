@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from suite import accuracy
 from suite.analysis import per_step_costs, seq_slopes
 from suite.report import plots
 from suite.report.loading import Results, load_results
@@ -276,38 +277,26 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
             if r["task"] == task:
                 by_settings.setdefault(tuple(r.get(k) for k in SETTINGS), []).append(r)
         # runs with other settings (more steps, say) are drawn apart, never averaged with the main run
-        for i, (settings, recs) in enumerate(sorted(by_settings.items(), key=lambda kv: -len(kv[1]))):
+        groups = sorted(by_settings.items(), key=lambda kv: -len(kv[1]))
+        main_settings = groups[0][0]
+        for settings, recs in groups:
             what = ", ".join(f"{k} {v}" for k, v in zip(SETTINGS, settings, strict=True))
-            name = task if i == 0 else f"{task}_{settings[0]}steps"
             rep.add(f"### {task}: {what}")
+            name = settings_name(task, settings, main_settings)
             rep.figure(
                 plots.accuracy_vs_length(recs, task), f"accuracy_{name}", f"{task}: test loss against T"
             )
             rep.figure(plots.learning_curves(recs, task), f"curves_{name}", f"{task}: learning curves")
-            section_accuracy_table(rep, recs)
+            rep.add(md_table(accuracy.table_rows(recs), accuracy.TABLE_COLUMNS))
 
 
 SETTINGS = ("steps", "batch_size", "hidden_size", "optimizer", "lr", "clip", "dtype")
 
 
-def section_accuracy_table(rep: Report, recs: list[dict]) -> None:
-    columns = [
-        "framework",
-        "cell",
-        "seq_len",
-        "seed",
-        "steps",
-        "hidden_size",
-        "optimizer",
-        "lr",
-        "test_loss",
-        "baseline",
-        "accuracy",
-        "solved",
-        "status",
-        "wall_seconds",
-    ]
-    rep.add(md_table([{**r, "baseline": r.get("baseline_loss")} for r in recs], columns))
+def settings_name(task: str, settings: tuple, main_settings: tuple) -> str:
+    """A file-name stem for one settings group: the task, then each setting that differs from the main run."""
+    changed = [f"{k}{v}" for k, v, m in zip(SETTINGS, settings, main_settings, strict=True) if v != m]
+    return "_".join([task, *changed])
 
 
 def section_history(rep: Report, folder: Path) -> None:

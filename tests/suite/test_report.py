@@ -113,9 +113,9 @@ def test_full_report(tmp_path, capsys):
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert pngs == [
         "accuracy_adding.png",
-        "accuracy_adding_20steps.png",
+        "accuracy_adding_steps20.png",
         "curves_adding.png",
-        "curves_adding_20steps.png",
+        "curves_adding_steps20.png",
         "speed_fastrnns.png",
         "speed_vs_length.png",
     ]
@@ -143,3 +143,20 @@ def test_no_results_is_exit_2(tmp_path, capsys, content):
     assert main(["--results", str(tmp_path)]) == 2
     assert "no rnnbench results" in capsys.readouterr().err
     assert main(["--results", str(tmp_path / "missing")]) == 2
+
+
+def test_settings_groups_that_differ_only_in_lr_get_their_own_plots(tmp_path):
+    write(tmp_path, "accuracy.json", accuracy_records())
+    for lr in (0.01, 0.1):
+        write(
+            tmp_path,
+            f"accuracy-lr{lr}.json",
+            [{**r, "steps": 20, "lr": lr} for r in accuracy_records() if r["seed"] == 0],
+        )
+    assert main(["--results", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.glob("curves_*.png")}
+    assert names == {
+        "curves_adding.png",
+        "curves_adding_steps20_lr0.01.png",
+        "curves_adding_steps20_lr0.1.png",
+    }
