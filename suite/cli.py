@@ -197,7 +197,7 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
             raise UsageError(str(e)) from None
     for name in ("steps", "seeds", "batch_size", "hidden_size", "jobs", "timeout", "lr"):
         _positive(name.replace("_", "-"), getattr(args, name))
-    if args.clip < 0:
+    if args.clip is not None and args.clip < 0:
         raise UsageError("--clip must be >= 0")
     if args.executor == "dask" and importlib.util.find_spec("distributed") is None:
         raise UsageError("the dask executor needs dask distributed: pip install -e '.[cluster]'")
@@ -205,9 +205,9 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
         "steps": args.steps or profile["steps"],
         "batch_size": args.batch_size or profile["batch_size"],
         "hidden_size": args.hidden_size or profile["hidden_size"],
-        "optimizer": args.optimizer,
-        "lr": args.lr,
-        "clip": args.clip or None,
+        "optimizer": args.optimizer or profile["optimizer"],
+        "lr": args.lr or profile["lr"],
+        "clip": profile["clip"] if args.clip is None else args.clip or None,
         "dtype": dtype,
         "threads": max(1, len(os.sched_getaffinity(0)) // args.jobs),
     }
@@ -443,9 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cells", help="comma-separated (default: all)")
     for name in ("steps", "seeds", "batch-size", "hidden-size"):
         p.add_argument(f"--{name}", type=int, help="default: the profile's")
-    p.add_argument("--optimizer", choices=["adam", "rmsprop"], default=accuracy.DEFAULTS["optimizer"])
-    p.add_argument("--lr", type=float, default=accuracy.DEFAULTS["lr"])
-    p.add_argument("--clip", type=float, default=accuracy.DEFAULTS["clip"], help="global-norm clip (0: off)")
+    p.add_argument("--optimizer", choices=["adam", "rmsprop"], help="default: the profile's")
+    p.add_argument("--lr", type=float, help="default: the profile's")
+    p.add_argument("--clip", type=float, help="global-norm clip, 0: off (default: the profile's)")
     p.add_argument("--dtype", default=accuracy.DEFAULTS["dtype"])
     p.add_argument("--executor", choices=list(accuracy.EXECUTORS), default="local")
     p.add_argument(

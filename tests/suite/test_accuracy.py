@@ -142,3 +142,19 @@ def test_cli_writes_records(capsys, tmp_path):
     assert code == 0
     (record,) = json.loads(path.read_text())
     assert record["kind"] == "accuracy" and record["task"] == "copy" and record["environment"]["git_commit"]
+
+
+def test_the_profile_sets_the_optimizer_and_flags_override_it(capsys, tmp_path):
+    assert accuracy.profile("full", "copy")["optimizer"] == "rmsprop"  # the papers' setup for copy
+    assert accuracy.profile("full", "adding")["optimizer"] == accuracy.DEFAULTS["optimizer"]
+    common = ["run", "accuracy", "--task", "varcopy", "--profile", "full", "--lengths", "3", "--frameworks"]
+    common += ["numpy", "--cells", "rnn", "--steps", "2", "--batch-size", "2", "--hidden-size", "2"]
+    common += ["--no-progress", "--cache", str(tmp_path / "cache")]
+    for extra, expected in (
+        ([], ("rmsprop", 1e-3, 1.0)),
+        (["--optimizer", "adam", "--lr", "0.1", "--clip", "0"], ("adam", 0.1, None)),
+    ):
+        path = tmp_path / "acc.json"
+        assert run_cli(capsys, *common, "--json", str(path), *extra)[0] == 0
+        (record,) = json.loads(path.read_text())
+        assert (record["optimizer"], record["lr"], record["clip"]) == expected
