@@ -277,20 +277,35 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
             if r["task"] == task:
                 by_settings.setdefault(tuple(r.get(k) for k in SETTINGS), []).append(r)
         # runs with other settings (more steps, say) are drawn apart, never averaged with the main run
-        groups = sorted(by_settings.items(), key=lambda kv: -len(kv[1]))
+        groups = sorted(by_settings.items(), key=lambda kv: (kv[0] != full_profile(task), -len(kv[1])))
         main_settings = groups[0][0]
         for settings, recs in groups:
             what = ", ".join(f"{k} {v}" for k, v in zip(SETTINGS, settings, strict=True))
-            rep.add(f"### {task}: {what}")
+            rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full_profile(task) else ""))
             name = settings_name(task, settings, main_settings)
             rep.figure(
                 plots.accuracy_vs_length(recs, task), f"accuracy_{name}", f"{task}: test loss against T"
             )
             rep.figure(plots.learning_curves(recs, task), f"curves_{name}", f"{task}: learning curves")
             rep.add(md_table(accuracy.table_rows(recs), accuracy.TABLE_COLUMNS))
+        if len(groups) > 1:
+            varying = [i for i, k in enumerate(SETTINGS) if len({s[i] for s, _ in groups}) > 1]
+            labelled = {", ".join(f"{SETTINGS[i]} {s[i]}" for i in varying): recs for s, recs in groups}
+            rep.add(f"### {task}: the settings compared")
+            rep.figure(
+                plots.settings_compared(labelled, task),
+                f"settings_{task}",
+                f"{task}: learning curves under each setting",
+            )
 
 
 SETTINGS = ("steps", "batch_size", "hidden_size", "optimizer", "lr", "clip", "dtype")
+
+
+def full_profile(task: str) -> tuple:
+    """The settings of the full profile for a task, in SETTINGS order."""
+    profile = accuracy.profile("full", task)
+    return tuple(profile.get(k) for k in SETTINGS)
 
 
 def settings_name(task: str, settings: tuple, main_settings: tuple) -> str:

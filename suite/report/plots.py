@@ -229,6 +229,45 @@ def learning_curves(records: list[dict], task: str) -> Figure | None:
     return fig
 
 
+def settings_compared(groups: dict[str, list[dict]], task: str) -> Figure | None:
+    """Training loss against step, one line per settings group: a panel per (cell, T) run under more than one
+    setting, seed 0, one framework (the first of COLOURS that every group ran there)."""
+    by_panel: dict[tuple, dict[str, dict[str, dict]]] = defaultdict(lambda: defaultdict(dict))
+    for label, recs in groups.items():
+        for r in recs:
+            if r["task"] == task and r.get("learning_curve") and r.get("seed", 0) == 0:
+                by_panel[(r["cell"], r["seq_len"])][label][r["framework"]] = r
+    panels = sorted((k for k, v in by_panel.items() if len(v) > 1), key=lambda k: (k[1], CELLS.index(k[0])))
+    if not panels:
+        return None
+    rows = (len(groups) + 2) // 2  # legend rows below the panels: two entries a row, the baseline one
+    fig, axes = _panels(
+        len(panels),
+        f"{task}: training loss against step under each setting",
+        width=6.0,
+        height=4.0 + 0.22 * rows,
+    )
+    for ax, (cell, t) in zip(axes, panels, strict=True):
+        runs = by_panel[(cell, t)]
+        common = [fw for fw in COLOURS if all(fw in by_fw for by_fw in runs.values())]
+        for i, label in enumerate(groups):
+            by_fw = runs.get(label, {})
+            fw = next((f for f in common if f in by_fw), next(iter(by_fw), None))
+            if fw is None:
+                continue
+            pts = [(s, v) for s, v in by_fw[fw]["learning_curve"] if v is not None]
+            ax.plot(*zip(*pts, strict=True), color=f"C{i}", lw=1.5, label=f"{label} ({fw})")
+            baseline = by_fw[fw]["baseline_loss"]
+        ax.axhline(baseline, color="k", ls="--", lw=1, label="baseline")
+        ax.set(yscale="log", title=f"{cell.upper()}, T={t}", xlabel="training step", ylabel="training loss")
+        ax.grid(True, which="both", alpha=0.3)
+    handles = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
+    bottom = 0.22 * rows / fig.get_figheight() + 0.02
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    return fig
+
+
 def history_trends(runs: list[dict], steps_of: dict[str, list[int]], limit: int = 24) -> Figure | None:
     """Each tracked benchmark's median over the tracked runs, detected steps marked."""
     keys = sorted({k for run in runs for k in run.get("medians", {})})[:limit]

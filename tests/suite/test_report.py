@@ -116,6 +116,7 @@ def test_full_report(tmp_path, capsys):
         "accuracy_adding_steps20.png",
         "curves_adding.png",
         "curves_adding_steps20.png",
+        "settings_adding.png",
         "speed_fastrnns.png",
         "speed_vs_length.png",
     ]
@@ -123,7 +124,7 @@ def test_full_report(tmp_path, capsys):
         assert f"]({png})" in md
     page = (tmp_path / "report.html").read_text()
     assert "### adding: steps 20," in md
-    assert page.count("data:image/png;base64,") == 6 and "<table>" in page and 'src="speed' not in page
+    assert page.count("data:image/png;base64,") == 7 and "<table>" in page and 'src="speed' not in page
 
 
 def test_broken_and_foreign_files_are_named_and_skipped(tmp_path, capsys):
@@ -154,9 +155,23 @@ def test_settings_groups_that_differ_only_in_lr_get_their_own_plots(tmp_path):
             [{**r, "steps": 20, "lr": lr} for r in accuracy_records() if r["seed"] == 0],
         )
     assert main(["--results", str(tmp_path)]) == 0
+    assert (tmp_path / "settings_adding.png").exists()  # the three settings' curves on shared panels
+    assert "### adding: the settings compared" in (tmp_path / "report.md").read_text()
     names = {p.name for p in tmp_path.glob("curves_*.png")}
     assert names == {
         "curves_adding.png",
         "curves_adding_steps20_lr0.01.png",
         "curves_adding_steps20_lr0.1.png",
     }
+
+
+def test_the_full_profile_run_is_the_main_one_even_when_smaller(tmp_path):
+    full = {"steps": 6000, "batch_size": 50, "hidden_size": 128, "clip": 1.0, "dtype": "float32"}
+    records = accuracy_records()  # 24 records with other settings
+    write(tmp_path, "accuracy.json", [{**r, "clip": 1.0, "dtype": "float32"} for r in records])
+    write(tmp_path, "accuracy-full.json", [{**r, **full} for r in records if r["framework"] == "jax"][:3])
+    assert main(["--results", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    first = md.index("### adding: steps 6000")
+    assert "(the full profile)" in md[first:].splitlines()[0] and first < md.index("### adding: steps 10")
+    assert "![adding: learning curves](curves_adding.png)" in md[first : md.index("### adding: steps 10")]
