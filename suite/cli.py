@@ -452,7 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler", help="dask: address of a running scheduler (default: start a local cluster)"
     )
     p.add_argument("--jobs", type=int, default=1, help="jobs at a time (default 1)")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
+    p.add_argument(
+        "--timeout", type=float, default=accuracy.JOB_TIMEOUT_S, help="seconds per job before it is killed"
+    )
     p.add_argument("--cache", help="cache folder (default: results/cache/accuracy)")
     p.add_argument(
         "--json", metavar="PATH", help="results file (default: results/accuracy-TASK-PROFILE.json)"
