@@ -240,29 +240,38 @@ def settings_compared(groups: dict[str, list[dict]], task: str) -> Figure | None
     panels = sorted((k for k, v in by_panel.items() if len(v) > 1), key=lambda k: (k[1], CELLS.index(k[0])))
     if not panels:
         return None
-    rows = (len(groups) + 2) // 2  # legend rows below the panels: two entries a row, the baseline one
-    fig, axes = _panels(
-        len(panels),
-        f"{task}: training loss against step under each setting",
-        width=6.0,
-        height=4.0 + 0.22 * rows,
+    lengths = sorted({t for _, t in panels})
+    legend_rows = (len(groups) + 2) // 2  # below the panels: two entries a row, the baseline one
+    fig, grid = plt.subplots(
+        len(lengths), 3, figsize=(15, 3.2 * len(lengths) + 0.22 * legend_rows), squeeze=False
     )
-    for ax, (cell, t) in zip(axes, panels, strict=True):
+    fig.suptitle(f"{task}: training loss against step under each setting")
+    axes = []
+    for (cell, t), ax in zip(
+        [(c, t) for t in lengths for c in CELLS], [ax for row in grid for ax in row], strict=True
+    ):
+        if (cell, t) not in panels:
+            ax.set_axis_off()
+            continue
+        axes.append(ax)
         runs = by_panel[(cell, t)]
         common = [fw for fw in COLOURS if all(fw in by_fw for by_fw in runs.values())]
+        shown: set[str] = set()
         for i, label in enumerate(groups):
             by_fw = runs.get(label, {})
             fw = next((f for f in common if f in by_fw), next(iter(by_fw), None))
             if fw is None:
                 continue
             pts = [(s, v) for s, v in by_fw[fw]["learning_curve"] if v is not None]
-            ax.plot(*zip(*pts, strict=True), color=f"C{i}", lw=1.5, label=f"{label} ({fw})")
+            ax.plot(*zip(*pts, strict=True), color=f"C{i}", lw=1.5, label=label)
             baseline = by_fw[fw]["baseline_loss"]
+            shown.add(fw)
         ax.axhline(baseline, color="k", ls="--", lw=1, label="baseline")
-        ax.set(yscale="log", title=f"{cell.upper()}, T={t}", xlabel="training step", ylabel="training loss")
+        title = f"{cell.upper()}, T={t} ({', '.join(sorted(shown))})"
+        ax.set(yscale="log", title=title, xlabel="training step", ylabel="training loss")
         ax.grid(True, which="both", alpha=0.3)
     handles = {label: h for ax in axes for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
-    bottom = 0.22 * rows / fig.get_figheight() + 0.02
+    bottom = 0.22 * legend_rows / fig.get_figheight() + 0.02
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
