@@ -277,11 +277,12 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
             if r["task"] == task:
                 by_settings.setdefault(tuple(r.get(k) for k in SETTINGS), []).append(r)
         # runs with other settings (more steps, say) are drawn apart, never averaged with the main run
-        groups = sorted(by_settings.items(), key=lambda kv: (kv[0] != full_profile(task), -len(kv[1])))
+        full = full_profile(task)
+        groups = sorted(by_settings.items(), key=lambda kv: (kv[0] != full, -len(kv[1])))
         main_settings = groups[0][0]
         for settings, recs in groups:
             what = ", ".join(f"{k} {v}" for k, v in zip(SETTINGS, settings, strict=True))
-            rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full_profile(task) else ""))
+            rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full else ""))
             name = settings_name(task, settings, main_settings)
             rep.figure(
                 plots.accuracy_vs_length(recs, task), f"accuracy_{name}", f"{task}: test loss against T"

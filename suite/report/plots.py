@@ -260,9 +260,9 @@ def settings_compared(groups: dict[str, list[dict]], task: str) -> Figure | None
         for i, label in enumerate(groups):
             by_fw = runs.get(label, {})
             fw = next((f for f in common if f in by_fw), next(iter(by_fw), None))
-            if fw is None:
+            pts = [(s, v) for s, v in by_fw[fw]["learning_curve"] if v is not None] if fw else []
+            if not pts:
                 continue
-            pts = [(s, v) for s, v in by_fw[fw]["learning_curve"] if v is not None]
             ax.plot(*zip(*pts, strict=True), color=f"C{i}", lw=1.5, label=label)
             baseline = by_fw[fw]["baseline_loss"]
             shown.add(fw)
