@@ -264,8 +264,8 @@ def settings_compared(groups: dict[str, list[dict]], task: str) -> Figure | None
             if not pts:
                 continue
             ax.plot(*zip(*pts, strict=True), color=f"C{i}", lw=1.5, label=label)
-            baseline = by_fw[fw]["baseline_loss"]
             shown.add(fw)
+        baseline = next(r["baseline_loss"] for by_fw in runs.values() for r in by_fw.values())
         ax.axhline(baseline, color="k", ls="--", lw=1, label="baseline")
         title = f"{cell.upper()}, T={t} ({', '.join(sorted(shown))})"
         ax.set(yscale="log", title=title, xlabel="training step", ylabel="training loss")
