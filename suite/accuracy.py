@@ -45,6 +45,8 @@ PROFILES: dict[str, dict[str, dict]] = {
     },
 }
 DEFAULTS = {"optimizer": "adam", "lr": 1e-3, "clip": 1.0, "dtype": "float32"}  # where a profile is silent
+# what a job trains under, apart from task, framework, cell, length and seed
+SETTINGS: tuple[str, ...] = ("steps", "batch_size", "hidden_size", "optimizer", "lr", "clip", "dtype")
 CACHEABLE = ("ok", "diverged")  # outcomes of the job itself; a crash or timeout is tried again
 TABLE_COLUMNS: tuple[str, ...] = (
     "framework",
@@ -72,6 +74,11 @@ def table_rows(records: Iterable[dict]) -> list[dict]:
 def profile(name: str, task: str) -> dict:
     """A profile's settings for a task (varcopy shares copy's), DEFAULTS filling what it leaves out."""
     return {**DEFAULTS, **PROFILES[name]["adding" if task == "adding" else "copy"]}
+
+
+def settings_of(record: dict) -> tuple:
+    """A record's (or a profile's) SETTINGS, in order: runs with equal settings are comparable."""
+    return tuple(record.get(k) for k in SETTINGS)
 
 
 def job_specs(

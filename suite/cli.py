@@ -184,8 +184,8 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     frameworks = frameworks_arg(args.frameworks)
     cells = parse_list(args.cells, impls.CELLS, "cell")
-    dtype = parse_list(args.dtype, impls.DTYPES, "dtype")[0]
     profile = accuracy.profile(args.profile, args.task)
+    dtype = parse_list(args.dtype or profile["dtype"], impls.DTYPES, "dtype")[0]
     try:
         lengths = [int(v) for v in args.lengths.split(",")] if args.lengths else profile["lengths"]
     except ValueError:
@@ -446,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", choices=["adam", "rmsprop"], help="default: the profile's")
     p.add_argument("--lr", type=float, help="default: the profile's")
     p.add_argument("--clip", type=float, help="global-norm clip, 0: off (default: the profile's)")
-    p.add_argument("--dtype", default=accuracy.DEFAULTS["dtype"])
+    p.add_argument("--dtype", help="default: the profile's")
     p.add_argument("--executor", choices=list(accuracy.EXECUTORS), default="local")
     p.add_argument(
         "--scheduler", help="dask: address of a running scheduler (default: start a local cluster)"

@@ -275,13 +275,13 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
         by_settings: dict[tuple, list[dict]] = {}
         for r in records:
             if r["task"] == task:
-                by_settings.setdefault(tuple(r.get(k) for k in SETTINGS), []).append(r)
+                by_settings.setdefault(accuracy.settings_of(r), []).append(r)
         # runs with other settings (more steps, say) are drawn apart, never averaged with the main run
-        full = full_profile(task)
+        full = accuracy.settings_of(accuracy.profile("full", task))
         groups = sorted(by_settings.items(), key=lambda kv: (kv[0] != full, -len(kv[1])))
         main_settings = groups[0][0]
         for settings, recs in groups:
-            what = ", ".join(f"{k} {v}" for k, v in zip(SETTINGS, settings, strict=True))
+            what = ", ".join(f"{k} {v}" for k, v in zip(accuracy.SETTINGS, settings, strict=True))
             rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full else ""))
             name = settings_name(task, settings, main_settings)
             rep.figure(
@@ -290,8 +290,10 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
             rep.figure(plots.learning_curves(recs, task), f"curves_{name}", f"{task}: learning curves")
             rep.add(md_table(accuracy.table_rows(recs), accuracy.TABLE_COLUMNS))
         if len(groups) > 1:
-            varying = [i for i, k in enumerate(SETTINGS) if len({s[i] for s, _ in groups}) > 1]
-            labelled = {", ".join(f"{SETTINGS[i]} {s[i]}" for i in varying): recs for s, recs in groups}
+            varying = [i for i, k in enumerate(accuracy.SETTINGS) if len({s[i] for s, _ in groups}) > 1]
+            labelled = {
+                ", ".join(f"{accuracy.SETTINGS[i]} {s[i]}" for i in varying): recs for s, recs in groups
+            }
             rep.add(f"### {task}: the settings compared")
             rep.figure(
                 plots.settings_compared(labelled, task),
@@ -300,18 +302,11 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
             )
 
 
-SETTINGS = ("steps", "batch_size", "hidden_size", "optimizer", "lr", "clip", "dtype")
-
-
-def full_profile(task: str) -> tuple:
-    """The settings of the full profile for a task, in SETTINGS order."""
-    profile = accuracy.profile("full", task)
-    return tuple(profile.get(k) for k in SETTINGS)
-
-
 def settings_name(task: str, settings: tuple, main_settings: tuple) -> str:
     """A file-name stem for one settings group: the task, then each setting that differs from the main run."""
-    changed = [f"{k}{v}" for k, v, m in zip(SETTINGS, settings, main_settings, strict=True) if v != m]
+    changed = [
+        f"{k}{v}" for k, v, m in zip(accuracy.SETTINGS, settings, main_settings, strict=True) if v != m
+    ]
     return "_".join([task, *changed])
 
 
