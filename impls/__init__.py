@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from types import ModuleType
 
 from impls.base import (
+    Backend,
     DeviceUnavailableError,
     FrameworkNotInstalledError,
     RecurrentModel,
@@ -27,6 +27,7 @@ _ADAPTERS: dict[str, tuple[str, str, str, str]] = {
 }
 
 __all__ = [
+    "Backend",
     "CELLS",
     "DTYPES",
     "FRAMEWORKS",
@@ -34,7 +35,7 @@ __all__ = [
     "FrameworkNotInstalledError",
     "RecurrentModel",
     "State",
-    "adapter_module",
+    "backend",
     "available",
     "configure_threads",
     "create",
@@ -59,10 +60,15 @@ def model_class(framework: str) -> type[RecurrentModel]:
     return getattr(importlib.import_module(module), cls)
 
 
-def adapter_module(framework: str) -> ModuleType:
-    """The adapter module of ``framework`` (importing the framework)."""
+def backend(framework: str) -> Backend:
+    """The adapter module of ``framework`` (importing the framework), which implements :class:`Backend`."""
     model_class(framework)  # the clear errors for unknown or missing frameworks
-    return importlib.import_module(_ADAPTERS[framework][0])
+    module = importlib.import_module(_ADAPTERS[framework][0])
+    if not isinstance(module, Backend):
+        raise TypeError(
+            f"{module.__name__} does not implement impls.Backend (set_threads, thread_info, matmul)"
+        )
+    return module
 
 
 def configure_threads(framework: str, threads: int) -> dict[str, object]:
@@ -74,7 +80,7 @@ def configure_threads(framework: str, threads: int) -> dict[str, object]:
     os.sched_setaffinity(0, cores[:threads])
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
-    module = adapter_module(framework)
+    module = backend(framework)
     module.set_threads(threads)
     return {"cpu_affinity": threads, **module.thread_info()}
 

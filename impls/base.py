@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -21,6 +21,23 @@ class FrameworkNotInstalledError(ImportError):
 
 class DeviceUnavailableError(RuntimeError):
     """A device was asked for that the framework cannot see."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the harness calls on an adapter module (``impls.backend(framework)``), besides its model
+    class. Every adapter module defines these three functions at module level."""
+
+    def set_threads(self, n: int) -> None:
+        """Size the framework's own thread pools to ``n``. Called once in a fresh process, after the
+        harness pinned it to ``n`` cores and before the framework does any work."""
+
+    def thread_info(self) -> dict[str, object]:
+        """The thread counts the framework reports now (stored with every speed and memory record)."""
+
+    def matmul(self, n: int, dtype: str, device: str) -> Callable[[], None]:
+        """A function running one synchronised ``n x n`` GEMM in ``dtype`` on ``device``: the
+        calibration of the machine's peak."""
 
 
 def check_choice(kind: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -106,30 +123,43 @@ class RecurrentModel(ABC):
         """Gradients of ``sum(y * grad_y)`` with respect to every parameter (canonical names),
         the input ``"x"`` and the initial state ``"h_0"`` (and ``"c_0"`` for LSTM)."""
         x, state = self._check_inputs(x, state)
-        self._check_array("grad_y", grad_y, (x.shape[0], x.shape[1], self.hidden_size))
+        self._check_grad_y(x, grad_y)
         return self._backward(x, grad_y, state)
 
     def path(self) -> str:
         """The implementation that runs underneath, e.g. ``onednn``, ``cudnn``, ``xla:cpu``."""
         return self._path()
 
-    @abstractmethod
     def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
         """The native fast path: put ``x`` on the device once and return a function that runs the
-        compiled forward on it and waits for the result. The first call includes compilation."""
+        compiled forward on it (zero initial state) and waits for the result. The first call includes
+        compilation."""
+        x, state = self._check_inputs(x, None)
+        return self._prepare_forward(x, state)
 
-    @abstractmethod
     def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
-        """Like :meth:`prepare_forward`, for forward plus backward (every parameter gradient)."""
+        """Like :meth:`prepare_forward`, for forward plus backward of ``sum(y * grad_y)`` (every
+        parameter gradient and the input's)."""
+        x, state = self._check_inputs(x, None)
+        self._check_grad_y(x, grad_y)
+        return self._prepare_backward(x, grad_y, state)
 
-    @abstractmethod
     def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
         """Like :meth:`prepare_forward`, for one training step: forward, backward of ``sum(y * grad_y)``
         and an SGD update of every parameter with the framework's own optimizer. It changes the weights."""
+        x, state = self._check_inputs(x, None)
+        self._check_grad_y(x, grad_y)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not np.isfinite(lr) or lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        return self._prepare_train_step(x, grad_y, state, float(lr))
 
-    @abstractmethod
     def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
         """This stack with a linear readout, trained in the framework by ``config``."""
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        return self._trainer(config, int(seed))
 
     def reset_device_peak(self) -> None:
         """Start a new peak of the device allocator (GPU); CPU memory is measured by the harness."""
@@ -159,6 +189,20 @@ class RecurrentModel(ABC):
     @abstractmethod
     def _path(self) -> str: ...
 
+    @abstractmethod
+    def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]: ...
+
+    @abstractmethod
+    def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]: ...
+
+    @abstractmethod
+    def _prepare_train_step(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
+    ) -> Callable[[], None]: ...
+
+    @abstractmethod
+    def _trainer(self, config: TrainConfig, seed: int) -> Trainer: ...
+
     # ----- validation -----
 
     def _check_array(self, what: str, a: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -174,6 +218,9 @@ class RecurrentModel(ABC):
         if not np.isfinite(a).all():
             raise ValueError(f"{what} contains NaN or inf")
         return a
+
+    def _check_grad_y(self, x: np.ndarray, grad_y: Any) -> np.ndarray:
+        return self._check_array("grad_y", grad_y, (x.shape[0], x.shape[1], self.hidden_size))
 
     def _check_inputs(self, x: Any, state: State | None) -> tuple[np.ndarray, State]:
         if not isinstance(x, np.ndarray):

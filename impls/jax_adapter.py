@@ -105,18 +105,17 @@ class JaxModel(RecurrentModel):
             grads["c_0"] = np.asarray(dc)
         return grads
 
-    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
         args = (self._params, self.put(x), *self._state(state))
         return lambda: jax.block_until_ready(self._fwd(*args))
 
-    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]:
         args = (self._params, self.put(x), *self._state(state), self.put(grad_y))
         return lambda: jax.block_until_ready(self._grads(*args))
 
-    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_train_step(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
+    ) -> Callable[[], None]:
         args = (self.put(x), *self._state(state), self.put(grad_y))
         cell = self.cell
 
@@ -144,7 +143,7 @@ class JaxModel(RecurrentModel):
     def _path(self) -> str:
         return f"xla:{self._device.platform}"
 
-    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+    def _trainer(self, config: TrainConfig, seed: int) -> Trainer:
         return JaxTrainer(self, config, seed)
 
 

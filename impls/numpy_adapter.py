@@ -183,20 +183,18 @@ class NumpyModel(RecurrentModel):
     def _path(self) -> str:
         return "numpy"
 
-    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+    def _trainer(self, config: TrainConfig, seed: int) -> Trainer:
         return NumpyTrainer(self, config, seed)
 
-    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
         return lambda: self._forward(x, state)
 
-    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]:
         return lambda: self._backward(x, grad_y, state)
 
-    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
-
+    def _prepare_train_step(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
+    ) -> Callable[[], None]:
         def run() -> None:
             grads = self._backward(x, grad_y, state)
             for name, p in self._params.items():

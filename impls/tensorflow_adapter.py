@@ -143,19 +143,18 @@ class TensorflowModel(RecurrentModel):
             grads["c_0"] = np.stack([s[1].numpy() for s in dstates])
         return grads
 
-    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
         args = (self.put(x), self._states(state))
         # .numpy() on one element of the output waits for the whole computation
         return lambda: self._fwd(*args)[0][0, 0, 0].numpy()
 
-    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]:
         args = (self.put(x), self._states(state), self.put(grad_y))
         return lambda: [g[0].numpy() for g in self._grads(*args)[0]]
 
-    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
-        x, state = self._check_inputs(x, None)
+    def _prepare_train_step(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
+    ) -> Callable[[], None]:
         args = (self.put(x), self._states(state), self.put(grad_y))
         variables = [w for layer in self.layers for w in layer.trainable_weights]
         # SGD on the canonical b_ih and b_hh moves their merged sum by twice the step: match it exactly
@@ -185,7 +184,7 @@ class TensorflowModel(RecurrentModel):
             super().device_peak_bytes()
         return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
 
-    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+    def _trainer(self, config: TrainConfig, seed: int) -> Trainer:
         return TensorflowTrainer(self, config, seed)
 
     def _path(self) -> str:

@@ -90,8 +90,8 @@ class TorchModel(RecurrentModel):
         if self._device.type == "cuda":
             torch.cuda.synchronize()
 
-    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
-        xt = self.to_device(self._check_inputs(x, None)[0])
+    def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
+        xt = self.to_device(x)
 
         def run() -> None:
             with torch.no_grad():
@@ -100,8 +100,8 @@ class TorchModel(RecurrentModel):
 
         return run
 
-    def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
-        xt = self.to_device(self._check_inputs(x, None)[0], requires_grad=True)
+    def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]:
+        xt = self.to_device(x, requires_grad=True)
         gy = self.to_device(grad_y)
         params = [*self.module.parameters(), xt]
 
@@ -112,8 +112,10 @@ class TorchModel(RecurrentModel):
 
         return run
 
-    def prepare_train_step(self, x: np.ndarray, grad_y: np.ndarray, lr: float = 1e-3) -> Callable[[], None]:
-        xt = self.to_device(self._check_inputs(x, None)[0])
+    def _prepare_train_step(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
+    ) -> Callable[[], None]:
+        xt = self.to_device(x)
         gy = self.to_device(grad_y)
         optimizer = torch.optim.SGD(self.module.parameters(), lr=lr)
 
@@ -137,7 +139,7 @@ class TorchModel(RecurrentModel):
             super().device_peak_bytes()
         return int(torch.cuda.max_memory_allocated())
 
-    def trainer(self, config: TrainConfig, seed: int = 0) -> Trainer:
+    def _trainer(self, config: TrainConfig, seed: int) -> Trainer:
         return TorchTrainer(self, config, seed)
 
     def _path(self) -> str:

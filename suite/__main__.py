@@ -1,5 +1,5 @@
 import sys
 
-from suite.cli import main
+from suite.commands import main
 
-sys.exit(main())
+sys.exit(main(prog="python -m suite"))

@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -18,35 +13,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from suite.environment import REPO
+from suite import harness
+from suite.records import write_atomic
 
 EXECUTORS: tuple[str, ...] = ("local", "dask")
 CACHE_VERSION = 1  # bump when a change to training makes cached results stale
 # per job; full-profile copy at T=100 is 15000 steps, and adding T=100 took 6-13 min for 6000 steps
 JOB_TIMEOUT_S = 3 * 3600.0
-# Per profile and task. "full" is what the committed results come from: hidden 128, batch 50 and clip 1 as in
-# the papers. Adding: Adam, 6000 steps (the LSTM needed ~4750 at T=100 in a reference run). Copy: the papers'
-# RMSProp 1e-3 for 15000 steps; Adam 1e-3 learns copy several times slower (README, results/copy-optimizer/).
-PROFILES: dict[str, dict[str, dict]] = {
-    "quick": {
-        "adding": {"lengths": [10, 20], "steps": 200, "seeds": 1, "batch_size": 32, "hidden_size": 32},
-        "copy": {"lengths": [5, 10], "steps": 200, "seeds": 1, "batch_size": 32, "hidden_size": 32},
-    },
-    "full": {
-        "adding": {"lengths": [50, 100], "steps": 6000, "seeds": 1, "batch_size": 50, "hidden_size": 128},
-        "copy": {
-            "lengths": [10, 50, 100],
-            "steps": 15000,
-            "seeds": 1,
-            "batch_size": 50,
-            "hidden_size": 128,
-            "optimizer": "rmsprop",
-        },
-    },
-}
-DEFAULTS = {"optimizer": "adam", "lr": 1e-3, "clip": 1.0, "dtype": "float32"}  # where a profile is silent
-# what a job trains under, apart from task, framework, cell, length and seed
-SETTINGS: tuple[str, ...] = ("steps", "batch_size", "hidden_size", "optimizer", "lr", "clip", "dtype")
+PLAN = harness.Plan("suite.training_job:run_job", process_per="job")
 CACHEABLE = ("ok", "diverged")  # outcomes of the job itself; a crash or timeout is tried again
 TABLE_COLUMNS: tuple[str, ...] = (
     "framework",
@@ -69,16 +43,6 @@ TABLE_COLUMNS: tuple[str, ...] = (
 def table_rows(records: Iterable[dict]) -> list[dict]:
     """Records as rows for TABLE_COLUMNS (the baseline under a shorter name)."""
     return [{**r, "baseline": r.get("baseline_loss")} for r in records]
-
-
-def profile(name: str, task: str) -> dict:
-    """A profile's settings for a task (varcopy shares copy's), DEFAULTS filling what it leaves out."""
-    return {**DEFAULTS, **PROFILES[name]["adding" if task == "adding" else "copy"]}
-
-
-def settings_of(record: dict) -> tuple:
-    """A record's (or a profile's) SETTINGS, in order: runs with equal settings are comparable."""
-    return tuple(record.get(k) for k in SETTINGS)
 
 
 def job_specs(
@@ -107,25 +71,10 @@ def job_hash(spec: dict) -> str:
 
 
 def run_in_subprocess(spec: dict, timeout_s: float) -> dict:
-    """Run one job in a fresh process; a crash, an out-of-memory kill or a timeout becomes its outcome."""
+    """Run one job in a fresh process (the harness); a crash, an out-of-memory kill or a timeout becomes
+    its outcome."""
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="rnnbench-job-") as tmp:
-        spec_path, out_path = Path(tmp, "spec.json"), Path(tmp, "out.json")
-        spec_path.write_text(json.dumps(spec))
-        cmd = [sys.executable, "-m", "suite.training_job", str(spec_path), str(out_path)]
-        try:
-            proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            result = {"status": "timeout", "error": f"timed out after {timeout_s:.0f} s"}
-        else:
-            if proc.returncode == 0 and out_path.exists():
-                result = json.loads(out_path.read_text())
-            elif proc.returncode < 0:
-                name = signal.Signals(-proc.returncode).name
-                result = {"status": "oom" if name == "SIGKILL" else "crash", "error": f"killed by {name}"}
-            else:
-                tail = proc.stderr.strip().splitlines()[-1:] or ["no output"]
-                result = {"status": "error", "error": tail[0], "log_tail": proc.stderr[-2000:]}
+    (result,) = harness.run_jobs([spec], PLAN, spec.get("threads"), timeout_s=timeout_s)
     result.setdefault("test_loss", None)
     result.setdefault("accuracy", None)
     result.setdefault("solved", False)
@@ -183,7 +132,11 @@ def sweep(
         cached = cache_dir / f"{job_hash(spec)}.json"
         if cached.exists():
             try:
-                records[job_hash(spec)] = {**json.loads(cached.read_text()), "cached": True}
+                records[job_hash(spec)] = {
+                    "kind": "accuracy",
+                    **json.loads(cached.read_text()),
+                    "cached": True,
+                }
                 continue
             except json.JSONDecodeError:
                 cached.unlink()  # a cache file cut short: run the job again
@@ -193,11 +146,11 @@ def sweep(
     bar.set_postfix(running=min(jobs, len(todo)), failed=failed)
     stream = _local(todo, timeout_s, jobs) if executor == "local" else _dask(todo, timeout_s, jobs, address)
     for spec, result in stream:
-        record = {**spec, **result, "environment": environment or {}}
+        record = {"kind": "accuracy", **spec, **result, "environment": environment or {}}
         key = job_hash(spec)
         records[key] = record
         if record["status"] in CACHEABLE:
-            _write_cache(cache_dir / f"{key}.json", record)
+            write_atomic(cache_dir / f"{key}.json", json.dumps(record))
         else:
             failed += 1
         if on_record:
@@ -207,10 +160,3 @@ def sweep(
         bar.set_postfix(running=min(jobs, remaining), failed=failed)
     bar.close()
     return [records[job_hash(s)] for s in specs]
-
-
-def _write_cache(path: Path, record: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(record, f)
-    os.replace(tmp, path)

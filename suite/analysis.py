@@ -1,24 +1,9 @@
-"""Figures derived from records of one run: efficiency against the measured GEMM peak, log-log slopes."""
+"""Fits over the records of one run: log-log slopes against T, and the cost per time step."""
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-
-
-def add_efficiency(records: list[dict]) -> None:
-    """Set ``peak_gflops`` (the best GEMM any framework reached in this run, same dtype and device) and
-    ``efficiency`` = gflops / peak on every successful speed record."""
-    peaks: dict[tuple, float] = defaultdict(float)
-    for r in records:
-        if r.get("gemm_gflops"):
-            key = (r["dtype"], r["device"])
-            peaks[key] = max(peaks[key], r["gemm_gflops"])
-    for r in records:
-        peak = peaks.get((r["dtype"], r["device"]))
-        if r.get("status") == "ok" and peak and r.get("gflops") is not None:
-            r["peak_gflops"] = peak
-            r["efficiency"] = r["gflops"] / peak
 
 
 def loglog_slope(xs: list[float], ys: list[float]) -> float | None:

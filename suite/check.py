@@ -1,7 +1,10 @@
-"""Equivalence check: every framework x cell x dtype against the NumPy reference."""
+"""Equivalence check: every framework x cell x dtype against the NumPy reference, and the reference's own
+backward against finite differences. Which rows run, and their tolerances, are defined here once: the
+``check`` command and the tests both use them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,6 +13,16 @@ import impls
 from impls.layout import PARAM_KINDS
 
 TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5}
+FD_TOLERANCE = 1e-6  # the reference's backward against central differences
+REFERENCE = ("numpy", "float64")  # what every row is checked against, so not a row itself
+
+
+def rows(
+    frameworks: Iterable[str], cells: Iterable[str], dtypes: Iterable[str]
+) -> list[tuple[str, str, str]]:
+    """(framework, cell, dtype) of every row the check runs, in order: all but the reference itself."""
+    cells, dtypes = list(cells), list(dtypes)
+    return [(f, c, d) for f in frameworks for c in cells for d in dtypes if (f, d) != REFERENCE]
 
 
 @dataclass(frozen=True)
@@ -147,3 +160,59 @@ def summarise(errors: dict[str, float]) -> dict[str, float | None]:
         values = [v for k, v in errors.items() if k == f"d_{col}" or k.startswith(f"d_{col}_l")]
         row[f"d_{col}"] = max(values) if values else None
     return row
+
+
+def check_row(framework: str, cell: str, dtype: str, device: str = "cpu") -> dict:
+    """One row, its failure included: a device the framework cannot see gives ``skip``, an exception
+    ``error`` (one broken implementation must not hide the others)."""
+    base = {"framework": framework, "cell": cell, "dtype": dtype, "device": device}
+    try:
+        return check_one(framework, cell, dtype, device)
+    except impls.DeviceUnavailableError as e:
+        return {**base, "status": "skip", "message": str(e)}
+    except Exception as e:
+        return {**base, "status": "error", "message": f"{type(e).__name__}: {e}"}
+
+
+def finite_difference_row(cell: str) -> dict:
+    """The reference's float64 backward against central finite differences, as a row."""
+    err = finite_difference_check(cell)
+    return {
+        "framework": "numpy",
+        "cell": cell,
+        "dtype": "float64",
+        "device": "cpu",
+        "path": "finite differences",
+        "max_error": err,
+        "tolerance": FD_TOLERANCE,
+        "status": "pass" if err <= FD_TOLERANCE else "fail",
+    }
+
+
+def run(
+    frameworks: Iterable[str],
+    cells: Iterable[str],
+    dtypes: Iterable[str],
+    device: str = "cpu",
+    on_row: Callable[[dict], None] | None = None,
+) -> tuple[list[dict], list[dict]]:
+    """(the rows against the reference, the finite-difference rows, run when float64 is asked for)."""
+    cells, dtypes = list(cells), list(dtypes)
+    checked = []
+    for framework, cell, dtype in rows(frameworks, cells, dtypes):
+        row = check_row(framework, cell, dtype, device)
+        checked.append(row)
+        if on_row:
+            on_row(row)
+    fd = [finite_difference_row(cell) for cell in cells] if "float64" in dtypes else []
+    return checked, fd
+
+
+def counts(rows_: Iterable[dict]) -> dict[str, int]:
+    """How many rows passed, failed (fail or error) and were skipped."""
+    statuses = [r["status"] for r in rows_]
+    return {
+        "passed": statuses.count("pass"),
+        "failed": statuses.count("fail") + statuses.count("error"),
+        "skipped": statuses.count("skip"),
+    }

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from suite.results import ResultsError, read_json, read_records
+from suite.benchmarks import BENCHMARKS
+from suite.records import ResultsError, benchmark_key, derived, read_json, read_records
 
 CALIBRATION = Path(__file__).resolve().parent.parent / "results" / "calibration" / "aa.json"
 FALLBACK_THRESHOLD = 0.25  # used only when the A/A calibration file is missing
@@ -58,28 +59,22 @@ def load(path: str | Path) -> dict[str, Entry]:
     if isinstance(data, dict) and isinstance(data.get("benchmarks"), list):
         return _from_pytest_benchmark(path, data)
     try:
-        records = read_records(path)
+        records = derived(read_records(path))
     except ResultsError as e:
         raise CompareError(f"{e} (nor a pytest-benchmark file)") from None
-    entries = {}
-    for r in records:
-        if r.get("status") != "ok" or r["kind"] not in ("speed", "memory"):
-            continue
-        key = _record_key(r)
-        if r["kind"] == "speed":
-            entries[key] = Entry(samples=r["samples"], flops=r.get("flops"), peak_gflops=r.get("peak_gflops"))
-        else:
-            entries[key] = Entry(peak_bytes=r["peak_bytes"])
+    entries = {
+        benchmark_key(r, r["kind"]): Entry(
+            samples=r.get("samples", []),
+            peak_bytes=r.get("peak_bytes"),
+            flops=r.get("flops"),
+            peak_gflops=r.get("peak_gflops"),
+        )
+        for r in records
+        if r["status"] == "ok" and r["kind"] in BENCHMARKS
+    }
     if not entries:
         raise CompareError(f"{path}: no successful speed or memory records to compare")
     return entries
-
-
-def _record_key(r: dict) -> str:
-    return (
-        f"{r['kind']}:{r['framework']}/{r['cell']}/{r['mode']}/T{r['seq_len']}/B{r['batch']}"
-        f"/I{r['input_size']}/H{r['hidden_size']}/L{r['num_layers']}/{r['dtype']}/{r['device']}"
-    )
 
 
 def _from_pytest_benchmark(path: Path, data: dict) -> dict[str, Entry]:

@@ -1,4 +1,5 @@
-"""Where and when a measurement ran: machine, devices, versions, threads, git commit, date."""
+"""Where and when a measurement ran: machine, devices, versions, threads, the BLAS and the environment
+variables that choose kernels, git commit, date."""
 
 from __future__ import annotations
 
@@ -13,6 +14,25 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 _PACKAGES = ("numpy", "torch", "tensorflow-cpu", "tensorflow", "keras", "jax", "jaxlib")
+# environment variables that change which kernels run (or how many threads they get)
+KERNEL_VARIABLES: tuple[str, ...] = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "MKL_DEBUG_CPU_TYPE",
+    "ONEDNN_MAX_CPU_ISA",
+    "DNNL_MAX_CPU_ISA",
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_XLA_FLAGS",
+    "XLA_FLAGS",
+    "KERAS_BACKEND",
+    "JAX_ENABLE_X64",
+    "JAX_PLATFORMS",
+    "CUDA_VISIBLE_DEVICES",
+)
 
 
 def cpu_model() -> str:
@@ -72,6 +92,21 @@ def versions() -> dict[str, str]:
     return found
 
 
+def blas() -> list[dict]:
+    """The BLAS and OpenMP libraries loaded in this process, as threadpoolctl reports them: library,
+    version, the CPU architecture whose kernels it selected, threading layer and threads."""
+    import numpy  # noqa: F401  (loads NumPy's BLAS, the one the reference runs on)
+    import threadpoolctl
+
+    keep = ("user_api", "internal_api", "version", "architecture", "threading_layer", "num_threads", "prefix")
+    return [{k: info.get(k) for k in keep} for info in threadpoolctl.threadpool_info()]
+
+
+def kernel_variables() -> dict[str, str]:
+    """The KERNEL_VARIABLES that are set, with their values."""
+    return {name: os.environ[name] for name in KERNEL_VARIABLES if name in os.environ}
+
+
 def environment(threads: int | None = None) -> dict:
     """The environment block stored with every result."""
     return {
@@ -82,6 +117,8 @@ def environment(threads: int | None = None) -> dict:
         "gpus": gpu_names(),
         "threads": threads,
         "versions": versions(),
+        "blas": blas(),
+        "kernel_variables": kernel_variables(),
         "git_commit": git_commit(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }

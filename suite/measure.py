@@ -1,7 +1,9 @@
-"""Measurements taken inside one worker process: timing, phase peak memory, GEMM calibration."""
+"""Measurements taken inside one worker process: timing, phase peak memory, GEMM calibration.
+:func:`speed` and :func:`memory` are what the harness runs for each speed or memory job."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import statistics
 import time
@@ -62,8 +64,10 @@ def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
     return model, model.prepare_train_step(x, grad_y)
 
 
-def speed(w: Workload, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
-    """Time one workload."""
+def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
+    """Time one workload (a Workload's fields); with this process's GEMM calibration beside it."""
+    w = Workload(**job)
+    gemm = gemm_gflops(w.framework, w.dtype, w.device)  # the first job of a process calibrates, untimed
     model, fn = prepare(w)
     first, samples = timed_rounds(fn, min_rounds, max_rounds, budget_s)
     stats = summary(samples)
@@ -71,12 +75,12 @@ def speed(w: Workload, min_rounds: int, max_rounds: int, budget_s: float) -> dic
     return {
         "path": model.path(),
         "flops": n_flops,
-        "gflops": n_flops / stats["median_s"] / 1e9,
         "first_call_s": first,
         "compile_seconds": max(first - stats["median_s"], 0.0),
         "rounds": len(samples),
         "samples": samples,
         **stats,
+        "gemm_gflops": gemm,
     }
 
 
@@ -87,12 +91,13 @@ def _status_bytes(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def memory(w: Workload) -> dict:
+def memory(job: dict) -> dict:
     """Peak memory of one call of the measured phase, after a warm-up call. CPU: the rise of the
     resident set's high-water mark (VmHWM, reset through /proc/self/clear_refs) over the resident set
     before the phase; the first call's rise (tracing and compilation included) is kept beside it,
     since an allocator that keeps memory from the warm-up hides part of the phase. GPU: the
     framework allocator's peak."""
+    w = Workload(**job)
     model, fn = prepare(w)
     gc.collect()
     first = None
@@ -127,9 +132,11 @@ def _reset_peak() -> int:
     return _status_bytes("VmRSS")
 
 
+@functools.cache
 def gemm_gflops(framework: str, dtype: str, device: str, sizes: tuple[int, ...] = (1024, 2048)) -> float:
-    """The framework's best square GEMM rate (GFLOP/s), best of several calls at each size."""
-    module = impls.adapter_module(framework)
+    """The framework's best square GEMM rate (GFLOP/s), best of several calls at each size; measured
+    once per process."""
+    module = impls.backend(framework)
     best = 0.0
     for n in sizes:
         fn = module.matmul(n, dtype, device)

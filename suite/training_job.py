@@ -1,11 +1,9 @@
-"""One accuracy job: train a cell on a task in one framework, then test it.
-``python -m suite.training_job SPEC OUT`` runs it in its own process (what the sweep does)."""
+"""One accuracy job: train a cell on a task in one framework, then test it. The sweep runs each job in
+its own process through the harness."""
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 import time
 
 import numpy as np
@@ -38,8 +36,6 @@ def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tu
 def run_job(spec: dict) -> dict:
     """Train and test as ``spec`` says; the record the sweep stores (status ok or diverged)."""
     task = tasks.get(spec["task"])
-    if spec.get("threads"):
-        impls.configure_threads(spec["framework"], spec["threads"])
     model = impls.create(
         spec["framework"],
         spec["cell"],
@@ -92,10 +88,3 @@ def run_job(spec: dict) -> dict:
     else:
         record.update(test_loss=None, accuracy=None, solved=False)
     return record
-
-
-if __name__ == "__main__":
-    spec_path, out_path = sys.argv[1:3]
-    result = run_job(json.loads(open(spec_path).read()))
-    with open(out_path, "w") as f:
-        json.dump(result, f)

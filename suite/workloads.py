@@ -1,13 +1,13 @@
-"""What the speed and memory benchmarks run: configurations, profiles, FLOP and activation counts."""
+"""What one speed or memory benchmark runs (a workload), and its FLOP and activation counts."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
 from impls.layout import GATES
+from suite.records import benchmark_key
 
 MODES: tuple[str, ...] = ("forward", "train")
-PROFILES: tuple[str, ...] = ("quick", "full")
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
 
 
@@ -28,11 +28,8 @@ class Workload:
     group: str = ""  # which part of the grid: fastrnns, deepbench, seq_sweep, ...
 
     def key(self) -> str:
-        """A readable identity, stable across runs (used to pair results in comparisons)."""
-        return (
-            f"{self.framework}/{self.cell}/{self.mode}/T{self.seq_len}/B{self.batch}/I{self.input_size}"
-            f"/H{self.hidden_size}/L{self.num_layers}/{self.dtype}/{self.device}"
-        )
+        """The benchmark's name (suite.records.benchmark_key)."""
+        return benchmark_key(self.as_dict())
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -64,39 +61,3 @@ def seq_lengths(longest: int) -> list[int]:
     while lengths[-1] * 2 <= longest:
         lengths.append(lengths[-1] * 2)
     return lengths
-
-
-def grid(
-    profile: str,
-    frameworks: list[str],
-    cells: list[str],
-    dtype: str = "float32",
-    device: str = "cpu",
-    kind: str = "speed",
-) -> list[Workload]:
-    """The workloads of a profile. Both profiles hold the fastrnns point (T100 B64 I=H=512);
-    ``full`` adds more DeepBench-like shapes and runs the sequence sweep to T=1600."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    quick = profile == "quick"
-    shapes: list[tuple[str, dict, tuple[str, ...]]] = [("fastrnns", FASTRNNS, MODES)]
-    deepbench = [dict(seq_len=25, batch=16, input_size=512, hidden_size=512)]
-    inference = [dict(seq_len=50, batch=1, input_size=512, hidden_size=512)]
-    if not quick:
-        deepbench.append(dict(seq_len=50, batch=32, input_size=1024, hidden_size=1024))
-        inference.append(dict(seq_len=100, batch=4, input_size=1024, hidden_size=1024))
-    shapes += [("deepbench_train", s, ("train",)) for s in deepbench]
-    shapes += [("deepbench_inference", s, ("forward",)) for s in inference]
-    longest = 400 if quick else 1600
-    sweep_modes = ("train",) if quick and kind == "memory" else MODES
-    for t in seq_lengths(longest):
-        shapes.append(("seq_sweep", dict(seq_len=t, batch=16, input_size=128, hidden_size=128), sweep_modes))
-    if quick and kind == "memory":
-        shapes = [s for s in shapes if s[0] in ("fastrnns", "seq_sweep")]
-    return [
-        Workload(framework=f, cell=c, mode=m, dtype=dtype, device=device, group=group, **shape)
-        for f in frameworks
-        for group, shape, modes in shapes
-        for c in cells
-        for m in modes
-    ]

@@ -36,16 +36,16 @@ def thread_settings(request):
         try:
             applied[framework] = impls.configure_threads(framework, threads)
         except RuntimeError as e:  # TensorFlow refuses once it has run an op (earlier tests did)
-            applied[framework] = {"error": str(e), **impls.adapter_module(framework).thread_info()}
+            applied[framework] = {"error": str(e), **impls.backend(framework).thread_info()}
     return {"threads": threads, "frameworks": applied}
 
 
 def run_cli(capsys, *argv):
     """Run ``python -m suite ARGV`` in-process: (exit code, captured output)."""
-    from suite import cli
+    from suite.commands import main
 
     try:
-        code = cli.main(list(argv))
+        code = main(list(argv))
     except SystemExit as e:
         code = e.code
     return code, capsys.readouterr()

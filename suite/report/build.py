@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite import accuracy
+from suite import accuracy, profiles
 from suite.analysis import per_step_costs, seq_slopes
 from suite.report import plots
 from suite.report.loading import Results, load_results
@@ -159,7 +159,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
                 "IQR_ms": r["iqr_s"] * 1e3,
                 "vs_fastest": f"{r['median_s'] / best[(r['cell'], r['mode'])]:.2f}x",
                 "efficiency": f"{r.get('efficiency', 0):.0%}",
-                "GFLOP/s": f"{r['gflops']:.0f}",
+                "GFLOP/s": f"{r['gflops']:.0f}" if r.get("gflops") else None,
                 "first_call_s": r["first_call_s"],
             }
             for r in point
@@ -275,13 +275,13 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
         by_settings: dict[tuple, list[dict]] = {}
         for r in records:
             if r["task"] == task:
-                by_settings.setdefault(accuracy.settings_of(r), []).append(r)
+                by_settings.setdefault(profiles.training_settings_of(r), []).append(r)
         # runs with other settings (more steps, say) are drawn apart, never averaged with the main run
-        full = accuracy.settings_of(accuracy.profile("full", task))
+        full = profiles.training_settings_of(profiles.training("full", task))
         groups = sorted(by_settings.items(), key=lambda kv: (kv[0] != full, -len(kv[1])))
         main_settings = groups[0][0]
         for settings, recs in groups:
-            what = ", ".join(f"{k} {v}" for k, v in zip(accuracy.SETTINGS, settings, strict=True))
+            what = ", ".join(f"{k} {v}" for k, v in zip(profiles.TRAINING_SETTINGS, settings, strict=True))
             rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full else ""))
             name = settings_name(task, settings, main_settings)
             rep.figure(
@@ -290,9 +290,12 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
             rep.figure(plots.learning_curves(recs, task), f"curves_{name}", f"{task}: learning curves")
             rep.add(md_table(accuracy.table_rows(recs), accuracy.TABLE_COLUMNS))
         if len(groups) > 1:
-            varying = [i for i, k in enumerate(accuracy.SETTINGS) if len({s[i] for s, _ in groups}) > 1]
+            varying = [
+                i for i, k in enumerate(profiles.TRAINING_SETTINGS) if len({s[i] for s, _ in groups}) > 1
+            ]
             labelled = {
-                ", ".join(f"{accuracy.SETTINGS[i]} {s[i]}" for i in varying): recs for s, recs in groups
+                ", ".join(f"{profiles.TRAINING_SETTINGS[i]} {s[i]}" for i in varying): recs
+                for s, recs in groups
             }
             rep.add(f"### {task}: the settings compared")
             rep.figure(
@@ -305,7 +308,9 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
 def settings_name(task: str, settings: tuple, main_settings: tuple) -> str:
     """A file-name stem for one settings group: the task, then each setting that differs from the main run."""
     changed = [
-        f"{k}{v}" for k, v, m in zip(accuracy.SETTINGS, settings, main_settings, strict=True) if v != m
+        f"{k}{v}"
+        for k, v, m in zip(profiles.TRAINING_SETTINGS, settings, main_settings, strict=True)
+        if v != m
     ]
     return "_".join([task, *changed])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from suite.results import ResultsError, read_records
+from suite.records import ResultsError, derived, read_records
 
 
 @dataclass
@@ -28,7 +28,7 @@ def load_results(folder: Path) -> Results:
     results = Results()
     for path in sorted(folder.glob("*.json")):
         try:
-            records = read_records(path)
+            records = derived(read_records(path))
         except ResultsError as e:
             results.warnings.append(f"skipped {e}")
             continue

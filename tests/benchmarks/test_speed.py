@@ -6,6 +6,7 @@ import pytest
 
 import impls
 from suite import measure
+from suite.records import derived
 from suite.workloads import FASTRNNS, MODES, Workload, flops
 from tests.conftest import framework_params
 
@@ -36,15 +37,23 @@ def test_speed(benchmark, framework, cell, mode, size, thread_settings, gemm_pea
     benchmark.pedantic(fn, rounds=ROUNDS[size], warmup_rounds=1, iterations=1)
     stats = getattr(benchmark, "stats", None)
     median = stats.stats.median if stats else first  # disabled: one untimed run
-    n_flops = flops(w)
+    (figures,) = derived(
+        [
+            {
+                "kind": "speed",
+                "status": "ok",
+                **w.as_dict(),
+                "flops": flops(w),
+                "median_s": median,
+                "gemm_gflops": gemm_peak,
+            }
+        ]
+    )
     benchmark.extra_info.update(
         w.as_dict(),
         threads=thread_settings["threads"],
         threads_effective=thread_settings["frameworks"].get(framework),
-        flops=n_flops,
-        gflops=n_flops / median / 1e9,
-        efficiency=n_flops / median / 1e9 / gemm_peak,
-        peak_gflops=gemm_peak,
+        **{k: figures[k] for k in ("flops", "gflops", "efficiency", "peak_gflops")},
         first_call_s=first,
         compile_seconds=max(first - median, 0.0),
         path=model.path(),

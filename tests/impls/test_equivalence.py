@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import impls
-from suite.check import Shape, make_inputs, rel_error
+from suite.check import TOLERANCE, Shape, make_inputs, rel_error
 from tests.conftest import framework_params
 
 SHAPES = {
@@ -13,7 +13,6 @@ SHAPES = {
     "two_layers_state": (Shape(batch=3, time=6, input_size=5, hidden_size=3, num_layers=2), True),
     "wide_input": (Shape(batch=2, time=5, input_size=9, hidden_size=2, num_layers=1), True),
 }
-TOL = {"float64": 1e-10, "float32": 1e-5}
 
 
 def cast(value, dtype):
@@ -67,7 +66,7 @@ def test_matches_reference_on_cpu(framework, cell, dtype, shape_name):
     shape, with_state = SHAPES[shape_name]
     got, expected = run_pair(framework, cell, dtype, shape, with_state)
     assert got[0].dtype == np.dtype(dtype)
-    assert_close(got, expected, TOL[dtype])
+    assert_close(got, expected, TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("cell", impls.CELLS)
@@ -77,7 +76,7 @@ def test_matches_reference_on_gpu(framework, cell):
     shape, _ = SHAPES["two_layers_state"]
     for dtype in ("float64", "float32"):
         got, expected = run_pair(framework, cell, dtype, shape, True, device="gpu")
-        assert_close(got, expected, TOL[dtype])
+        assert_close(got, expected, TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("framework", framework_params())

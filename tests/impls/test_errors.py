@@ -132,3 +132,67 @@ def test_missing_framework_names_the_extra(monkeypatch):
     assert "jax" not in impls.available()
     with pytest.raises(impls.FrameworkNotInstalledError, match=r"pip install -e '\.\[jax\]'"):
         impls.create("jax", "rnn", 2, 3)
+
+
+def entry_points(model):
+    """Every public entry point that takes x (and grad_y), as (name, call(x, grad_y))."""
+    return [
+        ("forward", lambda x, gy: model.forward(x)),
+        ("backward", lambda x, gy: model.backward(x, gy)),
+        ("prepare_forward", lambda x, gy: model.prepare_forward(x)),
+        ("prepare_backward", lambda x, gy: model.prepare_backward(x, gy)),
+        ("prepare_train_step", lambda x, gy: model.prepare_train_step(x, gy)),
+    ]
+
+
+BAD_X = [
+    (x32(2, 3), ValueError, "batch, time, input"),
+    (x32(2, 5, 7), ValueError, r"x has shape \(2, 5, 7\), expected \(2, 5, 3\)"),
+    (np.zeros((2, 5, 3)), TypeError, "x has dtype float64, the model is float32"),
+    (np.full((2, 5, 3), np.nan, dtype="float32"), ValueError, "x contains NaN or inf"),
+    ([[[0.0] * 3]], TypeError, "numpy.ndarray"),
+]
+BAD_GRAD_Y = [
+    (x32(2, 5, 3), ValueError, r"grad_y has shape \(2, 5, 3\), expected \(2, 5, 4\)"),
+    (np.zeros((2, 5, 4)), TypeError, "grad_y has dtype float64"),
+    (np.full((2, 5, 4), np.inf, dtype="float32"), ValueError, "grad_y contains NaN or inf"),
+    ("ones", TypeError, "grad_y must be a numpy.ndarray"),
+]
+
+
+@pytest.mark.parametrize("x, error, match", BAD_X)
+def test_every_entry_point_rejects_a_bad_x_the_same_way(lstm, x, error, match):
+    for name, call in entry_points(lstm):
+        with pytest.raises(error, match=match):
+            call(x, x32(2, 5, 4))
+            pytest.fail(f"{name} accepted a bad x")
+
+
+@pytest.mark.parametrize("grad_y, error, match", BAD_GRAD_Y)
+def test_every_entry_point_that_takes_grad_y_rejects_a_bad_one(lstm, grad_y, error, match):
+    for name, call in entry_points(lstm)[1::2] + entry_points(lstm)[4:]:
+        with pytest.raises(error, match=match):
+            call(x32(2, 5, 3), grad_y)
+            pytest.fail(f"{name} accepted a bad grad_y")
+
+
+@pytest.mark.parametrize("lr", [0.0, -1.0, float("nan"), "0.1", True])
+def test_prepare_train_step_rejects_a_bad_learning_rate(gru, lr):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        gru.prepare_train_step(x32(2, 5, 3), x32(2, 5, 4), lr=lr)
+
+
+def test_trainer_checks_its_config_seed_and_batches(gru):
+    from impls.training import TrainConfig
+
+    with pytest.raises(TypeError, match="config must be a TrainConfig"):
+        gru.trainer({"lr": 1e-3})
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        gru.trainer(TrainConfig(), seed=-1)
+    trainer = gru.trainer(TrainConfig(loss="mse_last", output_size=1))
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        trainer.step(np.full((2, 5, 3), np.nan, dtype="float32"), x32(2, 1))
+    with pytest.raises(ValueError, match=r"target has shape \(2, 2\), expected \(2, 1\)"):
+        trainer.step(x32(2, 5, 3), x32(2, 2))
+    with pytest.raises(TypeError, match="x has dtype float64"):
+        trainer.predict(np.zeros((2, 5, 3)))

@@ -1,10 +1,10 @@
-"""Efficiency and log-log slopes."""
+"""Log-log slopes, per-step costs and timing rounds."""
 
 import math
 
 import pytest
 
-from suite.analysis import add_efficiency, loglog_slope, per_step_costs, seq_slopes
+from suite.analysis import loglog_slope, per_step_costs, seq_slopes
 from suite.measure import summary, timed_rounds
 
 
@@ -13,17 +13,6 @@ def test_loglog_slope_recovers_a_power_law():
     assert loglog_slope(xs, [3 * x**1.5 for x in xs]) == pytest.approx(1.5)
     assert loglog_slope([10], [1.0]) is None
     assert loglog_slope([10, 20], [None, 1.0]) is None
-
-
-def test_efficiency_uses_the_best_gemm_of_the_run_per_dtype_and_device():
-    records = [
-        {"status": "ok", "dtype": "float32", "device": "cpu", "gflops": 50.0, "gemm_gflops": 100.0},
-        {"status": "ok", "dtype": "float32", "device": "cpu", "gflops": 80.0, "gemm_gflops": 200.0},
-        {"status": "ok", "dtype": "float64", "device": "cpu", "gflops": 10.0, "gemm_gflops": 40.0},
-        {"status": "timeout", "dtype": "float32", "device": "cpu"},
-    ]
-    add_efficiency(records)
-    assert [r.get("efficiency") for r in records] == [0.25, 0.4, 0.25, None]
 
 
 def test_seq_slopes_only_use_the_sweep():

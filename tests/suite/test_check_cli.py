@@ -1,11 +1,10 @@
 """``python -m suite check``: narrowing, JSON output, exit codes."""
 
-import json
-
 import pytest
 
 import impls
 from suite import check
+from suite.records import read_records
 from tests.conftest import run_cli
 
 
@@ -18,7 +17,7 @@ def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
     path = tmp_path / "check.json"
     code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "gru,rnn", "--json", str(path))
     assert code == 0
-    records = json.loads(path.read_text())
+    records = read_records(path)
     # numpy float32 rows for two cells, plus the finite-difference rows of the float64 reference
     assert [(r["cell"], r["dtype"], r["path"]) for r in records] == [
         ("gru", "float32", "numpy"),

@@ -1,9 +1,8 @@
 """``python -m suite.report`` reads partial and broken results, writes Markdown, HTML and PNGs."""
 
-import json
-
 import pytest
 
+from suite.records import write_records
 from suite.report.build import main
 
 ENV = {
@@ -18,7 +17,7 @@ ENV = {
 
 
 def write(folder, name, records):
-    (folder / name).write_text(json.dumps([{**r, "environment": ENV} for r in records]))
+    write_records(folder / name, [{**r, "environment": ENV} for r in records])
 
 
 def speed_records():
@@ -40,9 +39,8 @@ def speed_records():
                     "device": "cpu",
                     "threads": 2,
                     "path": "x",
-                    "gflops": 10.0,
-                    "efficiency": 0.1,
-                    "peak_gflops": 100.0,
+                    "flops": 1e9,
+                    "gemm_gflops": 100.0,
                     "first_call_s": 0.5,
                     "iqr_s": 0.001,
                 }

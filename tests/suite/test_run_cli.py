@@ -1,9 +1,8 @@
 """``python -m suite run speed|memory``: end to end on a small slice, and bad arguments."""
 
-import json
-
 import pytest
 
+from suite.records import derived, read_records
 from tests.conftest import run_cli
 
 
@@ -27,11 +26,12 @@ def test_a_small_run_writes_records_with_their_environment(capsys, tmp_path, kin
         str(path),
     )
     assert code == 0, out.err
-    records = json.loads(path.read_text())
+    records = derived(read_records(path))
     assert records and all(r["kind"] == kind and r["status"] == "ok" for r in records)
     r = records[0]
     assert r["threads"] == 1 and r["threads_effective"]["cpu_affinity"] == 1
-    assert {"git_commit", "cpu", "versions", "date"} <= set(r["environment"])
+    assert {"git_commit", "cpu", "versions", "date", "blas", "kernel_variables"} <= set(r["environment"])
+    assert r["libraries"] and r["libraries"][0]["internal_api"]  # the worker's own BLAS
     if kind == "speed":
         assert {
             "median_s",
@@ -55,8 +55,8 @@ def test_a_small_run_writes_records_with_their_environment(capsys, tmp_path, kin
         (["speed", "--frameworks", "mxnet"], "unknown framework 'mxnet'"),
         (["speed", "--cells", "tcn"], "unknown cell 'tcn'"),
         (["speed", "--dtype", "float16"], "unknown dtype 'float16'"),
-        (["speed", "--threads", "0"], "--threads must be between 1 and"),
-        (["memory", "--threads", "999"], "--threads must be between 1 and"),
+        (["speed", "--threads", "0"], "threads must be between 1 and"),
+        (["memory", "--threads", "999"], "threads must be between 1 and"),
         (["speed", "--timeout", "0"], "--timeout must be > 0"),
         (["speed", "--groups", "everything"], "unknown group 'everything'"),
         (["speed", "--profile", "huge"], "invalid choice"),

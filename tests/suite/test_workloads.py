@@ -1,8 +1,6 @@
-"""Benchmark grids, FLOP and activation counts."""
+"""FLOP and activation counts of a workload."""
 
-import pytest
-
-from suite.workloads import FASTRNNS, Workload, analytic_bytes, flops, grid, seq_lengths
+from suite.workloads import FASTRNNS, Workload, analytic_bytes, flops, seq_lengths
 
 
 def test_flops_of_the_fastrnns_lstm():
@@ -28,20 +26,3 @@ def test_analytic_bytes():
 def test_seq_lengths_double():
     assert seq_lengths(1600) == [25, 50, 100, 200, 400, 800, 1600]
     assert seq_lengths(30) == [25]
-
-
-@pytest.mark.parametrize("profile", ["quick", "full"])
-def test_every_profile_holds_the_fastrnns_point_for_every_framework_and_cell(profile):
-    ws = grid(profile, ["numpy", "jax"], ["rnn", "gru"])
-    points = {(w.framework, w.cell, w.mode) for w in ws if w.group == "fastrnns"}
-    assert points == {
-        (f, c, m) for f in ("numpy", "jax") for c in ("rnn", "gru") for m in ("forward", "train")
-    }
-    assert len({w.key() for w in ws}) == len(ws)
-    longest = max(w.seq_len for w in ws if w.group == "seq_sweep")
-    assert longest == (400 if profile == "quick" else 1600)
-
-
-def test_unknown_profile():
-    with pytest.raises(ValueError, match="unknown profile 'huge'"):
-        grid("huge", ["numpy"], ["rnn"])

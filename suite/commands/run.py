@@ -1,0 +1,102 @@
+"""``run speed`` and ``run memory``: the benchmark grid of a profile, each framework in fresh processes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import impls
+from suite import harness, profiles
+from suite.analysis import seq_slopes
+from suite.benchmarks import BENCHMARKS, Benchmark
+from suite.commands.common import UsageError, add_json, add_selection, frameworks_arg, one_dtype, parse_list
+from suite.environment import environment
+from suite.records import derived, run_peaks, write_records
+from suite.table import render
+
+WORKLOAD_COLUMNS = ("framework", "cell", "mode", "seq_len", "batch", "input_size", "hidden_size")
+
+
+def add_parsers(kinds: argparse._SubParsersAction) -> None:
+    for benchmark in BENCHMARKS.values():
+        p = kinds.add_parser(
+            benchmark.name,
+            help=f"{benchmark.quantity} of every framework x cell, each framework in fresh processes",
+        )
+        p.add_argument("--profile", choices=list(profiles.PROFILES), default="quick")
+        add_selection(p)
+        p.add_argument("--dtype", default="float32")
+        p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+        p.add_argument("--threads", type=int, help="threads for every framework (default: all cores)")
+        p.add_argument(
+            "--groups",
+            help=f"only these parts of the grid: {', '.join(profiles.groups('full', benchmark.name))}",
+        )
+        p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
+        add_json(p, default=f"results/{benchmark.name}-DEVICE-PROFILE.json")
+        p.set_defaults(func=main, benchmark=benchmark)
+
+
+def _job_line(benchmark: Benchmark, r: dict) -> str:
+    what = f"{r['framework']:<10} {r['cell']:<4} {r['mode']:<7} T{r['seq_len']} B{r['batch']}"
+    what += f" H{r['hidden_size']}"
+    if r["status"] != "ok":
+        return f"{what}  {r['status'].upper()}: {r.get('error', '')}"
+    return f"{what}  {benchmark.line(r)}"
+
+
+def main(args: argparse.Namespace) -> int:
+    benchmark: Benchmark = args.benchmark
+    frameworks = frameworks_arg(args.frameworks)
+    cells = parse_list(args.cells, impls.CELLS, "cell")
+    dtype = one_dtype(args.dtype)
+    try:
+        threads = harness.check_threads(args.threads)
+    except ValueError as e:
+        raise UsageError(f"--threads: {e}") from None
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be > 0")
+    groups = None
+    if args.groups:
+        groups = parse_list(args.groups, profiles.groups(args.profile, benchmark.name), "group")
+    workloads = profiles.workloads(
+        args.profile, benchmark.name, frameworks, cells, dtype, args.device, groups
+    )
+    path = Path(args.json or f"results/{benchmark.name}-{args.device}-{args.profile}.json")
+    records: list[dict] = []
+    started = time.monotonic()
+
+    def on_record(record: dict) -> None:
+        records.append(record)
+        write_records(path, records)  # after every job: an interrupted run keeps what finished
+        elapsed = time.monotonic() - started
+        eta = elapsed / len(records) * (len(workloads) - len(records))
+        done = f"[{len(records)}/{len(workloads)}]"
+        print(
+            f"{done} {_job_line(benchmark, record)}  ({elapsed:.0f} s, ~{eta:.0f} s left)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        benchmark.run(workloads, threads, args.profile, environment(threads), args.timeout, on_record)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(records)} finished jobs kept in {path}", file=sys.stderr)
+        return 130
+    print_summary(benchmark, records)
+    print(f"\nwrote {path}")
+    return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+def print_summary(benchmark: Benchmark, records: list[dict]) -> None:
+    """The run's table, the log-log slopes over the sequence sweep and (speed) the measured GEMM peak."""
+    rows = [{**r, **benchmark.format(r)} if r["status"] == "ok" else r for r in derived(records)]
+    print(render(rows, [*WORKLOAD_COLUMNS, *benchmark.columns, "path", "status"]))
+    slopes = seq_slopes(records, benchmark.value)
+    if slopes:
+        print(f"\nlog-log slope of {benchmark.quantity} against T (sequence sweep)")
+        print(render(slopes, ["framework", "cell", "mode", "T", "points", "slope"]))
+    for (dtype, device), peak in run_peaks(records).items():
+        print(f"\nmeasured GEMM peak ({dtype}, {device}): {peak:.1f} GFLOP/s")

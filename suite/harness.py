@@ -1,0 +1,222 @@
+"""The one way rnnbench runs work in fresh processes: speed and memory benchmarks and accuracy jobs alike.
+
+A job is a JSON-able dict naming its ``framework``. A :class:`Plan` says which function runs one job in the
+worker (``"module:function"``, called as ``function(job, **options)``, returning the result as a dict that
+may carry its own ``status``), whether jobs of one framework share a process or each gets its own, and any
+environment the processes need. The worker, ``python -m suite.harness SPEC OUT``, pins itself to the
+requested threads, then writes a "start" line before each job and the job's result after it, so the parent
+always knows which job was running when a process died or hung. An exception, a crash, a signal, an
+out-of-memory kill or a timeout becomes that job's status, and the rest goes on."""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT_S = 300.0  # importing a framework and calibrating GEMM, before the first job starts
+FAILED: tuple[str, ...] = ("error", "crash", "oom", "timeout")  # what the harness itself can report
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a kind of job runs."""
+
+    function: str  # "module:function" run in the worker for each job
+    process_per: str = "job"  # "job": a fresh process each; "framework": one per framework, jobs in turn
+    env: Mapping[str, str] = field(default_factory=dict)  # added to each process's environment
+
+    def __post_init__(self) -> None:
+        if self.process_per not in ("job", "framework"):
+            raise ValueError(f"process_per must be 'job' or 'framework', not {self.process_per!r}")
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def check_threads(threads: int | None) -> int:
+    """``threads``, or every core when None; ValueError outside 1..cores."""
+    n = cores() if threads is None else threads
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= cores():
+        raise ValueError(f"threads must be between 1 and {cores()} (the cores this process may use), got {n}")
+    return n
+
+
+# ----- the parent -----
+
+
+def _exit_status(code: int | None) -> tuple[str, str]:
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        return ("oom" if name == "SIGKILL" else "crash"), f"worker killed by {name}"
+    if code == 0:
+        return "crash", "worker ended without a result"
+    return "crash", f"worker exited with code {code}"
+
+
+def _run_process(
+    jobs: list[dict],
+    plan: Plan,
+    threads: int | None,
+    options: dict,
+    timeout_s: float,
+    workdir: Path,
+    worker: str,
+) -> Iterator[dict]:
+    """One worker process over ``jobs``, yielding each record as it arrives; a fresh process takes over
+    whatever is left after a crash or a timeout."""
+    remaining = list(range(len(jobs)))
+    env = {**os.environ, **plan.env, "PYTHONUNBUFFERED": "1"}
+    for attempt in itertools.count():
+        if not remaining:
+            return
+        stem = f"{jobs[remaining[0]]['framework']}-{os.getpid()}-{id(jobs)}-{attempt}"
+        spec, out, log = (workdir / f"{stem}.{ext}" for ext in ("spec.json", "out.jsonl", "log.txt"))
+        spec.write_text(
+            json.dumps(
+                {
+                    "function": plan.function,
+                    "framework": jobs[remaining[0]]["framework"],
+                    "threads": threads,
+                    "options": options,
+                    "jobs": {str(i): jobs[i] for i in remaining},
+                }
+            )
+        )
+        out.touch()
+        with open(log, "w") as log_file:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", worker, str(spec), str(out)],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+            )
+        started_at, current, seen = time.monotonic(), None, 0
+        outcome: tuple[str, str] | None = None
+        while True:
+            exited = proc.poll() is not None  # read the file after this, so nothing written is missed
+            lines = out.read_text().splitlines()
+            for line in lines[seen:]:
+                event = json.loads(line)
+                index = int(event.pop("job"))
+                if event.pop("event") == "start":
+                    current, started_at = index, time.monotonic()
+                    continue
+                remaining.remove(index)
+                current = None
+                yield {**jobs[index], **event}
+            seen = len(lines)
+            if exited:
+                break
+            limit = timeout_s if current is not None else STARTUP_TIMEOUT_S
+            if time.monotonic() - started_at > limit:
+                proc.kill()
+                proc.wait()
+                outcome = ("timeout", f"timed out after {limit:.0f} s")
+                break
+            time.sleep(0.05)
+        if outcome is None:
+            if not remaining:
+                continue
+            outcome = _exit_status(proc.returncode)
+        tail = log.read_text()[-2000:] if outcome[0] != "timeout" else ""
+        # the job in flight fails with the worker; a worker that never started a job takes them all with it
+        for index in [current] if current is not None else list(remaining):
+            remaining.remove(index)
+            yield {
+                **jobs[index],
+                "status": outcome[0],
+                "error": outcome[1],
+                **({"log_tail": tail} if tail else {}),
+            }
+
+
+def run_jobs(
+    jobs: list[dict],
+    plan: Plan,
+    threads: int | None = None,
+    options: dict | None = None,
+    timeout_s: float = 600.0,
+    on_result: Callable[[dict], None] | None = None,
+    worker: str = "suite.harness",
+) -> list[dict]:
+    """Run every job as ``plan`` says, in order; ``on_result`` sees each record (the job's fields, its
+    ``status`` and its result) as soon as it is finished. ``threads`` None leaves the process unpinned."""
+    if plan.process_per == "framework":
+        groups: dict[str, list[dict]] = {}
+        for job in jobs:
+            groups.setdefault(job["framework"], []).append(job)
+        batches = list(groups.values())
+    else:
+        batches = [[job] for job in jobs]
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="rnnbench-") as tmp:
+        for batch in batches:
+            for record in _run_process(batch, plan, threads, options or {}, timeout_s, Path(tmp), worker):
+                results.append(record)
+                if on_result:
+                    on_result(record)
+    return results
+
+
+# ----- the worker -----
+
+
+def _emit(out, event: dict) -> None:
+    out.write(json.dumps(event) + "\n")
+    out.flush()
+    os.fsync(out.fileno())
+
+
+def resolve(name: str) -> Callable[..., dict]:
+    """The function called ``module:function``."""
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def worker_main(spec_path: str, out_path: str) -> None:
+    """Run the jobs of a spec file, writing start and done events to ``out_path``."""
+    spec = json.loads(Path(spec_path).read_text())
+    function = resolve(spec["function"])
+    extra, setup_error = {}, None
+    if spec.get("threads"):
+        import impls
+        from suite.environment import blas
+
+        try:
+            extra["threads_effective"] = impls.configure_threads(spec["framework"], spec["threads"])
+            extra["libraries"] = blas()  # what this process loaded, the framework's BLAS and OpenMP included
+        except Exception as e:  # an unknown or missing framework: every job says so
+            setup_error = e
+    with open(out_path, "a") as out:
+        for index, job in spec["jobs"].items():
+            _emit(out, {"event": "start", "job": index, "time": time.time()})
+            try:
+                if setup_error is not None:
+                    raise setup_error
+                result = dict(function(job, **spec["options"]))
+                status = result.pop("status", "ok")
+            except MemoryError:
+                result, status = {"error": "MemoryError"}, "oom"
+            except Exception as e:
+                result = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc(limit=5)}
+                status = "oom" if "out of memory" in str(e).lower() else "error"
+            _emit(out, {"event": "done", "job": index, "status": status, **extra, **result})
+
+
+if __name__ == "__main__":
+    worker_main(*sys.argv[1:3])

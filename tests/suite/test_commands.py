@@ -1,0 +1,26 @@
+"""The command line: the installed ``rnnbench`` command and ``python -m suite`` are the same program."""
+
+import importlib.metadata
+import subprocess
+import sys
+
+from suite import commands
+from tests.conftest import run_cli
+
+
+def test_the_rnnbench_console_script_is_the_command_line():
+    (entry,) = importlib.metadata.entry_points(group="console_scripts", name="rnnbench")
+    assert entry.load() is commands.main
+
+
+def test_python_m_suite_runs_the_same_parser():
+    out = subprocess.run(
+        [sys.executable, "-m", "suite", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("usage: python -m suite") and "check" in out and "calibrate" in out
+
+
+def test_every_subcommand_is_there(capsys):
+    for argv in (["check"], ["run", "speed"], ["run", "memory"], ["run", "accuracy"], ["compare"], ["track"]):
+        code, out = run_cli(capsys, *argv, "--help")
+        assert code == 0 and "usage:" in out.out
