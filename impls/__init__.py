@@ -1,30 +1,30 @@
-"""One adapter per framework behind one interface: ``impls.create(framework, cell, ...)``."""
+"""Implementations of RNN, LSTM and GRU behind one interface: ``impls.create(name, cell, ...)``, where
+``name`` is an implementation (``impls.available()``; a framework's name means its default one)."""
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 
 from impls.base import (
     Backend,
     DeviceUnavailableError,
-    FrameworkNotInstalledError,
     RecurrentModel,
     State,
-    check_choice,
 )
 from impls.layout import CELLS, DTYPES, param_shapes
+from impls.registry import (
+    DEVICES,
+    FRAMEWORKS,
+    Implementation,
+    ImplementationNotInstalledError,
+    UnsupportedError,
+    available,
+    get,
+    of_framework,
+)
 
-FRAMEWORKS: tuple[str, ...] = ("numpy", "torch", "tensorflow", "jax")
-
-# framework -> (adapter module, model class, the module that must be importable, pip extra)
-_ADAPTERS: dict[str, tuple[str, str, str, str]] = {
-    "numpy": ("impls.numpy_adapter", "NumpyModel", "numpy", ""),
-    "torch": ("impls.torch_adapter", "TorchModel", "torch", "torch"),
-    "tensorflow": ("impls.tensorflow_adapter", "TensorflowModel", "tensorflow", "tensorflow"),
-    "jax": ("impls.jax_adapter", "JaxModel", "jax", "jax"),
-}
+FrameworkNotInstalledError = ImplementationNotInstalledError  # the name this error had before variants
 
 __all__ = [
     "Backend",
@@ -33,60 +33,60 @@ __all__ = [
     "FRAMEWORKS",
     "DeviceUnavailableError",
     "FrameworkNotInstalledError",
+    "Implementation",
+    "ImplementationNotInstalledError",
     "RecurrentModel",
     "State",
-    "backend",
+    "UnsupportedError",
     "available",
+    "backend",
     "configure_threads",
     "create",
+    "get",
     "model_class",
+    "of_framework",
     "param_shapes",
 ]
 
 
-def available() -> tuple[str, ...]:
-    """The frameworks whose package is installed here (checked without importing them)."""
-    return tuple(f for f in FRAMEWORKS if importlib.util.find_spec(_ADAPTERS[f][2]) is not None)
+def model_class(name: str) -> type[RecurrentModel]:
+    """The model class of implementation ``name``; a clear error if it is unknown or not installed."""
+    from impls import registry
+
+    return registry.load(name)
 
 
-def model_class(framework: str) -> type[RecurrentModel]:
-    """The adapter class of ``framework``; a clear error if it is unknown or not installed."""
-    check_choice("framework", framework, FRAMEWORKS)
-    module, cls, package, extra = _ADAPTERS[framework]
-    if importlib.util.find_spec(package) is None:
-        raise FrameworkNotInstalledError(
-            f"{framework} is not installed; install it with: pip install -e '.[{extra}]'"
-        )
-    return getattr(importlib.import_module(module), cls)
-
-
-def backend(framework: str) -> Backend:
-    """The adapter module of ``framework`` (importing the framework), which implements :class:`Backend`."""
-    model_class(framework)  # the clear errors for unknown or missing frameworks
-    module = importlib.import_module(_ADAPTERS[framework][0])
+def backend(name: str) -> Backend | None:
+    """The backend module (thread pools, GEMM calibration) of the framework of implementation ``name``,
+    imported; None for a plugin's framework that rnnbench has no backend for."""
+    framework = get(name).framework
+    if framework not in FRAMEWORKS:
+        return None
+    model_class(framework)  # the clear errors for a framework that is not installed
+    module = importlib.import_module(get(framework).target.partition(":")[0])
     if not isinstance(module, Backend):
-        raise TypeError(
-            f"{module.__name__} does not implement impls.Backend (set_threads, thread_info, matmul)"
-        )
+        raise TypeError(f"{module.__name__} does not implement impls.Backend")
     return module
 
 
-def configure_threads(framework: str, threads: int) -> dict[str, object]:
+def configure_threads(name: str, threads: int) -> dict[str, object]:
     """Pin this process to ``threads`` cores and size the framework's own pools to match. Call it in a
     fresh process, before the framework does any work. Returns what the framework then reports."""
     cores = sorted(os.sched_getaffinity(0))
     if not 1 <= threads <= len(cores):
         raise ValueError(f"threads must be between 1 and {len(cores)} (the cores this process may use)")
+    module = backend(name)
     os.sched_setaffinity(0, cores[:threads])
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
-    module = backend(framework)
+    if module is None:
+        return {"cpu_affinity": threads}
     module.set_threads(threads)
     return {"cpu_affinity": threads, **module.thread_info()}
 
 
 def create(
-    framework: str,
+    name: str,
     cell: str,
     input_size: int,
     hidden_size: int,
@@ -95,6 +95,15 @@ def create(
     device: str = "cpu",
     seed: int = 0,
 ) -> RecurrentModel:
-    """A ``num_layers`` stack of ``cell`` in ``framework``, initialised from ``seed`` identically in
-    every framework."""
-    return model_class(framework)(cell, input_size, hidden_size, num_layers, dtype, device, seed)
+    """A ``num_layers`` stack of ``cell`` in implementation ``name``, initialised from ``seed`` identically
+    everywhere. A cell or dtype the implementation does not declare raises UnsupportedError, a device it
+    does not declare (or cannot see) DeviceUnavailableError."""
+    impl = get(name)
+    cls = model_class(name)
+    if cell in CELLS and dtype in DTYPES and device in DEVICES:
+        refused = impl.unsupported(cell, dtype, device)
+        if refused:
+            raise (DeviceUnavailableError if refused[0] == "device" else UnsupportedError)(refused[1])
+    model = cls(cell, input_size, hidden_size, num_layers, dtype, device, seed)
+    model.implementation = name
+    return model

@@ -9,14 +9,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from impls.layout import CELLS, DTYPES, init_params, param_shapes
+from impls.registry import DEVICES
 from impls.training import TrainConfig, Trainer
 
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
-DEVICES: tuple[str, ...] = ("cpu", "gpu")
-
-
-class FrameworkNotInstalledError(ImportError):
-    """A framework was asked for but cannot be imported here."""
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -61,7 +57,8 @@ class RecurrentModel(ABC):
     in ``x``, ``state``, ``grad_y`` or the parameters raises ValueError instead of propagating.
     """
 
-    framework: str = ""
+    framework: str = ""  # what the class declares (plugins declare cells, dtypes, devices, description too)
+    implementation: str = ""  # the registry name it was created under (impls.create sets it)
 
     def __init__(
         self,

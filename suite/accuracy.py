@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+import impls
 from suite import harness
 from suite.records import write_atomic
 
@@ -48,24 +49,27 @@ def table_rows(records: Iterable[dict]) -> list[dict]:
 def job_specs(
     task: str,
     lengths: Iterable[int],
-    frameworks: Iterable[str],
+    implementations: Iterable[str],
     cells: Iterable[str],
     seeds: int,
     settings: dict,
 ) -> list[dict]:
     """One spec per job, in a stable order."""
+    frameworks = {name: impls.get(name).framework for name in implementations}
     return [
-        {"task": task, "framework": f, "cell": c, "seq_len": t, "seed": s, **settings}
+        {"task": task, "implementation": i, "framework": f, "cell": c, "seq_len": t, "seed": s, **settings}
         for t in lengths
         for c in cells
-        for f in frameworks
+        for i, f in frameworks.items()
         for s in range(seeds)
     ]
 
 
 def job_hash(spec: dict) -> str:
-    """The content hash that names a job in the cache (threads excluded: they change speed, not results)."""
-    content = {k: v for k, v in spec.items() if k != "threads"}
+    """The content hash that names a job in the cache. Threads are left out (they change speed, not
+    results), and so is a framework's default implementation (jobs cached before there were variants)."""
+    default = spec.get("implementation") == spec.get("framework")
+    content = {k: v for k, v in spec.items() if k != "threads" and not (k == "implementation" and default)}
     text = json.dumps({"v": CACHE_VERSION, **content}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

@@ -6,6 +6,10 @@ import math
 from collections import defaultdict
 
 
+def _name(r: dict) -> str:
+    return r.get("implementation") or r["framework"]
+
+
 def loglog_slope(xs: list[float], ys: list[float]) -> float | None:
     """Least-squares slope of log(y) against log(x); None with fewer than two usable points."""
     pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y and y > 0]
@@ -18,16 +22,17 @@ def loglog_slope(xs: list[float], ys: list[float]) -> float | None:
 
 
 def seq_slopes(records: list[dict], field: str) -> list[dict]:
-    """Slope of ``field`` against T over the sequence sweep, per framework, cell and mode."""
+    """Slope of ``field`` against T over the sequence sweep, per implementation, cell and mode."""
     series: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
     for r in records:
         if r.get("group") == "seq_sweep" and r.get("status") == "ok" and r.get(field) is not None:
-            series[(r["framework"], r["cell"], r["mode"])].append((r["seq_len"], r[field]))
+            series[(_name(r), r["framework"], r["cell"], r["mode"])].append((r["seq_len"], r[field]))
     rows = []
-    for (framework, cell, mode), pts in sorted(series.items()):
+    for (implementation, framework, cell, mode), pts in sorted(series.items()):
         pts.sort()
         rows.append(
             {
+                "implementation": implementation,
                 "framework": framework,
                 "cell": cell,
                 "mode": mode,
@@ -46,9 +51,9 @@ def per_step_costs(records: list[dict]) -> list[dict]:
     series: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
         if r.get("group") == "seq_sweep" and r.get("status") == "ok":
-            series[(r["framework"], r["cell"], r["mode"])].append(r)
+            series[(_name(r), r["framework"], r["cell"], r["mode"])].append(r)
     rows = []
-    for (framework, cell, mode), recs in sorted(series.items()):
+    for (implementation, framework, cell, mode), recs in sorted(series.items()):
         if len(recs) < 2:
             continue
         ts = [r["seq_len"] for r in recs]
@@ -61,6 +66,7 @@ def per_step_costs(records: list[dict]) -> list[dict]:
         flop_time = flops / recs[0]["seq_len"] / (peak * 1e9) if peak and flops else None
         rows.append(
             {
+                "implementation": implementation,
                 "framework": framework,
                 "cell": cell,
                 "mode": mode,

@@ -1,4 +1,4 @@
-"""Equivalence check: every framework x cell x dtype against the NumPy reference, and the reference's own
+"""Equivalence check: every implementation x cell x dtype against the NumPy reference, and the reference's own
 backward against finite differences. Which rows run, and their tolerances, are defined here once: the
 ``check`` command and the tests both use them."""
 
@@ -18,11 +18,11 @@ REFERENCE = ("numpy", "float64")  # what every row is checked against, so not a 
 
 
 def rows(
-    frameworks: Iterable[str], cells: Iterable[str], dtypes: Iterable[str]
+    implementations: Iterable[str], cells: Iterable[str], dtypes: Iterable[str]
 ) -> list[tuple[str, str, str]]:
-    """(framework, cell, dtype) of every row the check runs, in order: all but the reference itself."""
+    """(implementation, cell, dtype) of every row the check runs, in order: all but the reference itself."""
     cells, dtypes = list(cells), list(dtypes)
-    return [(f, c, d) for f in frameworks for c in cells for d in dtypes if (f, d) != REFERENCE]
+    return [(i, c, d) for i in implementations for c in cells for d in dtypes if (i, d) != REFERENCE]
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,14 @@ def _errors(y, state, grads, ref_y, ref_state, ref_grads) -> dict[str, float]:
 
 
 def check_one(
-    framework: str, cell: str, dtype: str, device: str = "cpu", shape: Shape = Shape(), seed: int = 0
+    implementation: str, cell: str, dtype: str, device: str = "cpu", shape: Shape = Shape(), seed: int = 0
 ) -> dict:
-    """One row of the check: the framework in ``dtype`` against the NumPy reference in float64 on
+    """One row of the check: the implementation in ``dtype`` against the NumPy reference in float64 on
     the same (rounded) weights and inputs."""
     kw = dict(
         cell=cell, input_size=shape.input_size, hidden_size=shape.hidden_size, num_layers=shape.num_layers
     )
-    model = impls.create(framework, dtype=dtype, device=device, seed=seed, **kw)
+    model = impls.create(implementation, dtype=dtype, device=device, seed=seed, **kw)
     params = model.get_params()
     reference = impls.create("numpy", dtype="float64", **kw)
     reference.set_params({n: p.astype("float64") for n, p in params.items()})
@@ -90,11 +90,12 @@ def check_one(
     grads = model.backward(x, grad_y, state)
     missing = set(ref_grads) - set(grads)
     if missing:
-        raise RuntimeError(f"{framework} returned no gradient for {sorted(missing)}")
+        raise RuntimeError(f"{implementation} returned no gradient for {sorted(missing)}")
     errors = _errors(y, final, grads, ref_y, ref_state, ref_grads)
     worst = max(errors, key=errors.get)
     return {
-        "framework": framework,
+        "implementation": implementation,
+        "framework": model.framework,
         "cell": cell,
         "dtype": dtype,
         "device": device,
@@ -162,13 +163,16 @@ def summarise(errors: dict[str, float]) -> dict[str, float | None]:
     return row
 
 
-def check_row(framework: str, cell: str, dtype: str, device: str = "cpu") -> dict:
-    """One row, its failure included: a device the framework cannot see gives ``skip``, an exception
-    ``error`` (one broken implementation must not hide the others)."""
-    base = {"framework": framework, "cell": cell, "dtype": dtype, "device": device}
+def check_row(implementation: str, cell: str, dtype: str, device: str = "cpu") -> dict:
+    """One row, its failure included: a device it cannot see, or a cell or dtype it does not support,
+    gives ``skip`` with the reason; an exception ``error`` (one broken implementation must not hide the
+    others)."""
+    framework = impls.get(implementation).framework
+    base = {"implementation": implementation, "framework": framework, "cell": cell, "dtype": dtype}
+    base["device"] = device
     try:
-        return check_one(framework, cell, dtype, device)
-    except impls.DeviceUnavailableError as e:
+        return check_one(implementation, cell, dtype, device)
+    except (impls.DeviceUnavailableError, impls.UnsupportedError) as e:
         return {**base, "status": "skip", "message": str(e)}
     except Exception as e:
         return {**base, "status": "error", "message": f"{type(e).__name__}: {e}"}
@@ -178,6 +182,7 @@ def finite_difference_row(cell: str) -> dict:
     """The reference's float64 backward against central finite differences, as a row."""
     err = finite_difference_check(cell)
     return {
+        "implementation": "numpy",
         "framework": "numpy",
         "cell": cell,
         "dtype": "float64",
@@ -190,7 +195,7 @@ def finite_difference_row(cell: str) -> dict:
 
 
 def run(
-    frameworks: Iterable[str],
+    implementations: Iterable[str],
     cells: Iterable[str],
     dtypes: Iterable[str],
     device: str = "cpu",
@@ -199,8 +204,8 @@ def run(
     """(the rows against the reference, the finite-difference rows, run when float64 is asked for)."""
     cells, dtypes = list(cells), list(dtypes)
     checked = []
-    for framework, cell, dtype in rows(frameworks, cells, dtypes):
-        row = check_row(framework, cell, dtype, device)
+    for implementation, cell, dtype in rows(implementations, cells, dtypes):
+        row = check_row(implementation, cell, dtype, device)
         checked.append(row)
         if on_row:
             on_row(row)

@@ -1,8 +1,9 @@
 """The one way rnnbench runs work in fresh processes: speed and memory benchmarks and accuracy jobs alike.
 
-A job is a JSON-able dict naming its ``framework``. A :class:`Plan` says which function runs one job in the
-worker (``"module:function"``, called as ``function(job, **options)``, returning the result as a dict that
-may carry its own ``status``), whether jobs of one framework share a process or each gets its own, and any
+A job is a JSON-able dict naming its ``implementation``. A :class:`Plan` says which function runs one job
+in the worker (``"module:function"``, called as ``function(job, **options)``, returning the result as a
+dict that may carry its own ``status``), whether jobs of one implementation share a process or each gets
+its own, and any
 environment the processes need. The worker, ``python -m suite.harness SPEC OUT``, pins itself to the
 requested threads, then writes a "start" line before each job and the job's result after it, so the parent
 always knows which job was running when a process died or hung. An exception, a crash, a signal, an
@@ -34,12 +35,12 @@ class Plan:
     """How a kind of job runs."""
 
     function: str  # "module:function" run in the worker for each job
-    process_per: str = "job"  # "job": a fresh process each; "framework": one per framework, jobs in turn
+    process_per: str = "job"  # "job": a fresh process each; "implementation": one each, jobs in turn
     env: Mapping[str, str] = field(default_factory=dict)  # added to each process's environment
 
     def __post_init__(self) -> None:
-        if self.process_per not in ("job", "framework"):
-            raise ValueError(f"process_per must be 'job' or 'framework', not {self.process_per!r}")
+        if self.process_per not in ("job", "implementation"):
+            raise ValueError(f"process_per must be 'job' or 'implementation', not {self.process_per!r}")
 
 
 def cores() -> int:
@@ -83,13 +84,13 @@ def _run_process(
     for attempt in itertools.count():
         if not remaining:
             return
-        stem = f"{jobs[remaining[0]]['framework']}-{os.getpid()}-{id(jobs)}-{attempt}"
+        stem = f"{jobs[remaining[0]]['implementation']}-{os.getpid()}-{id(jobs)}-{attempt}"
         spec, out, log = (workdir / f"{stem}.{ext}" for ext in ("spec.json", "out.jsonl", "log.txt"))
         spec.write_text(
             json.dumps(
                 {
                     "function": plan.function,
-                    "framework": jobs[remaining[0]]["framework"],
+                    "implementation": jobs[remaining[0]]["implementation"],
                     "threads": threads,
                     "options": options,
                     "jobs": {str(i): jobs[i] for i in remaining},
@@ -156,10 +157,10 @@ def run_jobs(
 ) -> list[dict]:
     """Run every job as ``plan`` says, in order; ``on_result`` sees each record (the job's fields, its
     ``status`` and its result) as soon as it is finished. ``threads`` None leaves the process unpinned."""
-    if plan.process_per == "framework":
+    if plan.process_per == "implementation":
         groups: dict[str, list[dict]] = {}
         for job in jobs:
-            groups.setdefault(job["framework"], []).append(job)
+            groups.setdefault(job["implementation"], []).append(job)
         batches = list(groups.values())
     else:
         batches = [[job] for job in jobs]
@@ -198,9 +199,9 @@ def worker_main(spec_path: str, out_path: str) -> None:
         from suite.environment import blas
 
         try:
-            extra["threads_effective"] = impls.configure_threads(spec["framework"], spec["threads"])
+            extra["threads_effective"] = impls.configure_threads(spec["implementation"], spec["threads"])
             extra["libraries"] = blas()  # what this process loaded, the framework's BLAS and OpenMP included
-        except Exception as e:  # an unknown or missing framework: every job says so
+        except Exception as e:  # an unknown or missing implementation: every job says so
             setup_error = e
     with open(out_path, "a") as out:
         for index, job in spec["jobs"].items():

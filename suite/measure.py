@@ -57,7 +57,9 @@ def inputs(w: Workload) -> tuple[np.ndarray, np.ndarray]:
 
 def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
     """The model and its prepared native step for the workload's mode."""
-    model = impls.create(w.framework, w.cell, w.input_size, w.hidden_size, w.num_layers, w.dtype, w.device)
+    model = impls.create(
+        w.implementation, w.cell, w.input_size, w.hidden_size, w.num_layers, w.dtype, w.device
+    )
     x, grad_y = inputs(w)
     if w.mode == "forward":
         return model, model.prepare_forward(x)
@@ -133,10 +135,14 @@ def _reset_peak() -> int:
 
 
 @functools.cache
-def gemm_gflops(framework: str, dtype: str, device: str, sizes: tuple[int, ...] = (1024, 2048)) -> float:
+def gemm_gflops(
+    framework: str, dtype: str, device: str, sizes: tuple[int, ...] = (1024, 2048)
+) -> float | None:
     """The framework's best square GEMM rate (GFLOP/s), best of several calls at each size; measured
-    once per process."""
+    once per process. None for a plugin's framework, which has no backend here."""
     module = impls.backend(framework)
+    if module is None:
+        return None
     best = 0.0
     for n in sizes:
         fn = module.matmul(n, dtype, device)

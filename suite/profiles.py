@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from suite.workloads import FASTRNNS, MODES, Workload, seq_lengths
+from impls import registry
+from suite.workloads import FASTRNNS, MODES, SMALL, Workload, seq_lengths
 
 PROFILES: tuple[str, ...] = ("quick", "full")
 
@@ -43,6 +44,7 @@ def _sweep(longest: int) -> list[dict]:
 Grid = dict[str, tuple[list[dict], tuple[str, ...]]]
 _FULL_GRID: Grid = {
     "fastrnns": ([FASTRNNS], MODES),
+    "small": ([SMALL], MODES),
     "deepbench_train": (_FULL_TRAIN, ("train",)),
     "deepbench_inference": (_FULL_INFERENCE, ("forward",)),
     "seq_sweep": (_sweep(1600), MODES),
@@ -51,13 +53,14 @@ GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
         "speed": {
             "fastrnns": ([FASTRNNS], MODES),
+            "small": ([SMALL], MODES),
             "deepbench_train": (_DEEPBENCH_TRAIN, ("train",)),
             "deepbench_inference": (_DEEPBENCH_INFERENCE, ("forward",)),
             "seq_sweep": (_sweep(400), MODES),
         },
         "memory": {"fastrnns": ([FASTRNNS], MODES), "seq_sweep": (_sweep(400), ("train",))},
     },
-    "full": {"speed": _FULL_GRID, "memory": _FULL_GRID},
+    "full": {"speed": _FULL_GRID, "memory": {k: v for k, v in _FULL_GRID.items() if k != "small"}},
 }
 
 # Training settings per profile and task (varcopy shares copy's). "full" is what the committed results
@@ -109,26 +112,38 @@ def groups(profile: str, benchmark: str) -> list[str]:
 def workloads(
     profile: str,
     benchmark: str,
-    frameworks: list[str],
+    implementations: list[str],
     cells: list[str],
     dtype: str = "float32",
     device: str = "cpu",
     only_groups: list[str] | None = None,
 ) -> list[Workload]:
-    """The workloads of ``benchmark`` (speed or memory) in ``profile``: per framework, per shape, per cell,
-    per mode. ``only_groups`` narrows the grid."""
+    """The workloads of ``benchmark`` (speed or memory) in ``profile``: per implementation, per shape, per
+    cell, per mode; only the cells each implementation supports in ``dtype`` on ``device``. ``only_groups``
+    narrows the grid."""
     _check_profile(profile)
     grid = GRIDS[profile][benchmark]
     for g in only_groups or []:
         if g not in grid:
             raise ValueError(f"unknown group {g!r}; choose from {', '.join(grid)}")
+    impls = {name: registry.get(name) for name in implementations}
     return [
-        Workload(framework=f, cell=c, mode=m, dtype=dtype, device=device, group=group, **shape)
-        for f in frameworks
+        Workload(
+            framework=impl.framework,
+            implementation=name,
+            cell=c,
+            mode=m,
+            dtype=dtype,
+            device=device,
+            group=group,
+            **shape,
+        )
+        for name, impl in impls.items()
         for group, (shapes, modes) in grid.items()
         if not only_groups or group in only_groups
         for shape in shapes
         for c in cells
+        if impl.unsupported(c, dtype, device) is None
         for m in modes
     ]
 

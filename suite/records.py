@@ -18,7 +18,8 @@ from typing import Any, TypedDict
 
 FORMAT = "rnnbench-results"
 SCHEMA_VERSION = 2
-# version 1: a bare JSON list of records, with gflops, peak_gflops and efficiency stored in speed records
+# version 1: a bare JSON list of records, with gflops, peak_gflops and efficiency stored in speed records,
+# and no implementation (each framework had one: its name)
 _DERIVED_V1 = ("gflops", "peak_gflops", "efficiency")
 
 
@@ -33,6 +34,7 @@ class _Benchmark(TypedDict):
     """What every speed and memory record names: one benchmark job (see suite.workloads.Workload)."""
 
     kind: str
+    implementation: str  # the registry name (a framework's name for its default implementation)
     framework: str
     cell: str
     mode: str  # forward | train
@@ -79,6 +81,7 @@ class MemoryRecord(_Benchmark, total=False):
 
 class _Check(TypedDict):
     kind: str
+    implementation: str
     framework: str
     cell: str
     dtype: str
@@ -100,6 +103,7 @@ class CheckRecord(_Check, total=False):
 class _Accuracy(TypedDict):
     kind: str
     task: str
+    implementation: str
     framework: str
     cell: str
     seq_len: int
@@ -135,11 +139,12 @@ KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
 
 def benchmark_key(fields: Mapping[str, Any], kind: str | None = None) -> str:
     """The name of one benchmark, stable across runs (what comparisons pair on), e.g.
-    ``torch/lstm/forward/T100/B64/I512/H512/L1/float32/cpu``; with ``kind``, ``speed:`` before it."""
+    ``torch/lstm/forward/T100/B64/I512/H512/L1/float32/cpu``, led by the implementation's name; with
+    ``kind``, ``speed:`` before it."""
     f = fields
     key = (
-        f"{f['framework']}/{f['cell']}/{f['mode']}/T{f['seq_len']}/B{f['batch']}/I{f['input_size']}"
-        f"/H{f['hidden_size']}/L{f['num_layers']}/{f['dtype']}/{f['device']}"
+        f"{f.get('implementation') or f['framework']}/{f['cell']}/{f['mode']}/T{f['seq_len']}/B{f['batch']}"
+        f"/I{f['input_size']}/H{f['hidden_size']}/L{f['num_layers']}/{f['dtype']}/{f['device']}"
     )
     return f"{kind}:{key}" if kind else key
 
@@ -225,12 +230,17 @@ def read_json(path: str | os.PathLike, error: type[Exception] = ResultsError) ->
         raise error(f"{path}: not valid JSON ({e})") from None
 
 
+def _migrate_v1(record: dict) -> dict:
+    out = {k: v for k, v in record.items() if k not in _DERIVED_V1}
+    if "framework" in out and "implementation" not in out:
+        out = {"kind": out.get("kind"), "implementation": out["framework"], **out}
+    return out
+
+
 def migrate(data: Any, source: str = "results") -> list[dict]:
     """The records of a parsed results file of any schema version, in the current schema."""
     if isinstance(data, list):  # version 1
-        return [
-            {k: v for k, v in r.items() if k not in _DERIVED_V1} if isinstance(r, dict) else r for r in data
-        ]
+        return [_migrate_v1(r) if isinstance(r, dict) else r for r in data]
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ResultsError(f'{source}: not an rnnbench results file (no "format": "{FORMAT}")')
     version = data.get("schema_version")

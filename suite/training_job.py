@@ -37,7 +37,7 @@ def run_job(spec: dict) -> dict:
     """Train and test as ``spec`` says; the record the sweep stores (status ok or diverged)."""
     task = tasks.get(spec["task"])
     model = impls.create(
-        spec["framework"],
+        spec.get("implementation") or spec["framework"],
         spec["cell"],
         task.input_size,
         spec["hidden_size"],

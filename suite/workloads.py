@@ -9,11 +9,12 @@ from suite.records import benchmark_key
 
 MODES: tuple[str, ...] = ("forward", "train")
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
+SMALL = dict(seq_len=100, batch=32, input_size=32, hidden_size=128)  # where per-step overhead dominates
 
 
 @dataclass(frozen=True)
 class Workload:
-    """One benchmark job: a framework running one cell at one size in one mode."""
+    """One benchmark job: an implementation running one cell at one size in one mode."""
 
     framework: str
     cell: str
@@ -26,6 +27,11 @@ class Workload:
     dtype: str = "float32"
     device: str = "cpu"
     group: str = ""  # which part of the grid: fastrnns, deepbench, seq_sweep, ...
+    implementation: str = ""  # the registry name; a framework's default implementation when empty
+
+    def __post_init__(self) -> None:
+        if not self.implementation:
+            object.__setattr__(self, "implementation", self.framework)
 
     def key(self) -> str:
         """The benchmark's name (suite.records.benchmark_key)."""

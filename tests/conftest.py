@@ -1,14 +1,16 @@
 import pytest
 
 import impls
+import impls.registry
 
 
-def framework_params(frameworks=impls.FRAMEWORKS):
-    """pytest params, one per framework, skipped where the framework is not installed."""
+def framework_params(names=None):
+    """pytest params, one per implementation (default: every registered one), skipped where it is not
+    installed."""
     installed = impls.available()
     return [
         pytest.param(f, marks=pytest.mark.skipif(f not in installed, reason=f"{f} not installed"))
-        for f in frameworks
+        for f in (names if names is not None else impls.registry.names())
     ]
 
 

@@ -1,4 +1,4 @@
-"""``run accuracy``: train every framework x cell on a task, against sequence length."""
+"""``run accuracy``: train every implementation x cell on a task, against sequence length."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from pathlib import Path
 import impls
 import tasks
 from suite import accuracy, harness, profiles
-from suite.commands.common import UsageError, add_json, add_selection, frameworks_arg, one_dtype, parse_list
+from suite.commands.common import (
+    UsageError,
+    add_json,
+    add_selection,
+    implementations_arg,
+    one_dtype,
+    parse_list,
+)
 from suite.environment import environment
 from suite.records import write_records
 from suite.table import render
 
 
 def add_parser(kinds: argparse._SubParsersAction) -> None:
-    p = kinds.add_parser("accuracy", help="train every framework x cell on a task, against sequence length")
+    p = kinds.add_parser(
+        "accuracy", help="train every implementation x cell on a task, against sequence length"
+    )
     p.add_argument("--task", required=True, help=", ".join(tasks.TASKS))
     p.add_argument("--profile", choices=list(profiles.PROFILES), default="quick")
     p.add_argument("--lengths", help="comma-separated sequence lengths (default: the profile's)")
@@ -56,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
         task = tasks.get(args.task)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    frameworks = frameworks_arg(args.frameworks)
+    implementations = implementations_arg(args)
     cells = parse_list(args.cells, impls.CELLS, "cell")
     for name in ("jobs", "timeout"):
         if not getattr(args, name) > 0:
@@ -83,7 +92,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("the dask executor needs dask distributed: pip install -e '.[cluster]'")
     threads = max(1, harness.cores() // args.jobs)
     settings = {k: run[k] for k in profiles.TRAINING_SETTINGS} | {"threads": threads}
-    specs = accuracy.job_specs(args.task, run["lengths"], frameworks, cells, run["seeds"], settings)
+    specs = accuracy.job_specs(args.task, run["lengths"], implementations, cells, run["seeds"], settings)
     path = Path(args.json or f"results/accuracy-{args.task}-{args.profile}.json")
     cache = Path(args.cache or "results/cache/accuracy")
     try:

@@ -1,4 +1,4 @@
-"""``check``: equivalence of every framework x cell against the NumPy reference."""
+"""``check``: equivalence of every implementation x cell against the NumPy reference."""
 
 from __future__ import annotations
 
@@ -7,16 +7,25 @@ import sys
 
 import impls
 from suite import check
-from suite.commands.common import add_json, add_selection, frameworks_arg, parse_list
+from suite.commands.common import add_json, add_selection, implementations_arg, parse_list
 from suite.environment import environment
 from suite.records import write_records
 from suite.table import render
 
-COLUMNS = ("framework", "cell", "dtype", "path", "y", "h_n", "c_n", *(f"d_{c}" for c in check.GRAD_COLUMNS))
+COLUMNS = (
+    "implementation",
+    "cell",
+    "dtype",
+    "path",
+    "y",
+    "h_n",
+    "c_n",
+    *(f"d_{c}" for c in check.GRAD_COLUMNS),
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="equivalence of every framework x cell against NumPy")
+    p = sub.add_parser("check", help="equivalence of every implementation x cell against NumPy")
     add_selection(p)
     p.add_argument("--dtype", help="float32, float64 or both comma-separated (default: both)")
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
@@ -26,17 +35,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _progress(row: dict) -> None:
     print(
-        f"  {row['framework']:<10} {row['cell']:<4} {row['dtype']:<7} {row['status']}",
+        f"  {row['implementation']:<16} {row['cell']:<4} {row['dtype']:<7} {row['status']}",
         file=sys.stderr,
         flush=True,
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    frameworks = frameworks_arg(args.frameworks)
+    implementations = implementations_arg(args)
     cells = parse_list(args.cells, impls.CELLS, "cell")
     dtypes = parse_list(args.dtype, impls.DTYPES, "dtype")
-    rows, fd_rows = check.run(frameworks, cells, dtypes, args.device, on_row=_progress)
+    rows, fd_rows = check.run(implementations, cells, dtypes, args.device, on_row=_progress)
     print(
         "Max relative error against the NumPy float64 reference (max|a-b| / max|ref|), "
         f"tolerance float64 {check.TOLERANCE['float64']:.0e}, float32 {check.TOLERANCE['float32']:.0e}"
@@ -45,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
     print(render(table, [*COLUMNS, "status"]))
     for r in rows:
         if r["status"] in ("error", "skip"):
-            print(f"{r['status']}: {r['framework']} {r['cell']} {r['dtype']}: {r['message']}")
+            print(f"{r['status']}: {r['implementation']} {r['cell']} {r['dtype']}: {r['message']}")
     if fd_rows:
         print("\nNumPy reference backward (float64) against central finite differences")
         print(render(fd_rows, ["cell", "max_error", "tolerance", "status"]))

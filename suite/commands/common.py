@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 import impls
+import impls.registry
 
 
 class UsageError(Exception):
@@ -25,15 +26,29 @@ def parse_list(value: str | None, choices: Sequence[str], kind: str) -> list[str
     return names
 
 
-def frameworks_arg(value: str | None) -> list[str]:
-    """Frameworks named on the command line (default: every installed one); each must be installed."""
-    if value is None:
-        return list(impls.available())
-    names = parse_list(value, impls.FRAMEWORKS, "framework")
-    for name in names:
-        if name not in impls.available():
-            raise UsageError(f"{name} is not installed here; install it with: pip install -e '.[{name}]'")
-    return names
+def implementations_arg(args: argparse.Namespace) -> list[str]:
+    """The implementations the selection flags name: ``--impls`` (those), ``--frameworks`` (every
+    installed implementation of those frameworks) or neither (every installed one). Each must be installed."""
+    if args.impls is not None and args.frameworks is not None:
+        raise UsageError("give --impls or --frameworks, not both")
+    installed = impls.available()
+    if args.impls is not None:
+        names = parse_list(args.impls, impls.registry.names(), "implementation")
+        for name in names:
+            if name not in installed:
+                hint = impls.get(name).install_hint()
+                raise UsageError(f"{name} is not installed here; install it with: {hint}")
+        return names
+    if args.frameworks is None:
+        return list(installed)
+    chosen = []
+    for framework in parse_list(args.frameworks, impls.FRAMEWORKS, "framework"):
+        if framework not in installed:
+            raise UsageError(
+                f"{framework} is not installed here; install it with: pip install -e '.[{framework}]'"
+            )
+        chosen += [name for name in impls.of_framework(framework) if name in installed]
+    return chosen
 
 
 def one_dtype(value: str | None) -> str:
@@ -44,10 +59,15 @@ def one_dtype(value: str | None) -> str:
 
 
 def add_selection(p: argparse.ArgumentParser) -> None:
-    """--frameworks and --cells."""
+    """--impls, --frameworks and --cells."""
+    p.add_argument(
+        "--impls",
+        help="comma-separated implementations (a framework's name is its default one; "
+        "default: every installed implementation)",
+    )
     p.add_argument(
         "--frameworks",
-        help=f"comma-separated, from {','.join(impls.FRAMEWORKS)} (default: every installed one)",
+        help=f"comma-separated, from {','.join(impls.FRAMEWORKS)}: every installed implementation of each",
     )
     p.add_argument("--cells", help=f"comma-separated, from {','.join(impls.CELLS)} (default: all)")
 

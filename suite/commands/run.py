@@ -1,4 +1,4 @@
-"""``run speed`` and ``run memory``: the benchmark grid of a profile, each framework in fresh processes."""
+"""``run speed`` and ``run memory``: a profile's benchmark grid, each implementation in fresh processes."""
 
 from __future__ import annotations
 
@@ -11,19 +11,26 @@ import impls
 from suite import harness, profiles
 from suite.analysis import seq_slopes
 from suite.benchmarks import BENCHMARKS, Benchmark
-from suite.commands.common import UsageError, add_json, add_selection, frameworks_arg, one_dtype, parse_list
+from suite.commands.common import (
+    UsageError,
+    add_json,
+    add_selection,
+    implementations_arg,
+    one_dtype,
+    parse_list,
+)
 from suite.environment import environment
 from suite.records import derived, run_peaks, write_records
 from suite.table import render
 
-WORKLOAD_COLUMNS = ("framework", "cell", "mode", "seq_len", "batch", "input_size", "hidden_size")
+WORKLOAD_COLUMNS = ("implementation", "cell", "mode", "seq_len", "batch", "input_size", "hidden_size")
 
 
 def add_parsers(kinds: argparse._SubParsersAction) -> None:
     for benchmark in BENCHMARKS.values():
         p = kinds.add_parser(
             benchmark.name,
-            help=f"{benchmark.quantity} of every framework x cell, each framework in fresh processes",
+            help=f"{benchmark.quantity} of every implementation x cell, each in fresh processes",
         )
         p.add_argument("--profile", choices=list(profiles.PROFILES), default="quick")
         add_selection(p)
@@ -40,7 +47,7 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
 
 
 def _job_line(benchmark: Benchmark, r: dict) -> str:
-    what = f"{r['framework']:<10} {r['cell']:<4} {r['mode']:<7} T{r['seq_len']} B{r['batch']}"
+    what = f"{r['implementation']:<16} {r['cell']:<4} {r['mode']:<7} T{r['seq_len']} B{r['batch']}"
     what += f" H{r['hidden_size']}"
     if r["status"] != "ok":
         return f"{what}  {r['status'].upper()}: {r.get('error', '')}"
@@ -49,7 +56,7 @@ def _job_line(benchmark: Benchmark, r: dict) -> str:
 
 def main(args: argparse.Namespace) -> int:
     benchmark: Benchmark = args.benchmark
-    frameworks = frameworks_arg(args.frameworks)
+    implementations = implementations_arg(args)
     cells = parse_list(args.cells, impls.CELLS, "cell")
     dtype = one_dtype(args.dtype)
     try:
@@ -62,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
     if args.groups:
         groups = parse_list(args.groups, profiles.groups(args.profile, benchmark.name), "group")
     workloads = profiles.workloads(
-        args.profile, benchmark.name, frameworks, cells, dtype, args.device, groups
+        args.profile, benchmark.name, implementations, cells, dtype, args.device, groups
     )
     path = Path(args.json or f"results/{benchmark.name}-{args.device}-{args.profile}.json")
     records: list[dict] = []
@@ -97,6 +104,6 @@ def print_summary(benchmark: Benchmark, records: list[dict]) -> None:
     slopes = seq_slopes(records, benchmark.value)
     if slopes:
         print(f"\nlog-log slope of {benchmark.quantity} against T (sequence sweep)")
-        print(render(slopes, ["framework", "cell", "mode", "T", "points", "slope"]))
+        print(render(slopes, ["implementation", "cell", "mode", "T", "points", "slope"]))
     for (dtype, device), peak in run_peaks(records).items():
         print(f"\nmeasured GEMM peak ({dtype}, {device}): {peak:.1f} GFLOP/s")

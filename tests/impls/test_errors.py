@@ -103,7 +103,7 @@ def test_failed_set_params_changes_nothing(gru):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"framework": "mxnet"}, "unknown framework 'mxnet'"),
+        ({"name": "mxnet"}, "unknown implementation 'mxnet'"),
         ({"cell": "transformer"}, "unknown cell 'transformer'"),
         ({"dtype": "float16"}, "unknown dtype 'float16'"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
@@ -114,13 +114,13 @@ def test_failed_set_params_changes_nothing(gru):
     ],
 )
 def test_bad_create_arguments(kwargs, match):
-    args = {"framework": "numpy", "cell": "rnn", "input_size": 2, "hidden_size": 3, **kwargs}
+    args = {"name": "numpy", "cell": "rnn", "input_size": 2, "hidden_size": 3, **kwargs}
     with pytest.raises(ValueError, match=match):
         impls.create(**args)
 
 
 def test_numpy_has_no_gpu():
-    with pytest.raises(impls.DeviceUnavailableError, match="CPU only"):
+    with pytest.raises(impls.DeviceUnavailableError, match="numpy does not support device .gpu."):
         impls.create("numpy", "rnn", 2, 3, device="gpu")
 
 

@@ -76,9 +76,9 @@ def test_a_timeout_is_an_outcome_and_is_not_cached(tmp_path):
 
 
 def test_a_crash_is_an_outcome(tmp_path):
-    bad = [{**specs()[0], "framework": "nonexistent"}]
+    bad = [{**specs()[0], "implementation": "nonexistent"}]
     (record,) = accuracy.sweep(bad, tmp_path, progress=False)
-    assert record["status"] == "error" and "unknown framework" in record["error"]
+    assert record["status"] == "error" and "unknown implementation" in record["error"]
 
 
 def test_a_local_dask_cluster_gives_the_same_records_as_local(tmp_path):

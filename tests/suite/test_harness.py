@@ -4,11 +4,11 @@ import pytest
 
 from suite import harness
 
-PLAN = harness.Plan("tests.suite.fake_jobs:misbehave", process_per="framework")
+PLAN = harness.Plan("tests.suite.fake_jobs:misbehave", process_per="implementation")
 
 
-def job(n, behaviour="ok", framework="numpy"):
-    return {"framework": framework, "n": n, "behaviour": behaviour}
+def job(n, behaviour="ok", implementation="numpy"):
+    return {"implementation": implementation, "n": n, "behaviour": behaviour}
 
 
 def test_every_outcome_is_recorded_and_the_rest_goes_on():
@@ -48,8 +48,8 @@ def test_every_outcome_is_recorded_and_the_rest_goes_on():
     assert by_n[1]["pid"] != by_n[3]["pid"] != by_n[10]["pid"]
 
 
-def test_jobs_of_one_framework_share_a_process_and_per_job_plans_do_not():
-    jobs = [job(1), job(2), job(3, framework="torch")]
+def test_jobs_of_one_implementation_share_a_process_and_per_job_plans_do_not():
+    jobs = [job(1), job(2), job(3, implementation="torch")]
     shared = harness.run_jobs(jobs, PLAN, timeout_s=5.0)
     assert shared[0]["pid"] == shared[1]["pid"] != shared[2]["pid"]
     assert "threads_effective" not in shared[0]  # threads None: the process is not pinned
@@ -59,7 +59,7 @@ def test_jobs_of_one_framework_share_a_process_and_per_job_plans_do_not():
 
 def test_a_plan_sets_the_environment_of_its_processes(tmp_path):
     plan = harness.Plan("tests.suite.test_harness:read_env", env={"RNNBENCH_TEST": "yes"})
-    (record,) = harness.run_jobs([{"framework": "numpy"}], plan, timeout_s=5.0)
+    (record,) = harness.run_jobs([{"implementation": "numpy"}], plan, timeout_s=5.0)
     assert record["status"] == "ok" and record["value"] == "yes"
 
 

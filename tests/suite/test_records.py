@@ -11,6 +11,7 @@ from suite.records import ResultsError, benchmark_key, derived, read_records, wr
 ENV = {"git_commit": "abc", "date": "2026-01-01T00:00:00+00:00"}
 RESULTS = Path(__file__).resolve().parents[2] / "results"
 WORKLOAD = dict(
+    implementation="torch",
     framework="torch",
     cell="lstm",
     mode="forward",
@@ -58,9 +59,11 @@ def test_a_version_1_file_is_migrated(tmp_path):
     """Version 1 was a bare list, with derived figures stored in speed records."""
     path = tmp_path / "old.json"
     stored = speed(median_s=0.1, flops=1e9, gflops=10.0, efficiency=0.5, peak_gflops=20.0)
+    del stored["implementation"]
     path.write_text(json.dumps([stored]))
     (record,) = read_records(path)
     assert "gflops" not in record and "efficiency" not in record and record["median_s"] == 0.1
+    assert record["implementation"] == record["framework"] == "torch"  # one implementation per framework
 
 
 @pytest.mark.parametrize(
@@ -75,6 +78,10 @@ def test_a_version_1_file_is_migrated(tmp_path):
         ('[{"kind": "weather", "environment": {}}]', "no known 'kind'"),
         ('[{"kind": "speed"}]', "no 'environment'"),
         ('[{"kind": "check", "environment": {}, "framework": "jax"}]', "check record 0 lacks cell, device"),
+        (
+            '{"format": "rnnbench-results", "schema_version": 2, "records": [{"kind": "check", "environment": {}}]}',
+            "lacks cell, device, dtype, framework, implementation, status",
+        ),
         ("\xff\xfe", "not valid JSON"),
     ],
 )
@@ -117,6 +124,8 @@ def test_every_committed_results_file_reads_and_derives_what_it_stored():
 def test_benchmark_key_names_the_workload_and_optionally_the_kind():
     assert benchmark_key(WORKLOAD) == "torch/lstm/forward/T100/B64/I512/H512/L1/float32/cpu"
     assert benchmark_key(WORKLOAD, "memory") == "memory:" + benchmark_key(WORKLOAD)
+    variant = {**WORKLOAD, "implementation": "torch-cells"}
+    assert benchmark_key(variant).startswith("torch-cells/lstm/")
 
 
 def test_derived_figures_use_the_best_gemm_of_the_run_per_dtype_and_device():

@@ -1,0 +1,203 @@
+"""The registry of implementations: each one's name, framework, what it supports and how to install it.
+
+The implementation, not the framework, is the unit: a framework can have several (PyTorch's ``nn`` layers,
+the same cell under ``torch.compile``, ...). A framework's name is the name of its default implementation,
+so ``torch`` means ``nn.LSTM`` and friends, as it always did. Third-party packages add implementations
+through the entry-point group ``rnnbench.impls``: the entry point's name is the implementation's name, its
+object a :class:`~impls.base.RecurrentModel` subclass that declares the same capabilities as class
+attributes (``framework``, ``cells``, ``dtypes``, ``devices``, ``description``, ``extra``)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+
+from impls.layout import CELLS, DTYPES
+
+FRAMEWORKS: tuple[str, ...] = ("numpy", "torch", "tensorflow", "jax")
+DEVICES: tuple[str, ...] = ("cpu", "gpu")
+ENTRY_POINT_GROUP = "rnnbench.impls"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # works on the command line and in file names
+_STYLES = ("-", "--", ":", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (5, 2)))
+
+
+class ImplementationNotInstalledError(ImportError):
+    """An implementation was asked for whose packages are not installed here."""
+
+
+class UnsupportedError(ValueError):
+    """An implementation was asked for a cell or dtype it does not declare."""
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One implementation and what it declares about itself."""
+
+    name: str
+    framework: str
+    target: str  # "module:Class", the RecurrentModel subclass
+    requires: tuple[str, ...]  # importable packages it needs
+    extra: str  # what installs them: a pip extra of rnnbench, or a package for a plugin
+    description: str
+    cells: tuple[str, ...] = CELLS
+    dtypes: tuple[str, ...] = DTYPES
+    devices: tuple[str, ...] = DEVICES
+    variant: int = 0  # 0 for a framework's default; its line style in plots
+    plugin: str = ""  # the distribution that registered it (plugins only)
+
+    @property
+    def linestyle(self) -> str | tuple:
+        """One hue per framework (see the report), one line style per variant."""
+        return _STYLES[self.variant % len(_STYLES)]
+
+    def installed(self) -> bool:
+        """Whether every package it needs can be imported (checked without importing them)."""
+        return all(importlib.util.find_spec(p) is not None for p in self.requires)
+
+    def install_hint(self) -> str:
+        if self.plugin:
+            return f"pip install {self.plugin}"
+        return f"pip install -e '.[{self.extra}]'"
+
+    def unsupported(self, cell: str, dtype: str, device: str) -> tuple[str, str] | None:
+        """None if it supports the combination, else (what, the reason it does not)."""
+        for kind, value, have in (
+            ("cell", cell, self.cells),
+            ("dtype", dtype, self.dtypes),
+            ("device", device, self.devices),
+        ):
+            if value not in have:
+                return kind, f"{self.name} does not support {kind} {value!r}; it supports {', '.join(have)}"
+        return None
+
+
+_BUILTIN = (
+    Implementation(
+        "numpy",
+        "numpy",
+        "impls.numpy_adapter:NumpyModel",
+        ("numpy",),
+        "",
+        "the reference: input projection in one matmul, hand-written backward through time",
+        devices=("cpu",),
+    ),
+    Implementation(
+        "torch",
+        "torch",
+        "impls.torch_adapter:TorchModel",
+        ("torch",),
+        "torch",
+        "nn.RNN / nn.LSTM / nn.GRU (oneDNN or ATen on the CPU, cuDNN on the GPU)",
+    ),
+    Implementation(
+        "tensorflow",
+        "tensorflow",
+        "impls.tensorflow_adapter:TensorflowModel",
+        ("tensorflow", "keras"),
+        "tensorflow",
+        "Keras 3 SimpleRNN / LSTM / GRU(reset_after=True) inside tf.function",
+    ),
+    Implementation(
+        "jax",
+        "jax",
+        "impls.jax_adapter:JaxModel",
+        ("jax",),
+        "jax",
+        "lax.scan under jit, input projection hoisted out of the scan",
+    ),
+)
+
+
+def _from_entry_point(ep: importlib.metadata.EntryPoint, taken: set[str]) -> Implementation | None:
+    """An Implementation for a plugin's entry point, or None with a warning naming what is wrong."""
+    from impls.base import RecurrentModel
+
+    where = f"plugin entry point {ep.name!r} ({ep.value}) in group {ENTRY_POINT_GROUP!r}"
+    if not _NAME.match(ep.name):
+        warnings.warn(f"{where}: the name must be lower-case letters, digits, '-' or '_'", stacklevel=3)
+        return None
+    if ep.name in taken:
+        warnings.warn(f"{where}: the name {ep.name!r} is already taken; plugin ignored", stacklevel=3)
+        return None
+    try:
+        cls = ep.load()
+    except Exception as e:
+        warnings.warn(f"{where} failed to import: {type(e).__name__}: {e}", stacklevel=3)
+        return None
+    if not (isinstance(cls, type) and issubclass(cls, RecurrentModel)):
+        warnings.warn(f"{where}: {ep.value} is not a RecurrentModel subclass; plugin ignored", stacklevel=3)
+        return None
+    try:
+        impl = Implementation(
+            name=ep.name,
+            framework=str(cls.framework),
+            target=f"{cls.__module__}:{cls.__qualname__}",
+            requires=(cls.__module__.split(".")[0],),
+            extra=ep.dist.name if ep.dist else ep.name,
+            description=str(getattr(cls, "description", "") or cls.__doc__ or "").strip().split("\n")[0],
+            cells=tuple(getattr(cls, "cells", CELLS)),
+            dtypes=tuple(getattr(cls, "dtypes", DTYPES)),
+            devices=tuple(getattr(cls, "devices", ("cpu",))),
+            variant=1,
+            plugin=ep.dist.name if ep.dist else ep.name,
+        )
+    except Exception as e:
+        warnings.warn(f"{where}: bad declared capabilities: {e}", stacklevel=3)
+        return None
+    bad = [c for c in impl.cells if c not in CELLS] + [d for d in impl.dtypes if d not in DTYPES]
+    bad += [d for d in impl.devices if d not in DEVICES]
+    if not impl.framework or bad:
+        warnings.warn(f"{where}: declares no framework or unknown cells/dtypes/devices {bad}", stacklevel=3)
+        return None
+    return impl
+
+
+@cache
+def registry() -> dict[str, Implementation]:
+    """Every implementation known here, built-in first, then plugins (installed or not)."""
+    found = {impl.name: impl for impl in _BUILTIN}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        impl = _from_entry_point(ep, set(found))
+        if impl is not None:
+            found[impl.name] = impl
+    return found
+
+
+def names() -> tuple[str, ...]:
+    return tuple(registry())
+
+
+def get(name: str) -> Implementation:
+    """The implementation called ``name``; ValueError naming the choices when there is none."""
+    found = registry()
+    if name not in found:
+        raise ValueError(f"unknown implementation {name!r}; choose one of {', '.join(found)}")
+    return found[name]
+
+
+def available() -> tuple[str, ...]:
+    """The implementations whose packages are installed here."""
+    return tuple(name for name, impl in registry().items() if impl.installed())
+
+
+def of_framework(framework: str) -> tuple[str, ...]:
+    """Every implementation of ``framework``, the default first."""
+    return tuple(n for n, impl in registry().items() if impl.framework == framework)
+
+
+def load(name: str) -> type:
+    """The model class of ``name``, imported; a clear error when it is unknown or not installed."""
+    impl = get(name)
+    if not impl.installed():
+        missing = [p for p in impl.requires if importlib.util.find_spec(p) is None]
+        raise ImplementationNotInstalledError(
+            f"{name} needs {', '.join(missing)}, which is not installed; "
+            f"install it with: {impl.install_hint()}"
+        )
+    module, _, cls = impl.target.partition(":")
+    return getattr(importlib.import_module(module), cls)
