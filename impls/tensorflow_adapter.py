@@ -1,5 +1,5 @@
 """TensorFlow: Keras 3 ``SimpleRNN`` / ``LSTM`` / ``GRU(reset_after=True)`` on the TensorFlow backend,
-called inside ``tf.function`` as users do."""
+called inside ``tf.function`` as users do, or inside ``tf.function(jit_compile=True)`` (XLA)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def from_keras_grads(cell: str, grads: list[np.ndarray]) -> tuple[np.ndarray, ..
 
 class TensorflowModel(RecurrentModel):
     framework = "tensorflow"
+    jit_compile = False
 
     def _build(self) -> None:
         if self.device == "gpu" and not tf.config.list_physical_devices("GPU"):
@@ -72,8 +73,12 @@ class TensorflowModel(RecurrentModel):
             for k, layer in enumerate(self.layers):
                 layer.build((None, None, self.input_size if k == 0 else self.hidden_size))
         self._params: dict[str, np.ndarray] = {}
-        self._fwd = tf.function(self._stack, reduce_retracing=True)
-        self._grads = tf.function(self._stack_grads, reduce_retracing=True)
+        self._fwd = self.function(self._stack, reduce_retracing=True)
+        self._grads = self.function(self._stack_grads, reduce_retracing=True)
+
+    def function(self, fn: Callable, **kwargs) -> Callable:
+        """``fn`` as a tf.function, compiled by XLA when the class says so."""
+        return tf.function(fn, jit_compile=self.jit_compile, **kwargs)
 
     def _stack(self, x: tf.Tensor, states: list[list[tf.Tensor]]):
         """The whole stack: (y, [final state of each layer as a list])."""
@@ -164,7 +169,7 @@ class TensorflowModel(RecurrentModel):
             optimizer = keras.optimizers.SGD(learning_rate=lr)
             optimizer.build(variables)
 
-        @tf.function
+        @self.function
         def step(x, states, grad_y):
             with tf.GradientTape() as tape:
                 y, _ = self._stack(x, states)
@@ -189,6 +194,8 @@ class TensorflowModel(RecurrentModel):
 
     def _path(self) -> str:
         """Read off the traced graph whether Keras chose the cuDNN kernel or its generic loop."""
+        if self.jit_compile:
+            return f"xla:{self.device}"
         x = np.zeros((1, 2, self.input_size), dtype=self.dtype)
         _, state = self._check_inputs(x, None)
         graph = self._fwd.get_concrete_function(self.put(x), self._states(state)).graph
@@ -201,6 +208,12 @@ class TensorflowModel(RecurrentModel):
             and self.dtype == "float32"
         )
         return "while_loop+onednn" if onednn else "while_loop"
+
+
+class TensorflowXlaModel(TensorflowModel):
+    """The same Keras layers inside ``tf.function(jit_compile=True)``: XLA compiles the loop."""
+
+    jit_compile = True
 
 
 def _tensor(v):
@@ -229,8 +242,8 @@ class TensorflowTrainer(Trainer):
         merged = 2.0 if m.cell != "gru" else 1.0
         n_stack = 3 * m.num_layers
         self.mult = [merged if i < n_stack and i % 3 == 2 else 1.0 for i in range(len(self.variables))]
-        self._tf_step = tf.function(self._graph_step)
-        self._tf_output = tf.function(self._output)
+        self._tf_step = self.model.function(self._graph_step)
+        self._tf_output = self.model.function(self._output)
 
     def _output(self, x):
         y, _ = self.model._stack(x, [None] * self.model.num_layers)

@@ -1,15 +1,19 @@
-"""PyTorch: ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``, the layers users use (oneDNN on CPU, cuDNN on GPU)."""
+"""PyTorch, three ways: ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``, the layers users use (oneDNN on CPU, cuDNN on
+GPU); an eager Python loop over ``nn.RNNCell`` / ``LSTMCell`` / ``GRUCell`` (fastrnns' baseline); and the
+cell written in PyTorch ops, compiled with ``torch.compile`` (what a user writing a custom cell does)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import torch
 
 from impls.base import DeviceUnavailableError, RecurrentModel, State
+from impls.layout import PARAM_KINDS, param_name, param_shapes
 from impls.training import TrainConfig, Trainer
 
 # Equivalence needs full float32 matmuls on Ampere and newer GPUs.
@@ -34,6 +38,9 @@ _LAYERS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
 
 class TorchModel(RecurrentModel):
+    """``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``. Subclasses change :meth:`_layers` and :meth:`_run`; the
+    rest works on ``self.params``, the parameters under their canonical names."""
+
     framework = "torch"
 
     def _build(self) -> None:
@@ -41,7 +48,11 @@ class TorchModel(RecurrentModel):
             raise DeviceUnavailableError("torch sees no CUDA GPU (torch.cuda.is_available() is False)")
         self._device = torch.device("cuda" if self.device == "gpu" else "cpu")
         self._dtype = getattr(torch, self.dtype)
-        self.module = _LAYERS[self.cell](
+        self.module, self.params = self._layers()
+
+    def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
+        """The module and its parameters by canonical name."""
+        module = _LAYERS[self.cell](
             self.input_size,
             self.hidden_size,
             num_layers=self.num_layers,
@@ -49,13 +60,18 @@ class TorchModel(RecurrentModel):
             device=self._device,
             dtype=self._dtype,
         )
+        return module, dict(module.named_parameters())
+
+    def _run(self, x: torch.Tensor, state=None):
+        """(y, final state) of the stack, as nn.LSTM returns them; ``state`` None means zeros."""
+        return self.module(x, state)
 
     def _get_params(self) -> dict[str, np.ndarray]:
-        return {n: p.detach().cpu().numpy().copy() for n, p in self.module.named_parameters()}
+        return {n: p.detach().cpu().numpy().copy() for n, p in self.params.items()}
 
     def _set_params(self, params: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
-            for name, p in self.module.named_parameters():
+            for name, p in self.params.items():
                 p.copy_(torch.from_numpy(params[name]))
 
     def to_device(self, a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
@@ -69,7 +85,7 @@ class TorchModel(RecurrentModel):
 
     def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         with torch.no_grad():
-            y, final = self.module(self.to_device(x), self._state(state))
+            y, final = self._run(self.to_device(x), self._state(state))
         if self.cell == "lstm":
             return y.cpu().numpy(), (final[0].cpu().numpy(), final[1].cpu().numpy())
         return y.cpu().numpy(), final.cpu().numpy()
@@ -77,12 +93,10 @@ class TorchModel(RecurrentModel):
     def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
         xt = self.to_device(x, requires_grad=True)
         st = self._state(state, requires_grad=True)
-        y, _ = self.module(xt, st)
+        y, _ = self._run(xt, st)
         inputs = [xt, *(st if self.cell == "lstm" else (st,))]
-        names = list(dict(self.module.named_parameters()))
-        grads = torch.autograd.grad(
-            y, [*self.module.parameters(), *inputs], grad_outputs=self.to_device(grad_y)
-        )
+        names = list(self.params)
+        grads = torch.autograd.grad(y, [*self.params.values(), *inputs], grad_outputs=self.to_device(grad_y))
         names += ["x", "h_0", "c_0"] if self.cell == "lstm" else ["x", "h_0"]
         return {n: g.detach().cpu().numpy() for n, g in zip(names, grads, strict=True)}
 
@@ -95,7 +109,7 @@ class TorchModel(RecurrentModel):
 
         def run() -> None:
             with torch.no_grad():
-                self.module(xt)
+                self._run(xt)
             self._sync()
 
         return run
@@ -103,10 +117,10 @@ class TorchModel(RecurrentModel):
     def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]:
         xt = self.to_device(x, requires_grad=True)
         gy = self.to_device(grad_y)
-        params = [*self.module.parameters(), xt]
+        params = [*self.params.values(), xt]
 
         def run() -> None:
-            y, _ = self.module(xt)
+            y, _ = self._run(xt)
             torch.autograd.grad(y, params, grad_outputs=gy)
             self._sync()
 
@@ -117,11 +131,11 @@ class TorchModel(RecurrentModel):
     ) -> Callable[[], None]:
         xt = self.to_device(x)
         gy = self.to_device(grad_y)
-        optimizer = torch.optim.SGD(self.module.parameters(), lr=lr)
+        optimizer = torch.optim.SGD(self.params.values(), lr=lr)
 
         def run() -> None:
             optimizer.zero_grad(set_to_none=True)
-            y, _ = self.module(xt)
+            y, _ = self._run(xt)
             y.backward(gy)
             optimizer.step()
             self._sync()
@@ -162,6 +176,118 @@ class TorchModel(RecurrentModel):
         return ", ".join(f"{mode}: {p}" for mode, p in found)
 
 
+_CELLS = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}
+
+
+class TorchCellsModel(TorchModel):
+    """An eager Python loop over ``nn.RNNCell`` / ``LSTMCell`` / ``GRUCell``, one layer after another:
+    fastrnns' baseline, and what code that steps a cell by hand runs."""
+
+    def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
+        cells = torch.nn.ModuleList(
+            _CELLS[self.cell](
+                self.input_size if k == 0 else self.hidden_size,
+                self.hidden_size,
+                device=self._device,
+                dtype=self._dtype,
+            )
+            for k in range(self.num_layers)
+        )
+        params = {param_name(kind, k): getattr(c, kind) for k, c in enumerate(cells) for kind in PARAM_KINDS}
+        return cells, params
+
+    def _run(self, x: torch.Tensor, state=None):
+        lstm = self.cell == "lstm"
+        return _stack(self, x, state, lambda k, x_t, h, c: self.module[k](x_t, (h, c) if lstm else h))
+
+    def _path(self) -> str:
+        return "eager cell loop"
+
+
+def _stack(model: TorchModel, x: torch.Tensor, state, step, project=None):
+    """Run the layers in turn, stepping ``step(layer, x_t, h, c)`` (which returns h, or (h, c) for the
+    LSTM) over time, on ``project(layer, x)`` of each layer's input where given: (y, final state) as
+    nn.LSTM returns them."""
+    lstm = model.cell == "lstm"
+    if state is None:
+        zeros = torch.zeros(model.num_layers, x.shape[0], model.hidden_size, device=x.device, dtype=x.dtype)
+        state = (zeros, zeros) if lstm else zeros
+    h0, c0 = state if lstm else (state, None)
+    hs, cs = [], []
+    for k in range(model.num_layers):
+        h, c = h0[k], None if c0 is None else c0[k]
+        xs = project(k, x) if project else x
+        outputs = []
+        for t in range(x.shape[1]):
+            out = step(k, xs[:, t], h, c)
+            h, c = out if lstm else (out, None)
+            outputs.append(h)
+        x = torch.stack(outputs, dim=1)
+        hs.append(h)
+        cs.append(c)
+    return x, ((torch.stack(hs), torch.stack(cs)) if lstm else torch.stack(hs))
+
+
+def _recurrence(cell: str, xw_t: torch.Tensor, h: torch.Tensor, c, w_hh: torch.Tensor, b_hh: torch.Tensor):
+    """One step given the input projection ``xw_t`` (x_t @ W_ih.T + b_ih): h, or (h, c) for the LSTM."""
+    hw = h @ w_hh.t() + b_hh
+    if cell == "rnn":
+        return torch.tanh(xw_t + hw)
+    if cell == "lstm":
+        i, f, g, o = (xw_t + hw).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+    xr, xz, xn = xw_t.chunk(3, dim=1)
+    hr, hz, hn = hw.chunk(3, dim=1)
+    r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+    n = torch.tanh(xn + r * hn)
+    return (1 - z) * n + z * h
+
+
+def _compiler_missing() -> str | None:
+    """Why torch.compile cannot build CPU kernels here (inductor needs a C++ compiler), or None."""
+    import shutil
+
+    compiler = os.environ.get("CXX", "g++")
+    return None if shutil.which(compiler) else f"torch.compile on the CPU needs a C++ compiler ({compiler})"
+
+
+class TorchCompiledModel(TorchModel):
+    """The cell written in PyTorch ops: each layer's input projection in one matmul, then the recurrence
+    step compiled by ``torch.compile`` (inductor, fused elementwise work) and called in a Python loop.
+    On a machine without a C++ compiler inductor cannot build CPU kernels: creating it raises
+    DeviceUnavailableError saying so."""
+
+    def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
+        if self.device == "cpu" and _compiler_missing():
+            raise DeviceUnavailableError(_compiler_missing())
+        shapes = param_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers)
+        module = torch.nn.ParameterDict(
+            {
+                n: torch.nn.Parameter(torch.empty(s, device=self._device, dtype=self._dtype))
+                for n, s in shapes.items()
+            }
+        )
+        # one compiled graph per shape and dtype: a benchmark process sees many of each
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 512)
+        self._step = torch.compile(partial(_recurrence, self.cell), fullgraph=True, dynamic=False)
+        return module, dict(module.items())
+
+    def _run(self, x: torch.Tensor, state=None):
+        p = self.params
+
+        def project(k, x):  # the whole sequence of a layer at once
+            return x @ p[f"weight_ih_l{k}"].t() + p[f"bias_ih_l{k}"]
+
+        def step(k, xw_t, h, c):
+            return self._step(xw_t, h, c, p[f"weight_hh_l{k}"], p[f"bias_hh_l{k}"])
+
+        return _stack(self, x, state, step, project)
+
+    def _path(self) -> str:
+        return f"inductor:{self._device.type}"
+
+
 class TorchTrainer(Trainer):
     """torch.optim's Adam, RMSprop or SGD; eager, since nn.RNN/LSTM/GRU are single fused ops."""
 
@@ -173,7 +299,7 @@ class TorchTrainer(Trainer):
         with torch.no_grad():
             self.readout.weight.copy_(torch.from_numpy(self.readout_init["readout.weight"]))
             self.readout.bias.copy_(torch.from_numpy(self.readout_init["readout.bias"]))
-        self.parameters = [*m.module.parameters(), *self.readout.parameters()]
+        self.parameters = [*m.params.values(), *self.readout.parameters()]
         if c.optimizer == "adam":
             self.optimizer = torch.optim.Adam(self.parameters, c.lr, betas=(c.beta1, c.beta2), eps=c.eps)
         elif c.optimizer == "rmsprop":
@@ -182,7 +308,7 @@ class TorchTrainer(Trainer):
             self.optimizer = torch.optim.SGD(self.parameters, c.lr)
 
     def _output(self, x: torch.Tensor) -> torch.Tensor:
-        y, _ = self.model.module(x)
+        y, _ = self.model._run(x)
         return self.readout(y[:, -1] if self.config.loss == "mse_last" else y)
 
     def _step(self, x: np.ndarray, target: np.ndarray) -> float:

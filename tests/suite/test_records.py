@@ -79,7 +79,8 @@ def test_a_version_1_file_is_migrated(tmp_path):
         ('[{"kind": "speed"}]', "no 'environment'"),
         ('[{"kind": "check", "environment": {}, "framework": "jax"}]', "check record 0 lacks cell, device"),
         (
-            '{"format": "rnnbench-results", "schema_version": 2, "records": [{"kind": "check", "environment": {}}]}',
+            '{"format": "rnnbench-results", "schema_version": 2, '
+            '"records": [{"kind": "check", "environment": {}}]}',
             "lacks cell, device, dtype, framework, implementation, status",
         ),
         ("\xff\xfe", "not valid JSON"),

@@ -17,7 +17,9 @@ ENV = {
 
 
 def write(folder, name, records):
-    write_records(folder / name, [{"implementation": r["framework"], **r, "environment": ENV} for r in records])
+    write_records(
+        folder / name, [{"implementation": r["framework"], **r, "environment": ENV} for r in records]
+    )
 
 
 def speed_records():

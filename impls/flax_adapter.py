@@ -1,0 +1,66 @@
+"""JAX through flax: flax.linen's own cells (``SimpleCell``, ``OptimizedLSTMCell``, ``GRUCell``) driven by
+``flax.linen.RNN``, the way flax users drive them. linen rather than nnx: linen's cells map exactly onto the
+canonical layout, while nnx's GRUCell has no bias on the recurrent n-gate (b_hn), so it computes the
+canonical GRU only when b_hn = 0. Parameters stay canonical; :func:`to_flax` maps them to flax's inside the
+jitted function (a few transposes and sums per call), so autodiff maps the gradients back exactly."""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from impls.jax_adapter import JaxModel
+from impls.layout import layer_params
+
+_CELLS = {"rnn": nn.SimpleCell, "lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell}
+_GATES = {"lstm": "ifgo", "gru": "rzn"}
+
+
+def to_flax(cell: str, weights: tuple) -> dict:
+    """Canonical (W_ih, W_hh, b_ih, b_hh) of one layer -> the flax cell's params. Biases flax keeps merged
+    (the RNN's, the LSTM's, the GRU's r and z) are b_ih + b_hh; the GRU's n-gate keeps b_in and b_hn apart."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    if cell == "rnn":
+        return {"i": {"kernel": w_ih.T, "bias": b_ih + b_hh}, "h": {"kernel": w_hh.T}}
+    hid = w_hh.shape[1]
+    block = {g: slice(j * hid, (j + 1) * hid) for j, g in enumerate(_GATES[cell])}
+    if cell == "lstm":
+        out = {}
+        for g, s in block.items():
+            out[f"i{g}"] = {"kernel": w_ih[s].T}
+            out[f"h{g}"] = {"kernel": w_hh[s].T, "bias": b_ih[s] + b_hh[s]}
+        return out
+    r, z, n = block["r"], block["z"], block["n"]
+    return {
+        "ir": {"kernel": w_ih[r].T, "bias": b_ih[r] + b_hh[r]},
+        "iz": {"kernel": w_ih[z].T, "bias": b_ih[z] + b_hh[z]},
+        "in": {"kernel": w_ih[n].T, "bias": b_ih[n]},
+        "hr": {"kernel": w_hh[r].T},
+        "hz": {"kernel": w_hh[z].T},
+        "hn": {"kernel": w_hh[n].T, "bias": b_hh[n]},
+    }
+
+
+def flax_stack(cell: str, params: dict, x, h0, c0):
+    """The whole stack through nn.RNN, layer after layer: (y, h_n, c_n or None)."""
+    hid = h0.shape[-1]
+    hs, cs = [], []
+    for k in range(h0.shape[0]):
+        rnn = nn.RNN(_CELLS[cell](features=hid, dtype=x.dtype, param_dtype=x.dtype), return_carry=True)
+        carry = (c0[k], h0[k]) if cell == "lstm" else h0[k]  # flax's LSTM carry is (c, h)
+        variables = {"params": {"cell": to_flax(cell, layer_params(params, k))}}
+        carry, x = rnn.apply(variables, x, initial_carry=carry)
+        c, h = carry if cell == "lstm" else (None, carry)
+        hs.append(h)
+        cs.append(c)
+    return x, jnp.stack(hs), None if c0 is None else jnp.stack(cs)
+
+
+class FlaxModel(JaxModel):
+    """flax.linen.RNN over flax's own cells."""
+
+    def stack(self, params: dict, x, h0, c0):
+        return flax_stack(self.cell, params, x, h0, c0)
+
+    def _path(self) -> str:
+        return f"flax.linen.RNN, xla:{self._device.platform}"
