@@ -24,7 +24,7 @@ JOB_TIMEOUT_S = 3 * 3600.0
 PLAN = harness.Plan("suite.training_job:run_job", process_per="job")
 CACHEABLE = ("ok", "diverged")  # outcomes of the job itself; a crash or timeout is tried again
 TABLE_COLUMNS: tuple[str, ...] = (
-    "framework",
+    "implementation",
     "cell",
     "seq_len",
     "seed",

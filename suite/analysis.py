@@ -77,3 +77,30 @@ def per_step_costs(records: list[dict]) -> list[dict]:
             }
         )
     return rows
+
+
+def best_implementations(records: list[dict], groups: tuple[str, ...] = ("fastrnns", "small")) -> list[dict]:
+    """Per framework, point of the grid, cell and mode: its fastest implementation, that one's share of the
+    run's GEMM peak, and how much slower each other implementation of the framework is (records of one run,
+    with derived figures)."""
+    cases: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("group") in groups and r.get("status") == "ok":
+            cases[(r["framework"], r["group"], r["cell"], r["mode"])].append(r)
+    rows = []
+    for (framework, group, cell, mode), recs in cases.items():
+        recs.sort(key=lambda r: r["median_s"])
+        best = recs[0]
+        rows.append(
+            {
+                "framework": framework,
+                "point": group,
+                "cell": cell,
+                "mode": mode,
+                "best": _name(best),
+                "median_ms": best["median_s"] * 1e3,
+                "efficiency": best.get("efficiency"),
+                "others": ", ".join(f"{_name(r)} {r['median_s'] / best['median_s']:.2f}x" for r in recs[1:]),
+            }
+        )
+    return rows

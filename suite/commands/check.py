@@ -53,8 +53,11 @@ def main(args: argparse.Namespace) -> int:
     table = [{**r, **check.summarise(r["errors"])} if "errors" in r else r for r in rows]
     print(render(table, [*COLUMNS, "status"]))
     for r in rows:
+        what = f"{r['status']}: {r['implementation']} {r['cell']} {r['dtype']}"
         if r["status"] in ("error", "skip"):
-            print(f"{r['status']}: {r['implementation']} {r['cell']} {r['dtype']}: {r['message']}")
+            print(f"{what}: {r['message']}")
+        elif r["status"] == "fail":
+            print(f"{what}: {r['worst']} differs by {r['max_error']:.1e} (tolerance {r['tolerance']:.0e})")
     if fd_rows:
         print("\nNumPy reference backward (float64) against central finite differences")
         print(render(fd_rows, ["cell", "max_error", "tolerance", "status"]))

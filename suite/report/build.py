@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suite import accuracy, profiles
-from suite.analysis import per_step_costs, seq_slopes
+from suite.analysis import best_implementations, per_step_costs, seq_slopes
 from suite.report import plots
 from suite.report.loading import Results, load_results
 from suite.table import fmt
@@ -110,7 +110,7 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
         md_table(
             rows,
             [
-                "framework",
+                "implementation",
                 "cell",
                 "dtype",
                 "device",
@@ -146,6 +146,20 @@ def section_speed(rep: Report, records: list[dict]) -> None:
         name = Path(source).stem
         rep.add(f"### {device.upper()}: {source}")
         rep.figure(plots.fastrnns_point(recs, device), f"{name}_fastrnns", f"fastrnns point on {device}")
+        rep.figure(plots.fastrnns_point(recs, device, "small"), f"{name}_small", f"small point on {device}")
+        choice = best_implementations(recs)
+        if any(r["others"] for r in choice):
+            rep.add(
+                "Which implementation to use: per framework, point, cell and mode, the fastest implementation "
+                "measured in this run, its share of the run's GEMM peak, and how much slower the framework's "
+                "other implementations are."
+            )
+            rep.add(
+                md_table(
+                    [{**r, "efficiency": f"{r['efficiency']:.0%}" if r["efficiency"] else None} for r in choice],
+                    ["framework", "point", "cell", "mode", "best", "median_ms", "efficiency", "others"],
+                )
+            )
         rep.figure(plots.speed_vs_length(recs, device), f"{name}_vs_length", f"time against T on {device}")
         point = [r for r in recs if r.get("group") == "fastrnns" and r.get("status") == "ok"]
         best = {}
@@ -169,7 +183,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
             md_table(
                 rows,
                 [
-                    "framework",
+                    "implementation",
                     "cell",
                     "mode",
                     "path",
@@ -196,15 +210,15 @@ def section_speed(rep: Report, records: list[dict]) -> None:
             rep.add(
                 md_table(
                     steps,
-                    ["framework", "cell", "mode", "per_step_us", "flop_time_us", "overhead_x", "fixed_ms"],
+                    ["implementation", "cell", "mode", "per_step_us", "flop_time_us", "overhead_x", "fixed_ms"],
                 )
             )
         slopes = seq_slopes(recs, "median_s")
         if slopes:
             rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
-            rep.add(md_table(slopes, ["framework", "cell", "mode", "T", "slope"]))
+            rep.add(md_table(slopes, ["implementation", "cell", "mode", "T", "slope"]))
     if failed:
-        rep.add(md_table(failed, ["framework", "cell", "mode", "seq_len", "status", "error"]))
+        rep.add(md_table(failed, ["implementation", "cell", "mode", "seq_len", "status", "error"]))
 
 
 def _within_two(records: list[dict]) -> str:
@@ -259,11 +273,11 @@ def section_memory(rep: Report, records: list[dict]) -> None:
             for r in point
         ]
         rep.add(f"fastrnns point on {device}:")
-        rep.add(md_table(rows, ["framework", "cell", "mode", "peak_MiB", "first_call_MiB", "analytic_MiB"]))
+        rep.add(md_table(rows, ["implementation", "cell", "mode", "peak_MiB", "first_call_MiB", "analytic_MiB"]))
         slopes = seq_slopes(recs, "peak_bytes")
         if slopes:
             rep.add("Log-log slope of peak memory against T:")
-            rep.add(md_table(slopes, ["framework", "cell", "mode", "T", "slope"]))
+            rep.add(md_table(slopes, ["implementation", "cell", "mode", "T", "slope"]))
 
 
 def section_accuracy(rep: Report, records: list[dict]) -> None:

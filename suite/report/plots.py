@@ -11,7 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}
+COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}  # per framework
+OTHER_COLOUR = "#2ca02c"  # a plugin's framework
+VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P")
+VARIANT_HATCHES = ("", "//", "..", "xx", "\\\\", "--")
 CELLS = ("rnn", "lstm", "gru")
 MODE_STYLE = {"forward": "-", "train": "--"}
 CELL_MARKER = {"rnn": "o", "lstm": "s", "gru": "^"}
@@ -21,6 +24,34 @@ CURVE_WIDTH = {"numpy": 3.0, "torch": 2.0, "tensorflow": 1.5, "jax": 1.5}
 
 def _ok(records: list[dict]) -> list[dict]:
     return [r for r in records if r.get("status") == "ok"]
+
+
+def _name(r: dict) -> str:
+    return r.get("implementation") or r["framework"]
+
+
+def _variant(name: str) -> int:
+    """The implementation's variant number (0: a framework's default), from the registry where known."""
+    from impls import registry
+
+    try:
+        return registry.get(name).variant
+    except ValueError:  # recorded by a plugin that is not installed here
+        return 1
+
+
+def implementations(records: list[dict]) -> list[tuple[str, str]]:
+    """(implementation, framework) of the records, frameworks in COLOURS order, defaults first."""
+    found = {(_name(r), r["framework"]) for r in records}
+    order = list(COLOURS)
+    return sorted(
+        found, key=lambda p: (order.index(p[1]) if p[1] in order else len(order), _variant(p[0]), p[0])
+    )
+
+
+def colour(framework: str) -> str:
+    """One hue per framework."""
+    return COLOURS.get(framework, OTHER_COLOUR)
 
 
 def _panels(n: int, title: str, width: float = 5.0, height: float = 4.0) -> tuple[Figure, list]:
@@ -53,62 +84,66 @@ def speed_vs_length(records: list[dict], device: str) -> Figure | None:
         f"input = hidden = {r0['hidden_size']}; solid forward, dashed train step)",
     )
     for ax, cell in zip(axes, CELLS, strict=True):
-        for framework, colour in COLOURS.items():
+        for name, framework in implementations(sweep):
             for mode, style in MODE_STYLE.items():
                 pts = sorted(
                     (r["seq_len"], r["median_s"] * 1e3)
                     for r in sweep
-                    if r["cell"] == cell and r["framework"] == framework and r["mode"] == mode
+                    if r["cell"] == cell and _name(r) == name and r["mode"] == mode
                 )
                 if pts:
                     ax.plot(
                         *zip(*pts, strict=True),
                         style,
-                        marker="o",
+                        marker=VARIANT_MARKERS[_variant(name) % len(VARIANT_MARKERS)],
                         ms=3,
-                        color=colour,
-                        label=f"{framework} {mode}",
+                        color=colour(framework),
+                        label=f"{name} {mode}",
                     )
         _log_axes(ax, cell.upper(), "median time per call (ms)")
     fig.tight_layout()
     return fig
 
 
-def _bars(ax, groups: list[str], series: dict[str, list[float | None]], ylabel: str) -> None:
+def _bars(ax, groups: list[str], series: dict[tuple[str, str], list[float | None]], ylabel: str) -> None:
+    """Grouped bars, one series per (implementation, framework): hue by framework, hatch by variant."""
     width = 0.8 / max(1, len(series))
-    for i, (framework, values) in enumerate(series.items()):
+    for i, ((name, framework), values) in enumerate(series.items()):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
-        ax.bar(xs, [v or 0 for v in values], width, color=COLOURS[framework], label=framework)
+        hatch = VARIANT_HATCHES[_variant(name) % len(VARIANT_HATCHES)]
+        ax.bar(xs, [v or 0 for v in values], width, color=colour(framework), hatch=hatch, label=name)
     ax.set_xticks(range(len(groups)), groups, fontsize=8)
     ax.set_ylabel(ylabel)
     ax.grid(True, axis="y", alpha=0.3)
     _legend(ax)
 
 
-def fastrnns_point(records: list[dict], device: str) -> Figure | None:
-    """Throughput, efficiency against the measured GEMM peak and first-call time at T100 B64 I=H=512."""
-    point = [r for r in _ok(records) if r.get("group") == "fastrnns" and r["device"] == device]
+def fastrnns_point(records: list[dict], device: str, group: str = "fastrnns") -> Figure | None:
+    """Throughput, efficiency against the measured GEMM peak and first-call time at one point of the grid
+    (the fastrnns point, T100 B64 I=H=512, by default)."""
+    point = [r for r in _ok(records) if r.get("group") == group and r["device"] == device]
     if not point:
         return None
     groups = [f"{c} {m}" for c in CELLS for m in ("forward", "train")]
-    frameworks = [f for f in COLOURS if any(r["framework"] == f for r in point)]
+    series = implementations(point)
 
-    def values(field: str, scale: float = 1.0) -> dict[str, list[float | None]]:
-        table = {(r["framework"], f"{r['cell']} {r['mode']}"): r.get(field) for r in point}
-        return {f: [(table.get((f, g)) or 0) * scale for g in groups] for f in frameworks}
+    def values(field: str, scale: float = 1.0) -> dict[tuple[str, str], list[float | None]]:
+        table = {(_name(r), f"{r['cell']} {r['mode']}"): r.get(field) for r in point}
+        return {s: [(table.get((s[0], g)) or 0) * scale for g in groups] for s in series}
 
     peak = max(r.get("peak_gflops") or 0 for r in point)
+    r0 = point[0]
     fig, axes = _panels(
         3,
-        f"fastrnns point: T=100, batch 64, input = hidden = 512 ({device}, "
-        f"{point[0]['dtype']}, {point[0]['threads']} threads)",
-        width=6.0,
+        f"{group} point: T={r0['seq_len']}, batch {r0['batch']}, input {r0['input_size']}, hidden "
+        f"{r0['hidden_size']} ({device}, {r0['dtype']}, {r0['threads']} threads)",
+        width=6.0 if len(series) <= 4 else 7.5,
     )
-    seqs = {f: [(r or 0) for r in v] for f, v in values("median_s").items()}
+    batch = r0["batch"]
     _bars(
         axes[0],
         groups,
-        {f: [64 / s if s else 0 for s in v] for f, v in seqs.items()},
+        {s: [batch / t if t else 0 for t in v] for s, v in values("median_s").items()},
         "throughput (sequences / s)",
     )
     axes[0].set_title("throughput")
@@ -137,18 +172,21 @@ def memory_vs_length(records: list[dict], device: str) -> Figure | None:
         analytic = sorted({(r["seq_len"], r["analytic_bytes"] / 2**20) for r in sweep if r["cell"] == cell})
         if analytic:
             ax.plot(*zip(*analytic, strict=True), "k:", lw=2, label="analytic activations")
-        for framework, colour in COLOURS.items():
-            mine = [r for r in sweep if r["cell"] == cell and r["framework"] == framework]
+        for name, framework in implementations(sweep):
+            mine = [r for r in sweep if r["cell"] == cell and _name(r) == name]
             pts = sorted((r["seq_len"], max(r["peak_bytes"], 1) / 2**20) for r in mine)
+            marker = VARIANT_MARKERS[_variant(name) % len(VARIANT_MARKERS)]
             if pts:
-                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, color=colour, label=framework)
+                ax.plot(*zip(*pts, strict=True), marker=marker, ms=3, color=colour(framework), label=name)
             first = sorted(
                 (r["seq_len"], r["first_call_peak_bytes"] / 2**20)
                 for r in mine
                 if r.get("first_call_peak_bytes")
             )
             if first:
-                ax.plot(*zip(*first, strict=True), ":", lw=1, color=colour, label=f"{framework} first call")
+                ax.plot(
+                    *zip(*first, strict=True), ":", lw=1, color=colour(framework), label=f"{name} first call"
+                )
         _log_axes(ax, cell.upper(), "peak memory of the call (MiB)")
     fig.tight_layout()
     return fig
@@ -166,21 +204,26 @@ def accuracy_vs_length(records: list[dict], task: str) -> Figure | None:
             ax.axhline(base[0][1], color="k", ls="--", lw=1.5, label="memoryless baseline")
         elif base:
             ax.plot(*zip(*base, strict=True), "k--", marker="_", ms=12, lw=1.5, label="memoryless baseline")
-        for i, (framework, colour) in enumerate(COLOURS.items()):
+        series = implementations(rows)
+        for i, (name, framework) in enumerate(series):
             groups = defaultdict(list)
             for r in rows:
-                if r["cell"] == cell and r["framework"] == framework:
+                if r["cell"] == cell and _name(r) == name:
                     groups[r["seq_len"]].append(r["test_loss"])
             if not groups:
                 continue
             ts = sorted(groups)
-            x = [t * (1 + 0.03 * (i - 1.5)) for t in ts]  # a small offset keeps overlapping markers visible
+            # a small offset keeps overlapping markers visible
+            x = [t * (1 + 0.03 * (i - (len(series) - 1) / 2)) for t in ts]
             mean = [statistics.mean(groups[t]) for t in ts]
             err = [
                 [m - min(groups[t]) for m, t in zip(mean, ts, strict=True)],
                 [max(groups[t]) - m for m, t in zip(mean, ts, strict=True)],
             ]
-            ax.errorbar(x, mean, yerr=err, marker="o", ms=4, color=colour, label=framework, capsize=3)
+            marker = VARIANT_MARKERS[_variant(name) % len(VARIANT_MARKERS)]
+            ax.errorbar(
+                x, mean, yerr=err, marker=marker, ms=4, color=colour(framework), label=name, capsize=3
+            )
         if task == "adding":
             ax.axhline(0.01, color="green", lw=0.8, ls=":", label="solved (MSE 0.01)")
         _log_axes(
@@ -212,10 +255,10 @@ def learning_curves(records: list[dict], task: str) -> Figure | None:
                         fw = r["framework"]
                         ax.plot(
                             *zip(*pts, strict=True),
-                            CURVE_STYLE[fw],
-                            color=COLOURS[fw],
-                            lw=CURVE_WIDTH[fw],
-                            label=fw,
+                            CURVE_STYLE.get(fw, "-"),
+                            color=colour(fw),
+                            lw=CURVE_WIDTH.get(fw, 1.5),
+                            label=_name(r),
                         )
             base = [r["baseline_loss"] for r in rows if r["seq_len"] == t]
             if base:
@@ -236,7 +279,7 @@ def settings_compared(groups: dict[str, list[dict]], task: str) -> Figure | None
     for label, recs in groups.items():
         for r in recs:
             if r["task"] == task and r.get("learning_curve") and r.get("seed", 0) == 0:
-                by_panel[(r["cell"], r["seq_len"])][label][r["framework"]] = r
+                by_panel[(r["cell"], r["seq_len"])][label][_name(r)] = r
     panels = sorted((k for k, v in by_panel.items() if len(v) > 1), key=lambda k: (k[1], CELLS.index(k[0])))
     if not panels:
         return None
