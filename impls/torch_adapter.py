@@ -271,7 +271,7 @@ class TorchCompiledModel(TorchModel):
         # one compiled graph per shape and dtype: a benchmark process sees many of each
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 512)
         self._step = torch.compile(partial(_recurrence, self.cell), fullgraph=True, dynamic=False)
-        return module, dict(module.items())
+        return module, {n: module[n] for n in shapes}
 
     def _run(self, x: torch.Tensor, state=None):
         p = self.params

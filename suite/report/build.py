@@ -150,13 +150,13 @@ def section_speed(rep: Report, records: list[dict]) -> None:
         choice = best_implementations(recs)
         if any(r["others"] for r in choice):
             rep.add(
-                "Which implementation to use: per framework, point, cell and mode, the fastest implementation "
-                "measured in this run, its share of the run's GEMM peak, and how much slower the framework's "
-                "other implementations are."
+                "Which implementation to use: per framework, point, cell and mode, the fastest "
+                "implementation measured in this run, its share of the run's GEMM peak, and how much slower "
+                "the framework's other implementations are."
             )
             rep.add(
                 md_table(
-                    [{**r, "efficiency": f"{r['efficiency']:.0%}" if r["efficiency"] else None} for r in choice],
+                    [{**r, "efficiency": _percent(r["efficiency"])} for r in choice],
                     ["framework", "point", "cell", "mode", "best", "median_ms", "efficiency", "others"],
                 )
             )
@@ -210,7 +210,8 @@ def section_speed(rep: Report, records: list[dict]) -> None:
             rep.add(
                 md_table(
                     steps,
-                    ["implementation", "cell", "mode", "per_step_us", "flop_time_us", "overhead_x", "fixed_ms"],
+                    ["implementation", "cell", "mode", "per_step_us", "flop_time_us", "overhead_x"]
+                    + ["fixed_ms"],
                 )
             )
         slopes = seq_slopes(recs, "median_s")
@@ -246,6 +247,10 @@ def _within_two(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _percent(value: float | None) -> str | None:
+    return f"{value:.0%}" if value is not None else None
+
+
 def section_memory(rep: Report, records: list[dict]) -> None:
     rep.add(
         "## Memory\n\nPeak of one call after a warm-up: on the CPU the rise of the resident set's high-water "
@@ -273,7 +278,8 @@ def section_memory(rep: Report, records: list[dict]) -> None:
             for r in point
         ]
         rep.add(f"fastrnns point on {device}:")
-        rep.add(md_table(rows, ["implementation", "cell", "mode", "peak_MiB", "first_call_MiB", "analytic_MiB"]))
+        columns = ["implementation", "cell", "mode", "peak_MiB", "first_call_MiB", "analytic_MiB"]
+        rep.add(md_table(rows, columns))
         slopes = seq_slopes(recs, "peak_bytes")
         if slopes:
             rep.add("Log-log slope of peak memory against T:")
