@@ -152,7 +152,13 @@ def fastrnns_point(records: list[dict], device: str, group: str = "fastrnns") ->
     _bars(axes[2], groups, values("first_call_s"), "first call (s), tracing and compilation included")
     axes[2].set_title("first-call time")
     axes[2].set_yscale("log")
-    fig.tight_layout()
+    # one legend under the panels, so that it hides no bar
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes:
+        if ax.get_legend():
+            ax.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 9), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 

@@ -24,3 +24,25 @@ def test_every_subcommand_is_there(capsys):
     for argv in (["check"], ["run", "speed"], ["run", "memory"], ["run", "accuracy"], ["compare"], ["track"]):
         code, out = run_cli(capsys, *argv, "--help")
         assert code == 0 and "usage:" in out.out
+
+
+def test_the_gpu_command_says_when_there_is_no_gpu(capsys, monkeypatch):
+    from suite.commands import gpu
+
+    monkeypatch.setattr(gpu, "gpu_names", lambda: [])
+    code, out = run_cli(capsys, "gpu")
+    assert code == 2 and "no GPU here" in out.err
+
+
+def test_the_gpu_command_runs_check_speed_and_memory_on_the_gpu():
+    from suite.commands import gpu
+
+    steps = gpu.steps(["torch", "jax-flax"], "results", 60.0)
+    assert [s[:2] for s in steps] == [["check", "--impls"], ["run", "speed"], ["run", "memory"]]
+    assert all("--device" in s and s[s.index("--device") + 1] == "gpu" for s in steps)
+    assert all("torch,jax-flax" in s for s in steps)
+    assert [s[-1] for s in steps] == [
+        "results/check-gpu.json",
+        "results/speed-gpu-quick.json",
+        "results/memory-gpu-quick.json",
+    ]
