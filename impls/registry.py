@@ -23,7 +23,6 @@ FRAMEWORKS: tuple[str, ...] = ("numpy", "torch", "tensorflow", "jax")
 DEVICES: tuple[str, ...] = ("cpu", "gpu")
 ENTRY_POINT_GROUP = "rnnbench.impls"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # works on the command line and in file names
-_STYLES = ("-", "--", ":", "-.", (0, (3, 1, 1, 1, 1, 1)), (0, (5, 2)))
 
 
 class ImplementationNotInstalledError(ImportError):
@@ -47,13 +46,8 @@ class Implementation:
     cells: tuple[str, ...] = CELLS
     dtypes: tuple[str, ...] = DTYPES
     devices: tuple[str, ...] = DEVICES
-    variant: int = 0  # 0 for a framework's default; its line style in plots
+    variant: int = 0  # 0 for a framework's default; picks its marker and hatch in plots (hue: framework)
     plugin: str = ""  # the distribution that registered it (plugins only)
-
-    @property
-    def linestyle(self) -> str | tuple:
-        """One hue per framework (see the report), one line style per variant."""
-        return _STYLES[self.variant % len(_STYLES)]
 
     def installed(self) -> bool:
         """Whether every package it needs can be imported (checked without importing them)."""

@@ -259,8 +259,9 @@ class TorchCompiledModel(TorchModel):
     DeviceUnavailableError saying so."""
 
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
-        if self.device == "cpu" and _compiler_missing():
-            raise DeviceUnavailableError(_compiler_missing())
+        missing = _compiler_missing() if self.device == "cpu" else None
+        if missing:
+            raise DeviceUnavailableError(missing)
         shapes = param_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers)
         module = torch.nn.ParameterDict(
             {

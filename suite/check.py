@@ -168,8 +168,7 @@ def check_row(implementation: str, cell: str, dtype: str, device: str = "cpu") -
     gives ``skip`` with the reason; an exception ``error`` (one broken implementation must not hide the
     others)."""
     framework = impls.get(implementation).framework
-    base = {"implementation": implementation, "framework": framework, "cell": cell, "dtype": dtype}
-    base["device"] = device
+    base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
     try:
         return check_one(implementation, cell, dtype, device)
     except (impls.DeviceUnavailableError, impls.UnsupportedError) as e:

@@ -27,7 +27,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 300.0  # importing a framework and calibrating GEMM, before the first job starts
-FAILED: tuple[str, ...] = ("error", "crash", "oom", "timeout")  # what the harness itself can report
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,18 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def thread_settings(request):
-    """One thread count for every framework, applied to each framework's own pools."""
+    """One thread count for every framework, applied once to each framework's own pools; keyed by
+    implementation (the variants of a framework share its pools)."""
     import os
 
     threads = request.config.getoption("--threads") or len(os.sched_getaffinity(0))
-    applied = {}
-    for framework in impls.available():
+    per_framework = {}
+    for framework in (f for f in impls.FRAMEWORKS if f in impls.available()):
         try:
-            applied[framework] = impls.configure_threads(framework, threads)
+            per_framework[framework] = impls.configure_threads(framework, threads)
         except RuntimeError as e:  # TensorFlow refuses once it has run an op (earlier tests did)
-            applied[framework] = {"error": str(e), **impls.backend(framework).thread_info()}
+            per_framework[framework] = {"error": str(e), **impls.backend(framework).thread_info()}
+    applied = {name: per_framework.get(impls.get(name).framework) for name in impls.available()}
     return {"threads": threads, "frameworks": applied}
 
 
