@@ -1,4 +1,7 @@
-"""NumPy reference: vectorised forward and a hand-written backward through time."""
+"""NumPy reference: vectorised forward and a hand-written backward through time.
+
+Written against an array module ``xp`` (numpy by default), so that the same code runs on a GPU through
+CuPy (:mod:`impls.cupy_adapter`)."""
 
 from __future__ import annotations
 
@@ -14,17 +17,22 @@ from impls.layout import layer_params, param_name
 from impls.training import TrainConfig, Trainer
 
 
-def _sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def _sigmoid(a: np.ndarray, out: np.ndarray | None = None, xp: Any = np) -> np.ndarray:
     """Logistic sigmoid as 0.5 * (1 + tanh(a / 2)): no overflow for any input, one transcendental pass."""
-    out = np.multiply(a, 0.5, out=out)
-    np.tanh(out, out=out)
+    out = xp.multiply(a, 0.5, out=out)
+    xp.tanh(out, out=out)
     out += 1.0
     out *= 0.5
     return out
 
 
 def layer_forward(
-    cell: str, x: np.ndarray, weights: tuple[np.ndarray, ...], h0: np.ndarray, c0: np.ndarray | None
+    cell: str,
+    x: np.ndarray,
+    weights: tuple[np.ndarray, ...],
+    h0: np.ndarray,
+    c0: np.ndarray | None,
+    xp: Any = np,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, Any]]:
     """One layer over the whole sequence: (y, h_n, c_n or None, cache for the backward).
     Works time-major inside, so that every step reads and writes contiguous rows."""
@@ -36,40 +44,40 @@ def layer_forward(
     # one 2-D GEMM over every (batch, step) row, then a time-major view: 1.7-2x faster here than NumPy's
     # batched matmul over the time-major view of x (a GEMM per step)
     flat = x.reshape(batch * time, -1) @ w_ih.T + bias
-    xw = np.swapaxes(flat.reshape(batch, time, -1), 0, 1)  # (time, batch, gates*hidden)
+    xw = xp.swapaxes(flat.reshape(batch, time, -1), 0, 1)  # (time, batch, gates*hidden)
     w_hh_t = w_hh.T
-    ys = np.empty((time, batch, hid), dtype=x.dtype)
-    acts = np.empty((time, batch, w_hh.shape[0]), dtype=x.dtype)
+    ys = xp.empty((time, batch, hid), dtype=x.dtype)
+    acts = xp.empty((time, batch, w_hh.shape[0]), dtype=x.dtype)
     cache: dict[str, Any] = {"x": x, "h0": h0, "ys": ys, "acts": acts}
     h, c = h0, c0
     if cell == "lstm":
-        cs = cache["cs"] = np.empty_like(ys)
+        cs = cache["cs"] = xp.empty_like(ys)
     if cell == "gru":
-        hns = cache["hns"] = np.empty_like(ys)
+        hns = cache["hns"] = xp.empty_like(ys)
     for t in range(time):
         a = acts[t]
         if cell == "rnn":
-            np.matmul(h, w_hh_t, out=a)
+            xp.matmul(h, w_hh_t, out=a)
             a += xw[t]
-            h = np.tanh(a, out=a)
+            h = xp.tanh(a, out=a)
         elif cell == "lstm":
-            np.matmul(h, w_hh_t, out=a)
+            xp.matmul(h, w_hh_t, out=a)
             a += xw[t]
             i_f, g, o = a[:, : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
-            _sigmoid(i_f, out=i_f)
-            np.tanh(g, out=g)
-            _sigmoid(o, out=o)
+            _sigmoid(i_f, out=i_f, xp=xp)
+            xp.tanh(g, out=g)
+            _sigmoid(o, out=o, xp=xp)
             c = cs[t] = a[:, hid : 2 * hid] * c + a[:, :hid] * g
-            h = o * np.tanh(c)
+            h = o * xp.tanh(c)
         else:
             hw = h @ w_hh_t + b_hh
-            rz = _sigmoid(xw[t, :, : 2 * hid] + hw[:, : 2 * hid], out=a[:, : 2 * hid])
+            rz = _sigmoid(xw[t, :, : 2 * hid] + hw[:, : 2 * hid], out=a[:, : 2 * hid], xp=xp)
             r, z = rz[:, :hid], rz[:, hid:]
-            n = np.tanh(xw[t, :, 2 * hid :] + r * hw[:, 2 * hid :], out=a[:, 2 * hid :])
+            n = xp.tanh(xw[t, :, 2 * hid :] + r * hw[:, 2 * hid :], out=a[:, 2 * hid :])
             h = n + z * (h - n)
             hns[t] = hw[:, 2 * hid :]
         ys[t] = h
-    return np.swapaxes(ys, 0, 1), h, c, cache
+    return xp.swapaxes(ys, 0, 1), h, c, cache
 
 
 def layer_backward(
@@ -77,17 +85,18 @@ def layer_backward(
     dy: np.ndarray,
     weights: tuple[np.ndarray, ...],
     cache: dict[str, Any],
+    xp: Any = np,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, tuple[np.ndarray, ...]]:
     """Backward through time of one layer: (dx, dh0, dc0 or None, (dW_ih, dW_hh, db_ih, db_hh))."""
     w_ih, w_hh, _, _ = weights
     x, h0, ys, acts = cache["x"], cache["h0"], cache["ys"], cache["acts"]
     time, batch, hid = ys.shape
-    dy = np.swapaxes(dy, 0, 1)
-    h_prev = np.concatenate([h0[None], ys[:-1]], axis=0)
-    d_in = np.empty_like(acts)  # gradient of the input-side pre-activations, time-major
-    d_hid = d_in if cell != "gru" else np.empty_like(acts)  # of the hidden-side ones
-    dh = np.zeros((batch, hid), dtype=ys.dtype)
-    dc = np.zeros_like(dh) if cell == "lstm" else None
+    dy = xp.swapaxes(dy, 0, 1)
+    h_prev = xp.concatenate([h0[None], ys[:-1]], axis=0)
+    d_in = xp.empty_like(acts)  # gradient of the input-side pre-activations, time-major
+    d_hid = d_in if cell != "gru" else xp.empty_like(acts)  # of the hidden-side ones
+    dh = xp.zeros((batch, hid), dtype=ys.dtype)
+    dc = xp.zeros_like(dh) if cell == "lstm" else None
     for t in reversed(range(time)):
         dh = dh + dy[t]
         if cell == "rnn":
@@ -97,7 +106,7 @@ def layer_backward(
             i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
             c = cache["cs"][t]
             c_prev = cache["cs"][t - 1] if t > 0 else cache["c0"]
-            tc = np.tanh(c)
+            tc = xp.tanh(c)
             dc = dc + dh * o * (1.0 - tc**2)
             d = d_in[t]
             d[:, :hid] = dc * g * i * (1.0 - i)
@@ -120,19 +129,20 @@ def layer_backward(
     flat_in = d_in.reshape(time * batch, -1)
     flat_hid = d_hid.reshape(time * batch, -1)
     grads = (
-        flat_in.T @ np.swapaxes(x, 0, 1).reshape(time * batch, -1),
+        flat_in.T @ xp.swapaxes(x, 0, 1).reshape(time * batch, -1),
         flat_hid.T @ h_prev.reshape(time * batch, hid),
         flat_in.sum(axis=0),
         flat_hid.sum(axis=0),
     )
     dx = (flat_in @ w_ih).reshape(time, batch, -1)  # one 2-D GEMM, as in the forward
-    return np.swapaxes(dx, 0, 1), dh, dc, grads
+    return xp.swapaxes(dx, 0, 1), dh, dc, grads
 
 
 class NumpyModel(RecurrentModel):
     """The reference implementation every other framework is checked against."""
 
     framework = "numpy"
+    xp: Any = np  # the array module it computes with
 
     def _build(self) -> None:
         if self.device != "cpu":
@@ -141,48 +151,69 @@ class NumpyModel(RecurrentModel):
             raise DeviceUnavailableError("the NumPy reference runs on the CPU only")
         self._params: dict[str, np.ndarray] = {}
 
+    # moving arrays between the host and the array module's device: nothing to do for NumPy
+
+    def _to_device(self, a: Any) -> Any:
+        return a
+
+    def _to_host(self, a: Any) -> np.ndarray:
+        return a
+
+    def _sync(self) -> None:
+        """Wait for the device's queued work (NumPy has none)."""
+
+    def _state_to_device(self, state: State) -> Any:
+        return tuple(map(self._to_device, state)) if isinstance(state, tuple) else self._to_device(state)
+
     def _get_params(self) -> dict[str, np.ndarray]:
-        return {n: p.copy() for n, p in self._params.items()}
+        return {n: np.array(self._to_host(p), copy=True) for n, p in self._params.items()}
 
     def _set_params(self, params: dict[str, np.ndarray]) -> None:
-        self._params = params
+        self._params = {n: self._to_device(p) for n, p in params.items()}
 
-    def _run(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State, list]:
+    def _run(self, x: Any, state: Any) -> tuple[Any, Any, list]:
+        """The stack on device arrays: (y, final state, the layers' caches)."""
+        xp = self.xp
         h0, c0 = state if self.cell == "lstm" else (state, None)
         hs, cs, caches = [], [], []
         y = x
         for k in range(self.num_layers):
             ck = c0[k] if c0 is not None else None
-            y, h, c, cache = layer_forward(self.cell, y, layer_params(self._params, k), h0[k], ck)
+            y, h, c, cache = layer_forward(self.cell, y, layer_params(self._params, k), h0[k], ck, xp)
             cache["c0"] = ck
             hs.append(h)
             cs.append(c)
             caches.append(cache)
-        h_n = np.stack(hs)
-        return y, ((h_n, np.stack(cs)) if self.cell == "lstm" else h_n), caches
+        h_n = xp.stack(hs)
+        return y, ((h_n, xp.stack(cs)) if self.cell == "lstm" else h_n), caches
 
-    def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        y, final, _ = self._run(x, state)
-        return y, final
-
-    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
-        return self._backward_from(self._run(x, state)[2], grad_y)
-
-    def _backward_from(self, caches: list, grad_y: np.ndarray) -> dict[str, np.ndarray]:
-        grads: dict[str, np.ndarray] = {}
+    def _backward_from(self, caches: list, grad_y: Any) -> dict[str, Any]:
+        """Every gradient, on the device, from the forward's caches."""
+        grads: dict[str, Any] = {}
         dh0, dc0 = [], []
         dy = grad_y
         for k in reversed(range(self.num_layers)):
-            dy, dh, dc, layer_grads = layer_backward(self.cell, dy, layer_params(self._params, k), caches[k])
+            weights = layer_params(self._params, k)
+            dy, dh, dc, layer_grads = layer_backward(self.cell, dy, weights, caches[k], self.xp)
             for kind, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), layer_grads, strict=True):
                 grads[param_name(kind, k)] = g
             dh0.insert(0, dh)
             dc0.insert(0, dc)
         grads["x"] = dy
-        grads["h_0"] = np.stack(dh0)
+        grads["h_0"] = self.xp.stack(dh0)
         if self.cell == "lstm":
-            grads["c_0"] = np.stack(dc0)
+            grads["c_0"] = self.xp.stack(dc0)
         return grads
+
+    def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        y, final, _ = self._run(self._to_device(x), self._state_to_device(state))
+        host = tuple(map(self._to_host, final)) if isinstance(final, tuple) else self._to_host(final)
+        return self._to_host(y), host
+
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
+        caches = self._run(self._to_device(x), self._state_to_device(state))[2]
+        grads = self._backward_from(caches, self._to_device(grad_y))
+        return {n: self._to_host(g) for n, g in grads.items()}
 
     def _path(self) -> str:
         return "numpy"
@@ -191,53 +222,72 @@ class NumpyModel(RecurrentModel):
         return NumpyTrainer(self, config, seed)
 
     def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
-        return lambda: self._forward(x, state)
+        x, state = self._to_device(x), self._state_to_device(state)
+
+        def run() -> None:
+            self._run(x, state)
+            self._sync()
+
+        return run
 
     def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]:
-        return lambda: self._backward(x, grad_y, state)
+        x, grad_y, state = self._to_device(x), self._to_device(grad_y), self._state_to_device(state)
+
+        def run() -> None:
+            self._backward_from(self._run(x, state)[2], grad_y)
+            self._sync()
+
+        return run
 
     def _prepare_train_step(
         self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
     ) -> Callable[[], None]:
+        x, grad_y, state = self._to_device(x), self._to_device(grad_y), self._state_to_device(state)
+
         def run() -> None:
-            grads = self._backward(x, grad_y, state)
+            grads = self._backward_from(self._run(x, state)[2], grad_y)
             for name, p in self._params.items():
                 p -= lr * grads[name]
+            self._sync()
 
         return run
 
 
 class NumpyTrainer(Trainer):
-    """Hand-written backward and optimizer."""
+    """Hand-written backward and optimizer, on the model's array module."""
 
     model: NumpyModel
 
     def _build(self) -> None:
-        self._readout_params = {n: p.copy() for n, p in self.readout_init.items()}
+        self._readout_params = {n: self.model._to_device(p.copy()) for n, p in self.readout_init.items()}
         self._slots: dict[str, list] = {}
 
-    def _all(self) -> dict[str, np.ndarray]:
+    def _all(self) -> dict[str, Any]:
         return {**self.model._params, **self._readout_params}
 
     def _step(self, x: np.ndarray, target: np.ndarray) -> float:
-        y, _, caches = self.model._run(x, self.model._check_inputs(x, None)[1])
+        m, xp = self.model, self.model.xp
+        state = m._state_to_device(m._check_inputs(x, None)[1])
+        y, _, caches = m._run(m._to_device(x), state)
+        target = m._to_device(target)
         loss, dy, grads = training.loss_and_grad_numpy(self.config, y, target, self._readout_params)
-        grads.update(self.model._backward_from(caches, dy))
+        grads.update(m._backward_from(caches, dy))
         params = self._all()
-        scale = training.clip_scale(np, [np.sum(grads[n] ** 2) for n in params], self.config.clip)
+        scale = training.clip_scale(xp, [xp.sum(grads[n] ** 2) for n in params], self.config.clip)
         for name, p in params.items():
-            slots = self._slots.get(name) or training.init_slots(self.config, np.zeros_like, p)
+            slots = self._slots.get(name) or training.init_slots(self.config, xp.zeros_like, p)
             grad = grads[name] * scale
-            delta, self._slots[name] = training.update(np, self.config, grad, slots, self.steps)
+            delta, self._slots[name] = training.update(xp, self.config, grad, slots, self.steps)
             p -= delta
         return loss
 
     def _predict(self, x: np.ndarray) -> np.ndarray:
         y, _ = self.model._forward(x, self.model._check_inputs(x, None)[1])
-        return training.predict_numpy(self.config, y, self._readout_params)
+        readout = {n: self.model._to_host(p) for n, p in self._readout_params.items()}
+        return training.predict_numpy(self.config, y, readout)
 
     def _readout(self) -> dict[str, np.ndarray]:
-        return {n: p.copy() for n, p in self._readout_params.items()}
+        return {n: np.array(self.model._to_host(p), copy=True) for n, p in self._readout_params.items()}
 
 
 def set_threads(n: int) -> None:
@@ -251,6 +301,10 @@ def thread_info() -> dict[str, object]:
 
 
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
-    """A synchronised n x n GEMM, for the calibration of the machine's peak."""
+    """A synchronised n x n GEMM, for the calibration of the machine's peak (through CuPy on a GPU)."""
+    if device == "gpu":
+        from impls import cupy_adapter
+
+        return cupy_adapter.matmul(n, dtype)
     a = np.random.default_rng(0).random((n, n)).astype(dtype)
     return lambda: a @ a

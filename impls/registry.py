@@ -81,6 +81,16 @@ _BUILTIN = (
         devices=("cpu",),
     ),
     Implementation(
+        "numpy-cupy",
+        "numpy",
+        "impls.cupy_adapter:CupyModel",
+        ("numpy", "cupy"),
+        "cupy",
+        "the NumPy reference's own code on the GPU, with CuPy as its array module (cuBLAS GEMMs)",
+        devices=("gpu",),
+        variant=1,
+    ),
+    Implementation(
         "torch",
         "torch",
         "impls.torch_adapter:TorchModel",

@@ -4,6 +4,7 @@ frameworks train by one definition. PyTorch uses torch.optim, whose definitions 
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,24 +84,32 @@ def update(xp: Any, config: TrainConfig, grad: Any, slots: list[Any], step: Any)
     return config.lr * m_hat / (xp.sqrt(v_hat) + config.eps), [m, v]
 
 
+def array_module(a: Any) -> Any:
+    """numpy, or cupy for a CuPy array (without importing CuPy where it is not in use)."""
+    module = type(a).__module__.partition(".")[0]
+    return sys.modules[module] if module == "cupy" else np
+
+
 def loss_and_grad_numpy(config: TrainConfig, y: np.ndarray, target: np.ndarray, readout: dict) -> tuple:
-    """NumPy: (loss, d loss / d y, readout gradients) for the stack's output ``y``."""
+    """NumPy or CuPy (the module of ``y``): (loss, d loss / d y, readout gradients) for the stack's
+    output ``y``."""
+    xp = array_module(y)
     w, b = readout[READOUT[0]], readout[READOUT[1]]
     if config.loss == "mse_last":
         h = y[:, -1]
         pred = h @ w.T + b
         diff = pred - target
-        loss = float(np.mean(diff**2))
+        loss = float(xp.mean(diff**2))
         d_pred = 2.0 * diff / diff.size
-        dy = np.zeros_like(y)
+        dy = xp.zeros_like(y)
         dy[:, -1] = d_pred @ w
         return loss, dy, {READOUT[0]: d_pred.T @ h, READOUT[1]: d_pred.sum(axis=0)}
     logits = y @ w.T + b
     shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    picked = np.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
+    log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+    picked = xp.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
     loss = float(-picked.mean())
-    d_logits = (np.exp(log_probs) - np.eye(logits.shape[-1], dtype=y.dtype)[target]) / target.size
+    d_logits = (xp.exp(log_probs) - xp.eye(logits.shape[-1], dtype=y.dtype)[target]) / target.size
     flat_d, flat_y = d_logits.reshape(-1, d_logits.shape[-1]), y.reshape(-1, y.shape[-1])
     return loss, d_logits @ w, {READOUT[0]: flat_d.T @ flat_y, READOUT[1]: flat_d.sum(axis=0)}
 

@@ -72,9 +72,11 @@ def test_matches_reference_on_cpu(framework, cell, dtype, shape_name):
 
 
 @pytest.mark.parametrize("cell", impls.CELLS)
-@pytest.mark.parametrize("framework", framework_params(("torch", "tensorflow", "jax")))
+@pytest.mark.parametrize(
+    "framework", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices])
+)
 def test_matches_reference_on_gpu(framework, cell):
-    """Skips cleanly where the framework sees no GPU."""
+    """Every implementation with a GPU path; skips cleanly where it is not installed or sees no GPU."""
     shape, _ = SHAPES["two_layers_state"]
     for dtype in ("float64", "float32"):
         got, expected = run_pair(framework, cell, dtype, shape, True, device="gpu")
