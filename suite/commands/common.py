@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
 import impls
@@ -40,6 +41,10 @@ def implementations_arg(args: argparse.Namespace) -> list[str]:
                 raise UsageError(f"{name} is not installed here; install it with: {hint}")
         return names
     if args.frameworks is None:
+        missing = [f"{n} ({impls.get(n).install_hint()})" for n in impls.registry.names()]
+        missing = [m for m, n in zip(missing, impls.registry.names(), strict=True) if n not in installed]
+        if missing:
+            print(f"not installed here, left out: {', '.join(missing)}", file=sys.stderr)
         return list(installed)
     chosen = []
     for framework in parse_list(args.frameworks, impls.FRAMEWORKS, "framework"):

@@ -78,3 +78,11 @@ def test_gpu_check_without_a_gpu_skips_and_exits_2(capsys):
     code, out, err = run(capsys, "check", "--frameworks", "numpy", "--dtype", "float32", "--device", "gpu")
     assert code == 2
     assert "skip: numpy" in out and "nothing was checked" in err
+
+
+def test_the_default_selection_names_what_it_leaves_out(capsys, monkeypatch):
+    monkeypatch.setattr(impls, "available", lambda: ("numpy",))
+    code, out, err = run(capsys, "check", "--cells", "rnn", "--dtype", "float32")
+    assert code == 0
+    assert "not installed here, left out: " in err and "numpy-cupy (pip install -e '.[cupy]')" in err
+    assert "torch (pip install -e '.[torch]')" in err
