@@ -41,10 +41,10 @@ def implementations_arg(args: argparse.Namespace) -> list[str]:
                 raise UsageError(f"{name} is not installed here; install it with: {hint}")
         return names
     if args.frameworks is None:
-        missing = [f"{n} ({impls.get(n).install_hint()})" for n in impls.registry.names()]
-        missing = [m for m, n in zip(missing, impls.registry.names(), strict=True) if n not in installed]
-        if missing:
-            print(f"not installed here, left out: {', '.join(missing)}", file=sys.stderr)
+        left_out = [n for n in impls.registry.names() if n not in installed]
+        if left_out:
+            hints = ", ".join(f"{n} ({impls.get(n).install_hint()})" for n in left_out)
+            print(f"not installed here, left out: {hints}", file=sys.stderr)
         return list(installed)
     chosen = []
     for framework in parse_list(args.frameworks, impls.FRAMEWORKS, "framework"):
