@@ -128,11 +128,43 @@ class AccuracyRecord(_Accuracy, total=False):
     wall_seconds: float
 
 
+class _Ab(_Benchmark):
+    base: str  # the revisions compared (a commit, or "working tree")
+    candidate: str
+    decision: str  # slower | faster | same | undecided | base failed | candidate failed
+
+
+class AbRecord(_Ab, total=False):
+    """One benchmark of a same-job A/B comparison (suite.ab)."""
+
+    group: str
+    benchmark: str
+    threads: int
+    pairs: list[dict]  # {"base_s", "candidate_s", "first"}: one sample per fresh process
+    n_pairs: int
+    base_median_s: float | None
+    candidate_median_s: float | None
+    ratio: float | None  # candidate / base, Hodges-Lehmann over the pairs' log-ratios
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+    threshold: float
+    gated: bool  # one thread per process: a slowdown fails the gate
+    regressed: bool
+    seconds: float
+    base_path: str | None
+    candidate_path: str | None
+    comparison: str  # evidence runs: which comparison of the series
+    injected: str  # evidence runs: the slowdown injected into the test-only implementation
+    error: str
+
+
 RECORD_TYPES: dict[str, type] = {
     "check": CheckRecord,
     "speed": SpeedRecord,
     "memory": MemoryRecord,
     "accuracy": AccuracyRecord,
+    "ab": AbRecord,
 }
 KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
 

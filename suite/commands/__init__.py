@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from suite.commands import accuracy, calibrate, check, compare, gpu, run, track
+from suite.commands import ab, accuracy, calibrate, check, compare, gpu, run, track
 from suite.commands.common import UsageError
 
 DESCRIPTION = (
@@ -26,6 +26,7 @@ def build_parser(prog: str = "rnnbench") -> argparse.ArgumentParser:
     run.add_parsers(kinds)
     accuracy.add_parser(kinds)
     compare.add_parser(sub)
+    ab.add_parser(sub)
     track.add_parser(sub)
     calibrate.add_parser(sub)
     gpu.add_parser(sub)
