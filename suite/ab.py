@@ -39,6 +39,7 @@ MIN_PAIRS = 8  # the fewest with which a 99 % signed-rank interval exists
 MAX_PAIRS = 40
 DECISIONS: tuple[str, ...] = ("slower", "faster", "same", "undecided", "base failed", "candidate failed")
 REGRESSIONS: tuple[str, ...] = ("slower", "candidate failed")
+PAIRINGS: tuple[str, ...] = ("call", "process")
 
 
 class AbError(RuntimeError):
@@ -68,6 +69,7 @@ class Settings:
     min_rounds: int = 5  # timed calls per process, at least
     min_time_s: float = 0.3  # and at least this long
     timeout_s: float = 300.0  # per process
+    pairing: str = "call"  # "call": both trees in one process, calls interleaved; "process": one each
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold < 1:
@@ -76,6 +78,8 @@ class Settings:
             raise ValueError(f"confidence must lie between 0.5 and 1, got {self.confidence}")
         if self.min_pairs < 2 or self.max_pairs < self.min_pairs:
             raise ValueError("need 2 <= min_pairs <= max_pairs")
+        if self.pairing not in PAIRINGS:
+            raise ValueError(f"unknown pairing {self.pairing!r}; choose one of {', '.join(PAIRINGS)}")
         if self.budget_s <= 0 or self.timeout_s <= 0:
             raise ValueError("budget and timeout must be > 0")
 
@@ -114,7 +118,7 @@ def hodges_lehmann(d: list[float], confidence: float) -> tuple[float, float, flo
 
 def ratio_interval(pairs: list[dict], confidence: float) -> tuple[float, float, float]:
     """(ratio, low, high) of candidate / base time over the pairs."""
-    logs = [math.log(p["candidate_s"] / p["base_s"]) for p in pairs]
+    logs = [math.log(p["ratio"] if "ratio" in p else p["candidate_s"] / p["base_s"]) for p in pairs]
     estimate, low, high = hodges_lehmann(logs, confidence)
     return math.exp(estimate), math.exp(low), math.exp(high)
 
@@ -144,16 +148,15 @@ class SampleError(RuntimeError):
     """A worker process that crashed, timed out or ran another tree's code."""
 
 
-def sample(side: Side, spec: dict, timeout_s: float) -> dict:
-    """One fresh process of ``side`` timing the benchmark ``spec``."""
-    env = {**os.environ, **side.env}
+def run_worker(spec: dict, env: Mapping[str, str], cwd: Path, timeout_s: float) -> dict:
+    """One fresh worker process (suite/ab_worker.py) for ``spec``: its parsed result."""
     try:
         out = subprocess.run(
-            [sys.executable, str(WORKER), str(side.tree), json.dumps(spec)],
+            [sys.executable, str(WORKER), json.dumps(spec)],
             capture_output=True,
             text=True,
-            cwd=side.tree,
-            env=env,
+            cwd=cwd,
+            env={**os.environ, **env},
             timeout=timeout_s,
         )
     except subprocess.TimeoutExpired:
@@ -162,12 +165,40 @@ def sample(side: Side, spec: dict, timeout_s: float) -> dict:
         tail = (out.stderr.strip().splitlines() or [""])[-1]
         raise SampleError(f"exit code {out.returncode}: {tail}")
     try:
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        return json.loads(out.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
         raise SampleError(f"no result on stdout: {out.stdout[-200:]!r}") from None
-    if not Path(result["impls_file"]).resolve().is_relative_to(side.tree.resolve()):
-        raise SampleError(f"impls came from {result['impls_file']}, not from the tree {side.tree}")
-    return result
+
+
+def take_pair(spec: dict, base: Side, candidate: Side, settings: Settings, first: str) -> tuple[dict, dict]:
+    """One pair: (its record, the kernel path of each side). ``pairing="call"``: one process holding both
+    trees, calls interleaved (the environments merged, the candidate's last); ``"process"``: one fresh
+    process per side, ``first`` first. SampleError names the side that failed."""
+    sides = {"base": base, "candidate": candidate}
+    if settings.pairing == "call":
+        both = {**spec, "sides": {n: str(s.tree) for n, s in sides.items()}, "first": first}
+        try:
+            got = run_worker(both, {**base.env, **candidate.env}, candidate.tree, settings.timeout_s)
+        except SampleError as e:
+            raise SampleError(f"{base.label} / {candidate.label}: {e}") from None
+        pair = {
+            "first": first,
+            "base_s": got["base"]["sample_s"],
+            "candidate_s": got["candidate"]["sample_s"],
+        }
+        return {**pair, "ratio": got["ratio"]}, {n: got[n]["path"] for n in sides}
+    pair, paths = {"first": first}, {}
+    for name in (first, "candidate" if first == "base" else "base"):
+        side = sides[name]
+        try:
+            got = run_worker(
+                {**spec, "sides": {name: str(side.tree)}}, side.env, side.tree, settings.timeout_s
+            )
+        except SampleError as e:
+            raise SampleError(f"{name}: {side.label}: {e}") from None
+        pair[f"{name}_s"] = got[name]["sample_s"]
+        paths[name] = got[name]["path"]
+    return pair, paths
 
 
 def compare_benchmark(
@@ -190,20 +221,12 @@ def compare_benchmark(
     decision, ratio, low, high = "undecided", None, None, None
     paths: dict[str, str] = {}
     while len(pairs) < settings.max_pairs:
-        order = ("base", "candidate") if len(pairs) % 2 == 0 else ("candidate", "base")
-        pair: dict = {"first": order[0]}
         try:
-            for name in order:
-                side = base if name == "base" else candidate
-                try:
-                    got = sample(side, spec, settings.timeout_s)
-                except SampleError as e:
-                    decision = f"{name} failed"
-                    row["error"] = f"{side.label}: {e}"
-                    raise
-                pair[f"{name}_s"] = got["sample_s"]
-                paths[name] = got["path"]
-        except SampleError:
+            pair, paths = take_pair(spec, base, candidate, settings, ("base", "candidate")[len(pairs) % 2])
+        except SampleError as e:
+            failed = str(e).split(":")[0]
+            decision = "base failed" if failed == "base" else "candidate failed"
+            row["error"] = str(e)
             break
         pairs.append(pair)
         if on_pair:
@@ -217,6 +240,7 @@ def compare_benchmark(
                 break
     row.update(
         {
+            "pairing": settings.pairing,
             "pairs": pairs,
             "n_pairs": len(pairs),
             "base_median_s": statistics.median(p["base_s"] for p in pairs) if pairs else None,

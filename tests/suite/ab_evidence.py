@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     env = environment(settings.threads)
     plan = [(f"aa-{i + 1}", {}) for i in range(args.aa)]
     slowdown = ",".join(f"{c}={f}" for c, f in INJECTED.items())
-    plan += [(f"injected-{i + 1}", {"RNNBENCH_SLOWDOWN": slowdown}) for i in range(args.injected)]
+    injected = {"RNNBENCH_SLOWDOWN": slowdown, "RNNBENCH_SLOWDOWN_TREE": str(REPO)}  # the candidate only
+    plan += [(f"injected-{i + 1}", injected) for i in range(args.injected)]
     with ab.worktree(REPO, "HEAD") as tree:
         base = ab.Side("base HEAD", tree, {"PYTHONPATH": str(site)})
         for name, extra in plan:
