@@ -145,7 +145,12 @@ def settled(low: float, high: float, threshold: float) -> bool:
 
 
 class SampleError(RuntimeError):
-    """A worker process that crashed, timed out or ran another tree's code."""
+    """A worker process that crashed, timed out or ran another tree's code; ``side`` is the side that
+    failed (the candidate when a process holding both cannot tell)."""
+
+    def __init__(self, message: str, side: str = "candidate") -> None:
+        super().__init__(message)
+        self.side = side
 
 
 def run_worker(spec: dict, env: Mapping[str, str], cwd: Path, timeout_s: float) -> dict:
@@ -162,6 +167,11 @@ def run_worker(spec: dict, env: Mapping[str, str], cwd: Path, timeout_s: float) 
     except subprocess.TimeoutExpired:
         raise SampleError(f"timed out after {timeout_s:.0f} s") from None
     if out.returncode != 0:
+        try:
+            failed = json.loads(out.stdout.strip().splitlines()[-1])
+            raise SampleError(failed["error"], failed["failed"])
+        except (IndexError, json.JSONDecodeError, KeyError, TypeError):
+            pass
         tail = (out.stderr.strip().splitlines() or [""])[-1]
         raise SampleError(f"exit code {out.returncode}: {tail}")
     try:
@@ -180,7 +190,7 @@ def take_pair(spec: dict, base: Side, candidate: Side, settings: Settings, first
         try:
             got = run_worker(both, {**base.env, **candidate.env}, candidate.tree, settings.timeout_s)
         except SampleError as e:
-            raise SampleError(f"{base.label} / {candidate.label}: {e}") from None
+            raise SampleError(f"{sides[e.side].label}: {e}", e.side) from None
         pair = {
             "first": first,
             "base_s": got["base"]["sample_s"],
@@ -195,7 +205,7 @@ def take_pair(spec: dict, base: Side, candidate: Side, settings: Settings, first
                 {**spec, "sides": {name: str(side.tree)}}, side.env, side.tree, settings.timeout_s
             )
         except SampleError as e:
-            raise SampleError(f"{name}: {side.label}: {e}") from None
+            raise SampleError(f"{side.label}: {e}", name) from None
         pair[f"{name}_s"] = got[name]["sample_s"]
         paths[name] = got[name]["path"]
     return pair, paths
@@ -224,8 +234,7 @@ def compare_benchmark(
         try:
             pair, paths = take_pair(spec, base, candidate, settings, ("base", "candidate")[len(pairs) % 2])
         except SampleError as e:
-            failed = str(e).split(":")[0]
-            decision = "base failed" if failed == "base" else "candidate failed"
+            decision = f"{e.side} failed"
             row["error"] = str(e)
             break
         pairs.append(pair)

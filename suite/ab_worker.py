@@ -82,7 +82,11 @@ def measure(spec: dict) -> dict:
     order = names if spec.get("first", names[0]) == names[0] else names[::-1]
     sides = {}
     for i, name in enumerate(order):
-        sides[name] = prepare(spec["sides"][name], spec, configure=i == 0)
+        try:
+            sides[name] = prepare(spec["sides"][name], spec, configure=i == 0)
+        except Exception as e:  # say which side failed, for the driver's decision
+            print(json.dumps({"failed": name, "error": f"{type(e).__name__}: {e}"}), flush=True)
+            os._exit(3)
     times: dict[str, list[float]] = {name: [] for name in names}
     gc.collect()
     gc.disable()

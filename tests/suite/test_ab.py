@@ -59,7 +59,7 @@ def fake_pairs(monkeypatch, ratios):
     def take(spec, base, candidate, settings, first):
         r = next(it)
         if isinstance(r, str):
-            raise ab.SampleError(r)
+            raise ab.SampleError(r, r.split(":")[0])
         return {"first": first, "base_s": 1.0, "candidate_s": r, "ratio": r}, {"base": "p", "candidate": "p"}
 
     monkeypatch.setattr(ab, "take_pair", take)
@@ -173,3 +173,14 @@ def test_bad_input_exits_2(capsys, argv, message):
     code, out = run_cli(capsys, "ab", *argv, "--impls", "numpy")
     assert code == 2
     assert message in out.err
+
+
+@pytest.mark.parametrize("pairing", ab.PAIRINGS)
+def test_an_implementation_the_base_lacks_is_base_failed(pairing, monkeypatch):
+    """Real worker processes: a side whose impls cannot create the benchmark is named, whichever pairing."""
+    settings = ab.Settings(min_pairs=2, max_pairs=2, min_rounds=2, min_time_s=0.01, pairing=pairing)
+    bad = Workload(framework="numpy", implementation="no-such-impl", cell="rnn", mode="forward", **SMALL)
+    with ab.worktree(REPO, "HEAD") as tree:
+        row = ab.compare_benchmark(bad, ab.Side("base", tree), ab.Side("candidate", REPO), settings)
+    assert row["decision"] == "base failed" and not row["regressed"]
+    assert "unknown implementation 'no-such-impl'" in row["error"]
