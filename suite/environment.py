@@ -64,7 +64,9 @@ def gpu_names() -> list[str]:
 
 
 def git_commit() -> str:
-    """HEAD's commit, with ``-dirty`` when the work tree has uncommitted changes; ``unknown`` outside git."""
+    """HEAD's commit, with ``-dirty`` when the work tree has uncommitted changes. Outside git (a copy of
+    the tree on another machine) it is what ``RNNBENCH_GIT_COMMIT`` says the copy was made from, else
+    ``unknown``."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
@@ -77,7 +79,7 @@ def git_commit() -> str:
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return os.environ.get("RNNBENCH_GIT_COMMIT", "unknown")
     return head + ("-dirty" if dirty else "")
 
 

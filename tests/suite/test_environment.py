@@ -1,5 +1,7 @@
 """The environment block names what decides the kernels that ran."""
 
+from pathlib import Path
+
 from suite import environment
 
 
@@ -22,3 +24,12 @@ def test_openblas_coretype_is_recorded_as_the_environment_has_it():
     recorded = environment.kernel_variables()
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         assert recorded.get(name) == os.environ.get(name)
+
+
+def test_git_commit_outside_git_comes_from_the_environment(monkeypatch):
+    """A copy of the tree without .git (the GPU machine) records the commit it was copied from."""
+    monkeypatch.setattr(environment, "REPO", Path("/"))
+    monkeypatch.setenv("RNNBENCH_GIT_COMMIT", "abc123")
+    assert environment.git_commit() == "abc123"
+    monkeypatch.delenv("RNNBENCH_GIT_COMMIT")
+    assert environment.git_commit() == "unknown"
