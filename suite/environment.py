@@ -13,7 +13,18 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-_PACKAGES = ("numpy", "torch", "tensorflow-cpu", "tensorflow", "keras", "jax", "jaxlib")
+_PACKAGES = (
+    "numpy",
+    "torch",
+    "tensorflow-cpu",
+    "tensorflow",
+    "keras",
+    "jax",
+    "jaxlib",
+    "flax",
+    "cupy-cuda12x",
+    "cupy-cuda13x",
+)
 # environment variables that change which kernels run (or how many threads they get)
 KERNEL_VARIABLES: tuple[str, ...] = (
     "OPENBLAS_CORETYPE",
