@@ -4,17 +4,17 @@ results: nothing is rerun."""
 from __future__ import annotations
 
 import argparse
-import base64
-import html
-import re
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from suite import accuracy, profiles
 from suite.analysis import best_implementations, per_step_costs, seq_slopes
-from suite.report import plots
+from suite.report import findings, plots
+from suite.report.html import slug, to_html
 from suite.report.loading import Results, load_results
+from suite.report.machines import by_machine, machine, side_by_side
 from suite.table import fmt
 
 COMMANDS = {
@@ -23,6 +23,7 @@ COMMANDS = {
     "memory": "python -m suite run memory --profile full",
     "accuracy": "python -m suite run accuracy --task adding --profile full",
     "history": "python -m suite track BENCHMARK.json (see README, Regression tracking)",
+    "ab": "python -m suite ab BASE --json results/ab/latest.json",
 }
 
 
@@ -38,13 +39,24 @@ def md_table(rows: list[dict], columns: Sequence[str]) -> str:
 class Report:
     """Markdown text with figures saved beside it."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, folder: Path | None = None) -> None:
         self.out = out
+        self.folder = folder or out
         self.parts: list[str] = []
         self.figures: list[str] = []
+        self.sections: list[str] = []
 
     def add(self, text: str) -> None:
         self.parts.append(text)
+
+    def section(self, title: str, gist: str) -> None:
+        """A top-level section; ``gist`` is the line it shows when collapsed."""
+        self.sections.append(title)
+        self.add(f"## {title}\n\n> {gist}")
+
+    def link(self, source: str) -> str:
+        """A Markdown link to a results file, relative to where the report is written."""
+        return f"[{source}]({Path(os.path.relpath(self.folder / source, self.out)).as_posix()})"
 
     def missing(self, what: str, kind: str) -> None:
         self.add(f"_Not measured: no {what} in the results. Measure it with `{COMMANDS[kind]}`._")
@@ -63,13 +75,18 @@ class Report:
 
 
 def section_environment(rep: Report, results: Results) -> None:
-    rep.add("## Where and when\n\nEvery figure below comes from these files; each record carries this block.")
+    machines = sorted({machine(r) for recs in results.by_kind.values() for r in recs})
+    rep.section(
+        "Where and when",
+        f"{len(results.files)} results files from {len(machines)} machines: {'; '.join(machines)}.",
+    )
+    rep.add("Every figure above comes from these files; each record carries this block.")
     rows = []
     for name, env in results.files.items():
         versions = env.get("versions", {})
         rows.append(
             {
-                "file": name,
+                "file": rep.link(name),
                 "kinds": ", ".join(env["kinds"]),
                 "machine": env.get("cpu"),
                 "cores": env.get("cores"),
@@ -86,13 +103,18 @@ def section_environment(rep: Report, results: Results) -> None:
 
 
 def section_equivalence(rep: Report, records: list[dict]) -> None:
-    rep.add(
-        "## Equivalence\n\nMax relative error (max|a-b| / max|ref|) against the NumPy float64 reference; "
-        "the last rows check the reference's own backward against finite differences."
+    failed = [r for r in records if r["status"] != "pass"]
+    rep.section(
+        "Equivalence",
+        f"{len(records) - len(failed)} of {len(records)} checks pass." if records else "not measured.",
     )
     if not records:
         rep.missing("equivalence check", "check")
         return
+    rep.add(
+        "Max relative error (max|a-b| / max|ref|) against the NumPy float64 reference; the rows with path "
+        "`finite differences` check the reference's own backward."
+    )
     rows = []
     for r in records:
         errors = r.get("errors", {})
@@ -100,6 +122,7 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
         rows.append(
             {
                 **r,
+                "machine": machine(r),
                 "outputs": errors.get("y"),
                 "states": max([v for k, v in errors.items() if k in ("h_n", "c_n")], default=None),
                 "gradients": max(grads, default=r.get("max_error") if not errors else None),
@@ -113,7 +136,7 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
                 "implementation",
                 "cell",
                 "dtype",
-                "device",
+                "machine",
                 "path",
                 "outputs",
                 "states",
@@ -124,7 +147,6 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
             ],
         )
     )
-    failed = [r for r in records if r["status"] != "pass"]
     rep.add(f"**{len(records) - len(failed)} of {len(records)} rows pass.**")
 
 
@@ -137,14 +159,22 @@ def _runs(records: list[dict]) -> list[tuple[str, str, list[dict]]]:
 
 
 def section_speed(rep: Report, records: list[dict]) -> None:
-    rep.add("## Speed")
+    runs = _runs(records)
+    rep.section(
+        "Speed",
+        f"{_count(len(runs), 'run')} on {_count(len(by_machine(records)), 'machine')}; per run: the "
+        "reference points, which implementation to use, time against sequence length, per-step overhead."
+        if records
+        else "not measured.",
+    )
     if not records:
         rep.missing("speed results", "speed")
         return
     failed = [r for r in records if r.get("status") != "ok"]
-    for source, device, recs in _runs(records):
+    for source, device, recs in runs:
         name = Path(source).stem
-        rep.add(f"### {device.upper()}: {source}")
+        rep.add(f"### {machine(recs[0])}: {source}")
+        rep.add(f"From {rep.link(source)}.")
         rep.figure(plots.fastrnns_point(recs, device), f"{name}_fastrnns", f"fastrnns point on {device}")
         rep.figure(plots.fastrnns_point(recs, device, "small"), f"{name}_small", f"small point on {device}")
         choice = best_implementations(recs)
@@ -196,7 +226,13 @@ def section_speed(rep: Report, records: list[dict]) -> None:
                 ],
             )
         )
-        rep.add(_within_two(recs))
+        slow = _more_than_twice(recs)
+        rep.add(
+            f"Sizes where an implementation is more than 2x slower than the fastest: {len(slow)}."
+            if slow
+            else "Every implementation is within 2x of the fastest at every size measured."
+        )
+        rep.add(md_table(slow, ["implementation", "cell", "mode", "T", "batch", "hidden", "vs_fastest"]))
         steps = per_step_costs(recs)
         if steps:
             r0 = next(r for r in recs if r.get("group") == "seq_sweep")
@@ -222,29 +258,31 @@ def section_speed(rep: Report, records: list[dict]) -> None:
         rep.add(md_table(failed, ["implementation", "cell", "mode", "seq_len", "status", "error"]))
 
 
-def _within_two(records: list[dict]) -> str:
-    """Which adapters are more than 2x slower than the fastest at some size, with the measured overhead."""
+def _more_than_twice(records: list[dict]) -> list[dict]:
+    """The sizes where an implementation is more than 2x slower than the fastest there."""
     ok = [r for r in records if r.get("status") == "ok"]
     best: dict[tuple, float] = {}
     for r in ok:
         key = (r["cell"], r["mode"], r["seq_len"], r["batch"], r["input_size"], r["hidden_size"])
         best[key] = min(best.get(key, float("inf")), r["median_s"])
-    slow: dict[str, list[str]] = {}
+    rows = []
     for r in ok:
         key = (r["cell"], r["mode"], r["seq_len"], r["batch"], r["input_size"], r["hidden_size"])
         ratio = r["median_s"] / best[key]
         if ratio > 2:
-            slow.setdefault(r["framework"], []).append(
-                f"{r['cell']} {r['mode']} T{r['seq_len']} B{r['batch']} H{r['hidden_size']} ({ratio:.1f}x)"
+            rows.append(
+                {
+                    **r,
+                    "T": r["seq_len"],
+                    "hidden": r["hidden_size"],
+                    "vs_fastest": f"{ratio:.1f}x",
+                }
             )
-    if not slow:
-        return "Every adapter is within 2x of the fastest at every size measured."
-    lines = ["Sizes where an adapter is more than 2x slower than the fastest framework:"]
-    for framework, cases in sorted(slow.items()):
-        lines.append(
-            f"- **{framework}** ({len(cases)}): " + "; ".join(cases[:8]) + ("; ..." if len(cases) > 8 else "")
-        )
-    return "\n".join(lines)
+    return sorted(rows, key=lambda r: (r["implementation"], r["cell"], r["mode"], r["seq_len"]))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _percent(value: float | None) -> str | None:
@@ -252,17 +290,26 @@ def _percent(value: float | None) -> str | None:
 
 
 def section_memory(rep: Report, records: list[dict]) -> None:
+    rep.section(
+        "Memory",
+        f"{_count(len(_runs(records)), 'run')} on {_count(len(by_machine(records)), 'machine')}; peak "
+        "against the analytic size."
+        if records
+        else "not measured.",
+    )
     rep.add(
-        "## Memory\n\nPeak of one call after a warm-up: on the CPU the rise of the resident set's high-water "
+        "Peak of one call after a warm-up: on the CPU the rise of the resident set's high-water "
         "mark, in a fresh process per job; beside it the analytic size of the activations the call must "
         "keep. An allocator that keeps memory from the warm-up (TensorFlow's on the CPU) shows less than "
-        "it uses; the first call's peak, compilation included, is in the results file."
+        "it uses; the first call's peak, compilation included, is in the results file. On a GPU: the "
+        "framework allocator's peak."
     )
     if not records:
         rep.missing("memory results", "memory")
         return
     for source, device, recs in _runs(records):
-        rep.add(f"### {device.upper()}: {source}")
+        rep.add(f"### {machine(recs[0])}: {source}")
+        rep.add(f"From {rep.link(source)}.")
         name = Path(source).stem
         rep.figure(
             plots.memory_vs_length(recs, device), f"{name}_vs_length", f"peak memory against T on {device}"
@@ -287,7 +334,13 @@ def section_memory(rep: Report, records: list[dict]) -> None:
 
 
 def section_accuracy(rep: Report, records: list[dict]) -> None:
-    rep.add("## Learning long dependencies")
+    tasks = sorted({r["task"] for r in records})
+    rep.section(
+        "Learning long dependencies",
+        f"tasks {', '.join(tasks)}: test loss and accuracy against T, learning curves."
+        if records
+        else "not measured.",
+    )
     if not records:
         rep.missing("accuracy results", "accuracy")
         return
@@ -303,6 +356,7 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
         for settings, recs in groups:
             what = ", ".join(f"{k} {v}" for k, v in zip(profiles.TRAINING_SETTINGS, settings, strict=True))
             rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full else ""))
+            rep.add("From " + ", ".join(rep.link(s) for s in sorted({r["source"] for r in recs})) + ".")
             name = settings_name(task, settings, main_settings)
             rep.figure(
                 plots.accuracy_vs_length(recs, task), f"accuracy_{name}", f"{task}: test loss against T"
@@ -340,7 +394,10 @@ def section_history(rep: Report, folder: Path) -> None:
     from suite.tracking import detect_steps, read_history
 
     files = sorted((folder / "history").glob("*.jsonl"))
-    rep.add("## Regression history")
+    rep.section(
+        "Regression history",
+        f"{len(files)} tracked machines (medians over time, steps detected)." if files else "not measured.",
+    )
     if not files:
         rep.missing("tracking history", "history")
         return
@@ -354,72 +411,93 @@ def section_history(rep: Report, folder: Path) -> None:
         rep.figure(plots.history_trends(runs, steps), f"history_{path.stem}"[:80], f"trend on {path.stem}")
 
 
-def to_html(markdown: str, out: Path) -> str:
-    """A self-contained HTML page: the Markdown's tables and headings, the PNGs embedded."""
-    body = []
-    lines = markdown.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].startswith("|"):
-                if not lines[i].startswith("|---"):
-                    rows.append([html.escape(c.strip()) for c in lines[i].strip("|").split("|")])
-                i += 1
-            head, *rest = rows
-            body.append(
-                "<table><tr>"
-                + "".join(f"<th>{c}</th>" for c in head)
-                + "</tr>"
-                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rest)
-                + "</table>"
-            )
-            continue
-        image = re.fullmatch(r"!\[(.*)\]\((.*)\)", line)
-        if image:
-            data = base64.b64encode((out / image.group(2)).read_bytes()).decode()
-            body.append(
-                f'<figure><img alt="{html.escape(image.group(1))}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{html.escape(image.group(1))}</figcaption></figure>"
-            )
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
-        elif line.strip():
-            text = html.escape(line)
-            text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
-            text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
-            text = re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"<i>\1</i>", text)
-            body.append(f"<li>{text[2:]}</li>" if line.startswith("- ") else f"<p>{text}</p>")
-        i += 1
-    style = (
-        "body{font-family:sans-serif;max-width:1500px;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;"
-        "padding:2px 6px}img{max-width:100%}figure{margin:1em 0}"
+def section_machines(rep: Report, speed: list[dict], memory: list[dict]) -> None:
+    machines = sorted(set(by_machine(speed)) | set(by_machine(memory)))
+    rep.section(
+        "Machines side by side",
+        f"{len(machines)} machines: {'; '.join(machines)}." if machines else "not measured.",
     )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>rnnbench report</title>"
-        f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n"
+    if len(machines) < 2:
+        rep.add(
+            "_Only one machine in the results: nothing to set side by side. Runs from another machine "
+            "(a GPU with `python -m suite gpu`, another CPU) copied into `results/` appear here._"
+        )
+        return
+    rep.add(
+        "Where machines measured the same thing: each machine's figures come from one run of its own, and "
+        "speed is also shown as the share of that machine's own measured GEMM peak (same dtype), the "
+        "figure that compares across machines."
     )
+    for point, shape in findings.POINTS.items():
+        rows, columns = side_by_side(speed, point, "speed")
+        if rows:
+            rep.add(f"### Speed at the {point} point ({shape})")
+            rep.add(md_table(rows, ["implementation", "cell", "mode", *columns]))
+    rows, columns = side_by_side(memory, "fastrnns", "memory")
+    if rows:
+        rep.add("### Memory at the fastrnns point")
+        rep.add(md_table(rows, ["implementation", "cell", "mode", *columns]))
+
+
+def section_regression_gate(rep: Report, records: list[dict]) -> None:
+    sources = sorted({r["source"] for r in records})
+    rep.section(
+        "Regression gate",
+        f"{len(sources)} A/B comparison files: {', '.join(sources)}." if records else "not measured.",
+    )
+    if not records:
+        rep.missing("A/B comparison", "ab")
+        return
+    rep.add(
+        "Same-job A/B comparisons (`python -m suite ab`): candidate/base time ratio (Hodges-Lehmann) with "
+        "its 99 % interval; `slower` past the threshold fails the gate (README, Regression gate)."
+    )
+    for source in sources:
+        recs = [r for r in records if r["source"] == source]
+        rep.add(f"### {source}")
+        rep.add(f"From {rep.link(source)}, measured on {machine(recs[0])}.")
+        columns = ["comparison", "injected"] if any(r.get("comparison") for r in recs) else []
+        columns += ["implementation", "cell", "mode", "n_pairs", "ratio", "ci_low", "ci_high", "decision"]
+        rep.add(md_table(recs, columns))
+
+
+def headline(rep: Report, results: Results) -> list[str]:
+    """The findings and the table of contents, as Markdown parts."""
+    found = [
+        *findings.equivalence(results.of("check"), COMMANDS["check"]),
+        *findings.speed(results.of("speed"), COMMANDS["speed"]),
+        *findings.memory(results.of("memory"), COMMANDS["memory"]),
+        *findings.learning(results.of("accuracy"), COMMANDS["accuracy"]),
+        *findings.regression(results.of("ab"), COMMANDS["ab"]),
+    ]
+    lines = []
+    for f in found:
+        where = [f"[details](#{f.section})", *(rep.link(s) for s in f.sources)]
+        lines.append(f"- {f.topic}: {f.text} ({' · '.join(where)})")
+    contents = [f"- [{title}](#{slug(title)})" for title in rep.sections]
+    return ["## Findings\n\n" + "\n".join(lines), "## Contents\n\n" + "\n".join(contents)]
 
 
 def build(folder: Path, out: Path) -> tuple[Results, Report]:
     results = load_results(folder)
     out.mkdir(parents=True, exist_ok=True)
-    rep = Report(out)
-    rep.add(
-        "# rnnbench report\n\nGenerated by `python -m suite.report` from the results files listed below; "
-        "nothing here was rerun."
-    )
-    for warning in results.warnings:
-        rep.add(f"- warning: {warning}")
-    section_environment(rep, results)
+    rep = Report(out, folder)
     section_equivalence(rep, results.of("check"))
     section_speed(rep, results.of("speed"))
     section_memory(rep, results.of("memory"))
+    section_machines(rep, results.of("speed"), results.of("memory"))
     section_accuracy(rep, results.of("accuracy"))
+    section_regression_gate(rep, results.of("ab"))
     section_history(rep, folder)
+    section_environment(rep, results)
+    top = [
+        "# rnnbench report\n\nGenerated by `python -m suite.report` from the results files listed at the "
+        "end; nothing here was rerun. Every finding is computed from those files and links to its "
+        "section and files.",
+        *(f"- warning: {w}" for w in results.warnings),
+        *headline(rep, results),
+    ]
+    rep.parts[:0] = top
     return results, rep
 
 

@@ -24,18 +24,20 @@ class Results:
 
 
 def load_results(folder: Path) -> Results:
-    """Every ``*.json`` directly in ``folder``; each record remembers its file as ``source``."""
+    """Every ``*.json`` directly in ``folder`` and in its ``ab/``; each record remembers its file, relative
+    to ``folder``, as ``source``."""
     results = Results()
-    for path in sorted(folder.glob("*.json")):
+    for path in [*sorted(folder.glob("*.json")), *sorted(folder.glob("ab/*.json"))]:
         try:
             records = derived(read_records(path))
         except ResultsError as e:
             results.warnings.append(f"skipped {e}")
             continue
-        results.files[path.name] = {
+        name = path.relative_to(folder).as_posix()
+        results.files[name] = {
             "kinds": sorted({r["kind"] for r in records}),
             **records[0]["environment"],
         }
         for r in records:
-            results.by_kind.setdefault(r["kind"], []).append({**r, "source": path.name})
+            results.by_kind.setdefault(r["kind"], []).append({**r, "source": name})
     return results

@@ -108,7 +108,8 @@ def test_full_report(tmp_path, capsys):
     for heading in ("## Where and when", "## Equivalence", "## Speed", "## Memory", "## Learning long"):
         assert heading in md
     assert "1 of 1 rows pass" in md and "Test CPU" in md and "abc123" in md
-    assert "numpy** (" in md  # 3x slower than torch everywhere: named
+    assert "more than 2x slower than the fastest: 24." in md  # numpy, 3x slower than torch everywhere
+    assert md.index("## Findings") < md.index("## Contents") < md.index("## Equivalence")
     assert "_Not measured: no memory results" in md and "python -m suite run memory" in md
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert pngs == [
@@ -124,7 +125,8 @@ def test_full_report(tmp_path, capsys):
         assert f"]({png})" in md
     page = (tmp_path / "report.html").read_text()
     assert "### adding: steps 20," in md
-    assert page.count("data:image/png;base64,") == 7 and "<table>" in page and 'src="speed' not in page
+    assert page.count("data:image/png;base64,") == 7 and 'src="speed' not in page
+    assert "<table class='data'>" in page and "<details id='speed'>" in page
 
 
 def test_broken_and_foreign_files_are_named_and_skipped(tmp_path, capsys):

@@ -1,0 +1,180 @@
+"""The report's headline findings, computed from the results (never written by hand): one sentence each,
+with its number, the section it comes from and the results files behind it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from suite import profiles
+from suite.report.machines import by_machine, main_run
+from suite.table import fmt
+
+POINTS = {"fastrnns": "T=100, batch 64, hidden 512", "small": "T=100, batch 32, hidden 128"}
+CELL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+@dataclass
+class Finding:
+    """One headline: the question it answers, its sentence (Markdown), where it comes from."""
+
+    topic: str
+    text: str
+    section: str  # the anchor of the report section holding the detail
+    sources: list[str] = field(default_factory=list)
+
+
+def _sources(records: list[dict]) -> list[str]:
+    return sorted({r["source"] for r in records if r.get("source")})
+
+
+def _missing(topic: str, section: str, what: str, command: str) -> Finding:
+    return Finding(topic, f"not measured: no {what} in the results. Measure it with `{command}`.", section)
+
+
+def equivalence(records: list[dict], command: str) -> list[Finding]:
+    """Per dtype: how many implementations pass on each machine, and the worst error."""
+    records = [r for r in records if r.get("path") != "finite differences"]
+    if not records:
+        return [_missing("Agreement", "equivalence", "equivalence check", command)]
+    found = []
+    for dtype in sorted({r["dtype"] for r in records}, reverse=True):
+        of_dtype = [r for r in records if r["dtype"] == dtype]
+        counts, failures = [], []
+        for where, recs in by_machine(of_dtype).items():
+            names = sorted({r["implementation"] for r in recs})
+            failed = sorted({r["implementation"] for r in recs if r.get("status") != "pass"})
+            counts.append(f"{len(names) - len(failed)}/{len(names)} on {where}")
+            failures += [
+                f"{r['implementation']} {r['cell']} on {where} ({fmt(r.get('max_error'))} > "
+                f"{fmt(r.get('tolerance'))}, {r.get('worst', 'max')})"
+                for r in recs
+                if r.get("status") != "pass"
+            ]
+        worst = max(of_dtype, key=lambda r: r.get("max_error") or 0)
+        text = (
+            f"**{dtype}**: implementations agreeing with the NumPy reference in outputs, final states and "
+            f"every gradient: {'; '.join(counts)}; worst error {fmt(worst.get('max_error'))} "
+            f"({worst['implementation']} {worst['cell']}, tolerance {fmt(worst.get('tolerance'))})."
+        )
+        if failures:
+            text += " Fails: " + "; ".join(failures[:4]) + ("; ..." if len(failures) > 4 else "") + "."
+        found.append(Finding("Agreement", text, "equivalence", _sources(of_dtype)))
+    return found
+
+
+def speed(records: list[dict], command: str, cell: str = "lstm", mode: str = "train") -> list[Finding]:
+    """Per machine and reference point: the fastest implementation of each framework (one run), its share
+    of that machine's measured GEMM peak, and the spread between the frameworks' best."""
+    found = []
+    for where, recs in by_machine(records).items():
+        for point, shape in POINTS.items():
+            run = [r for r in main_run(recs, point) if r["cell"] == cell and r["mode"] == mode]
+            if not run:
+                continue
+            best: dict[str, dict] = {}
+            for r in sorted(run, key=lambda r: r["median_s"]):
+                best.setdefault(r["framework"], r)
+            ranked = sorted(best.values(), key=lambda r: r["median_s"])
+            listed = ", ".join(
+                f"{r['implementation']} {r['median_s'] * 1e3:.3g} ms"
+                + (f" ({r['efficiency']:.0%} of peak)" if r.get("efficiency") is not None else "")
+                for r in ranked
+            )
+            spread = ranked[-1]["median_s"] / ranked[0]["median_s"]
+            text = (
+                f"**{where}, {point} point** ({shape}), {CELL_NAMES[cell]} {mode} step, fastest per "
+                f"framework: {listed}; the frameworks' best differ by {spread:.1f}x."
+            )
+            found.append(Finding("Speed", text, "speed", _sources(run)))
+    return found or [_missing("Speed", "speed", "speed results at the reference points", command)]
+
+
+def memory(records: list[dict], command: str, cell: str = "lstm") -> list[Finding]:
+    """Per machine: one training step's peak against the analytic size of what it must keep."""
+    found = []
+    for where, recs in by_machine(records).items():
+        run = [r for r in main_run(recs, "fastrnns") if r["cell"] == cell and r["mode"] == "train"]
+        run = [r for r in run if r.get("peak_bytes") and r.get("analytic_bytes")]
+        if not run:
+            continue
+        run.sort(key=lambda r: r["peak_bytes"] / r["analytic_bytes"])
+        low, high = run[0], run[-1]
+        text = (
+            f"**{where}**, fastrnns point, {CELL_NAMES[cell]} train step: the peak is "
+            f"{low['peak_bytes'] / low['analytic_bytes']:.1f}x ({low['implementation']}) to "
+            f"{high['peak_bytes'] / high['analytic_bytes']:.1f}x ({high['implementation']}) the analytic "
+            f"{low['analytic_bytes'] / 2**20:.0f} MiB the step must keep ({len(run)} implementations)."
+        )
+        found.append(Finding("Memory", text, "memory", _sources(run)))
+    return found or [_missing("Memory", "memory", "memory results at the fastrnns point", command)]
+
+
+def learning(records: list[dict], command: str) -> list[Finding]:
+    """Per task, under its main settings: how far each cell learns (longest T solved, runs solved there)."""
+    found = []
+    for task in sorted({r["task"] for r in records}):
+        of_task = [r for r in records if r["task"] == task]
+        groups: dict[tuple, list[dict]] = defaultdict(list)
+        for r in of_task:
+            groups[profiles.training_settings_of(r)].append(r)
+        full = profiles.training_settings_of(profiles.training("full", task))
+        settings, recs = max(groups.items(), key=lambda kv: (kv[0] == full, len(kv[1])))
+        parts = []
+        for cell in ("rnn", "lstm", "gru"):
+            of_cell = [r for r in recs if r["cell"] == cell and r.get("status") == "ok"]
+            if not of_cell:
+                continue
+            lengths = sorted({r["seq_len"] for r in of_cell})
+            solved = [t for t in lengths if any(r["solved"] for r in of_cell if r["seq_len"] == t)]
+            if solved:
+                t = max(solved)
+                at = [r for r in of_cell if r["seq_len"] == t]
+                runs = f"{sum(r['solved'] for r in at)}/{len(at)} runs"
+                parts.append(f"{CELL_NAMES[cell]} up to T={t} ({runs})")
+            else:
+                parts.append(f"{CELL_NAMES[cell]} at no length tried (T={', '.join(map(str, lengths))})")
+        what = ", ".join(f"{k} {v}" for k, v in zip(profiles.TRAINING_SETTINGS, settings, strict=True))
+        text = f"**{task}** ({what}) is solved by " + "; ".join(parts) + "."
+        found.append(Finding("Learning", text, "learning-long-dependencies", _sources(recs)))
+    return found or [_missing("Learning", "learning-long-dependencies", "accuracy results", command)]
+
+
+def regression(records: list[dict], command: str) -> list[Finding]:
+    """The latest A/B comparison's decisions (evidence runs are summarised apart)."""
+    if not records:
+        return [_missing("Regressions", "regression-gate", "A/B comparison", command)]
+    found = []
+    runs: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        runs[r["source"]].append(r)
+    latest_name = max(runs, key=lambda s: max(str(r["environment"].get("date", "")) for r in runs[s]))
+    latest = runs[latest_name]
+    comparisons = defaultdict(list)
+    for r in latest:
+        comparisons[r.get("comparison", "")].append(r)
+    decisions = defaultdict(int)
+    for r in latest:
+        decisions[r.get("decision", r.get("status"))] += 1
+    counted = ", ".join(f"{n} {d}" for d, n in sorted(decisions.items()))
+    date = max(str(r["environment"].get("date", "")) for r in latest)[:10]
+    if len(comparisons) > 1:  # an evidence series: A/A runs and injected slowdowns
+        aa = [r for r in latest if not r.get("injected")]
+        injected = [r for r in latest if r.get("injected")]
+        alarms = sum(r.get("decision") == "slower" for r in aa)
+        caught = sum(r.get("decision") == "slower" for r in injected if _is_slowed(r))
+        slowed = sum(_is_slowed(r) for r in injected)
+        text = (
+            f"**Gate evidence** ({date}, {len(comparisons)} comparisons): {alarms} false alarms in "
+            f"{len(aa)} A/A benchmarks; {caught} of {slowed} injected slowdowns caught ({counted})."
+        )
+    else:
+        r0 = latest[0]
+        text = f"**Latest A/B** ({date}): {r0.get('candidate')} against {r0.get('base')}: {counted}."
+    found.append(Finding("Regressions", text, "regression-gate", [latest_name]))
+    return found
+
+
+def _is_slowed(record: dict) -> bool:
+    """Whether the evidence run injected a slowdown into this record's cell."""
+    return any(part.split("=")[0] == record["cell"] for part in record.get("injected", "").split(","))
