@@ -12,7 +12,7 @@ from impls.base import (
     RecurrentModel,
     State,
 )
-from impls.layout import CELLS, DTYPES, param_shapes
+from impls.layout import CELLS, DTYPES, INITS, check_init, init_params, param_shapes
 from impls.registry import (
     DEVICES,
     FRAMEWORKS,
@@ -31,6 +31,7 @@ __all__ = [
     "CELLS",
     "DTYPES",
     "FRAMEWORKS",
+    "INITS",
     "DeviceUnavailableError",
     "FrameworkNotInstalledError",
     "Implementation",
@@ -94,16 +95,23 @@ def create(
     dtype: str = "float32",
     device: str = "cpu",
     seed: int = 0,
+    init: str = "default",
+    t_max: int | None = None,
 ) -> RecurrentModel:
-    """A ``num_layers`` stack of ``cell`` in implementation ``name``, initialised from ``seed`` identically
-    everywhere. A cell or dtype the implementation does not declare raises UnsupportedError, a device it
-    does not declare (or cannot see) DeviceUnavailableError."""
+    """A ``num_layers`` stack of ``cell`` in implementation ``name``, initialised from ``seed`` (and
+    ``init``, ``t_max``: impls.layout.init_params) identically everywhere. A cell or dtype the
+    implementation does not declare raises UnsupportedError, a device it does not declare (or cannot see)
+    DeviceUnavailableError."""
     impl = get(name)
     cls = model_class(name)
     if cell in CELLS and dtype in DTYPES and device in DEVICES:
         refused = impl.unsupported(cell, dtype, device)
         if refused:
             raise (DeviceUnavailableError if refused[0] == "device" else UnsupportedError)(refused[1])
+    check_init(cell, init, t_max)  # before a framework builds anything
     model = cls(cell, input_size, hidden_size, num_layers, dtype, device, seed)
+    if init != "default":
+        model.set_params(init_params(cell, input_size, hidden_size, num_layers, dtype, seed, init, t_max))
     model.implementation = name
+    model.init, model.t_max = init, t_max
     return model

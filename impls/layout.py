@@ -29,16 +29,56 @@ def param_shapes(cell: str, input_size: int, hidden_size: int, num_layers: int) 
     return shapes
 
 
+INITS: tuple[str, ...] = ("default", "forget1", "chrono")
+# the gate that keeps the state, by its block in the canonical order: LSTM (i, f, g, o) its forget gate f,
+# GRU (r, z, n) its update gate z (h' = (1 - z) n + z h)
+KEEP_GATE: dict[str, int] = {"lstm": 1, "gru": 1}
+
+
+def check_init(cell: str, init: str, t_max: int | None) -> None:
+    """ValueError unless ``init`` (with ``t_max``) applies to ``cell``."""
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+    if init != "default" and cell not in KEEP_GATE:
+        raise ValueError(f"init {init!r} sets a gate's bias: it needs a gated cell (lstm, gru), not {cell!r}")
+    whole = isinstance(t_max, (int, np.integer)) and not isinstance(t_max, bool)
+    if init == "chrono" and not (whole and t_max >= 3):
+        raise ValueError(f"init 'chrono' needs t_max, an integer >= 3 (the longest dependency): {t_max!r}")
+
+
 def init_params(
-    cell: str, input_size: int, hidden_size: int, num_layers: int, dtype: str, seed: int
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int,
+    dtype: str,
+    seed: int,
+    init: str = "default",
+    t_max: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)), drawn from a seeded NumPy generator."""
+    """PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)), drawn from a seeded NumPy generator;
+    then, for a gated cell, ``init`` sets the bias of the gate that keeps the state (the sum of
+    ``bias_ih`` and ``bias_hh`` there): ``forget1`` to 1 (Gers et al. 2000); ``chrono`` to
+    log(U[1, t_max - 1]) per unit, and the LSTM's input gate to its negative (Tallec & Ollivier 2018),
+    ``t_max`` being the longest dependency expected."""
+    check_init(cell, init, t_max)
     rng = np.random.default_rng(seed)
     bound = 1.0 / np.sqrt(hidden_size)
-    return {
+    params = {
         name: rng.uniform(-bound, bound, size=shape).astype(dtype)
         for name, shape in param_shapes(cell, input_size, hidden_size, num_layers).items()
     }
+    if init == "default":
+        return params
+    gates = np.random.default_rng([seed, 2])
+    keep = slice(KEEP_GATE[cell] * hidden_size, (KEEP_GATE[cell] + 1) * hidden_size)
+    for k in range(num_layers):
+        b_ih, b_hh = params[param_name("bias_ih", k)], params[param_name("bias_hh", k)]
+        value = 1.0 if init == "forget1" else np.log(gates.uniform(1, t_max - 1, hidden_size))
+        b_ih[keep], b_hh[keep] = value, 0
+        if init == "chrono" and cell == "lstm":
+            b_ih[:hidden_size], b_hh[:hidden_size] = -value, 0
+    return params
 
 
 def layer_params(params: dict[str, np.ndarray], layer: int) -> tuple[np.ndarray, ...]:

@@ -159,12 +159,42 @@ class AbRecord(_Ab, total=False):
     error: str
 
 
+class _Gradients(TypedDict):
+    kind: str
+    implementation: str
+    framework: str
+    cell: str
+    init: str
+    seed: int
+    hidden_size: int
+    lags: list[int]
+    status: str  # ok | error | crash | oom | timeout
+    environment: dict
+
+
+class GradientsRecord(_Gradients, total=False):
+    """The gradient's norm against lag (suite.gradients)."""
+
+    t_max: int | None  # chrono's longest dependency
+    task: str  # whose inputs drive the recurrence
+    dtype: str
+    batch: int
+    step: int  # the training step the weights come from: 0 at initialisation
+    path: str
+    norms: list[float]  # |d(u . h_k)/d h_0| per lag
+    c_norms: list[float] | None  # the LSTM's cell state
+    decay_per_step: float | None
+    c_decay_per_step: float | None
+    error: str
+
+
 RECORD_TYPES: dict[str, type] = {
     "check": CheckRecord,
     "speed": SpeedRecord,
     "memory": MemoryRecord,
     "accuracy": AccuracyRecord,
     "ab": AbRecord,
+    "gradients": GradientsRecord,
 }
 KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
 

@@ -1,0 +1,110 @@
+"""``run gradients``: the gradient's norm against lag for each implementation, cell, init and seed, each
+implementation in a fresh process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import impls
+from suite import gradients, harness
+from suite.commands.common import (
+    UsageError,
+    add_json,
+    add_selection,
+    implementations_arg,
+    one_dtype,
+    parse_list,
+)
+from suite.environment import environment
+from suite.records import write_records
+from suite.table import render
+
+DEFAULT_JSON = "results/gradients.json"
+
+
+def add_parser(kinds: argparse._SubParsersAction) -> None:
+    p = kinds.add_parser(
+        "gradients",
+        help="the vanishing gradient: |d loss_T / d h_(T-k)| against k per implementation, cell and init",
+    )
+    add_selection(p)
+    p.add_argument("--init", default="default", help=f"comma-separated, from {','.join(impls.INITS)}")
+    p.add_argument("--t-max", type=int, default=300, help="chrono's longest dependency (default 300)")
+    p.add_argument("--hidden-size", type=int, default=128)
+    p.add_argument("--seeds", type=int, default=3, help="seeds per implementation, cell and init (default 3)")
+    p.add_argument("--lags", help=f"comma-separated lags (default: {','.join(map(str, gradients.LAGS))})")
+    p.add_argument("--dtype", default="float64")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
+    add_json(p, default=DEFAULT_JSON)
+    p.set_defaults(func=main)
+
+
+def _positive(name: str, value: int) -> int:
+    if value < 1:
+        raise UsageError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def _lags(value: str | None) -> tuple[int, ...]:
+    if value is None:
+        return gradients.LAGS
+    try:
+        lags = tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"--lags must be comma-separated integers, got {value!r}") from None
+    if not lags or min(lags) < 1:
+        raise UsageError(f"--lags must be integers >= 1, got {value!r}")
+    return tuple(sorted(set(lags)))
+
+
+def main(args: argparse.Namespace) -> int:
+    implementations = implementations_arg(args)
+    cells = parse_list(args.cells, impls.CELLS, "cell")
+    inits = parse_list(args.init, impls.INITS, "init")
+    dtype = one_dtype(args.dtype)
+    t_max = args.t_max
+    if "chrono" in inits and t_max < 3:
+        raise UsageError(f"--t-max must be >= 3, got {t_max}")
+    jobs = gradients.job_specs(
+        implementations,
+        cells,
+        inits,
+        _positive("--seeds", args.seeds),
+        _positive("--hidden-size", args.hidden_size),
+        t_max,
+        lags=_lags(args.lags),
+        dtype=dtype,
+    )
+    if not jobs:
+        raise UsageError("no job: forget1 and chrono apply to lstm and gru only")
+    path = Path(args.json or DEFAULT_JSON)
+    env = environment(1)
+    records: list[dict] = []
+
+    def on_result(result: dict) -> None:
+        records.append({"kind": "gradients", **result, "environment": env})
+        write_records(path, records)  # after every job: an interrupted run keeps what finished
+        r = records[-1]
+        what = f"[{len(records)}/{len(jobs)}] {r['implementation']:<14} {r['cell']:<4} {r['init']:<8}"
+        what += f" seed {r['seed']}"
+        if r["status"] == "ok":
+            decay = r.get("c_decay_per_step") or r.get("decay_per_step")
+            print(f"{what}  decay per step {decay:.3f}" if decay else what, file=sys.stderr, flush=True)
+        else:
+            print(f"{what}  {r['status'].upper()}: {r.get('error', '')}", file=sys.stderr, flush=True)
+
+    try:
+        harness.run_jobs(jobs, gradients.PLAN, 1, {}, args.timeout, on_result)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(records)} finished jobs kept in {path}", file=sys.stderr)
+        return 130
+    rows = gradients.summary(records)
+    print(
+        render(
+            rows, ["implementation", "cell", "init", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"]
+        )
+    )
+    print(f"\nwrote {path}")
+    return 0 if all(r["status"] == "ok" for r in records) else 1

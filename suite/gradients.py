@@ -1,0 +1,142 @@
+"""The vanishing gradient, measured through the public adapter surface: the norm of the gradient of a loss
+at the last step with respect to the state k steps earlier, against k.
+
+For a sequence of length k, ``backward`` with ``grad_y`` non-zero only at the last step (a fixed unit
+vector u) gives d(u . h_k)/d h_0: the gradient reaching the state k steps back (and, for the LSTM, the cell
+state's). Every implementation computes it, so the frameworks must agree, and the decay per step is the
+slope of log norm against k."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import impls
+import tasks
+from impls.layout import INITS
+from suite import harness
+
+PLAN = harness.Plan("suite.gradients:measure", process_per="implementation")
+
+LAGS: tuple[int, ...] = (1, 2, 5, 10, 20, 30, 40, 60, 80, 100)
+FIT_FROM = 5  # lags below this are transients, left out of the fit
+FLOOR = 1e-300  # norms at or below this (underflow) are left out of the fit
+
+
+def probe(hidden_size: int, seed: int) -> np.ndarray:
+    """The unit vector u of the loss u . h at the last step."""
+    u = np.random.default_rng([seed, 4]).standard_normal(hidden_size)
+    return u / np.linalg.norm(u)
+
+
+def gradient_norms(
+    model: impls.RecurrentModel, x: np.ndarray, lags: tuple[int, ...], u: np.ndarray
+) -> tuple[list[float], list[float] | None]:
+    """Per lag k: the mean over the batch of |d(u . h_k)/d h_0| on the first k steps of ``x`` (layer 0),
+    and the same for the LSTM's c_0 (else None)."""
+    norms, c_norms = [], []
+    for k in lags:
+        xk = np.ascontiguousarray(x[:, :k])
+        grad_y = np.zeros((x.shape[0], k, model.hidden_size), dtype=x.dtype)
+        grad_y[:, -1] = u
+        grads = model.backward(xk, grad_y)
+        norms.append(float(np.linalg.norm(grads["h_0"][0], axis=-1).mean()))
+        if "c_0" in grads:
+            c_norms.append(float(np.linalg.norm(grads["c_0"][0], axis=-1).mean()))
+    return norms, (c_norms if model.cell == "lstm" else None)
+
+
+def decay_per_step(lags: list[int], norms: list[float], fit_from: int = FIT_FROM) -> float | None:
+    """exp of the least-squares slope of log norm against lag, over lags >= ``fit_from``; None with fewer
+    than two such lags above the floor."""
+    points = [(k, n) for k, n in zip(lags, norms, strict=True) if k >= fit_from and n > FLOOR]
+    if len(points) < 2:
+        return None
+    k, n = np.array(points, dtype=float).T
+    return float(np.exp(np.polyfit(k, np.log(n), 1)[0]))
+
+
+def measure(job: dict) -> dict:
+    """One implementation x cell x init x seed at initialisation: the norms against lag on the task's
+    inputs, and their fitted decay per step (the harness calls this in a fresh process)."""
+    task = tasks.get(job["task"])
+    lags = list(job["lags"])
+    model = impls.create(
+        job["implementation"],
+        job["cell"],
+        task.input_size,
+        job["hidden_size"],
+        dtype=job["dtype"],
+        seed=job["seed"],
+        init=job["init"],
+        t_max=job.get("t_max"),
+    )
+    x, _ = task.batch(np.random.default_rng([job["seed"], 3]), job["batch"], max(lags))
+    u = probe(job["hidden_size"], job["seed"]).astype(job["dtype"])
+    norms, c_norms = gradient_norms(model, x.astype(job["dtype"]), tuple(lags), u)
+    return {
+        "path": model.path(),
+        "step": 0,
+        "norms": norms,
+        "c_norms": c_norms,
+        "decay_per_step": decay_per_step(lags, norms),
+        "c_decay_per_step": decay_per_step(lags, c_norms) if c_norms else None,
+    }
+
+
+def job_specs(
+    implementations: list[str],
+    cells: list[str],
+    inits: list[str],
+    seeds: int,
+    hidden_size: int,
+    t_max: int,
+    task: str = "adding",
+    lags: tuple[int, ...] = LAGS,
+    dtype: str = "float64",
+    batch: int = 8,
+) -> list[dict]:
+    """One job per implementation x cell x init x seed; inits that do not apply to a cell (the tanh RNN
+    has no gate) are left out."""
+    frameworks = {name: impls.get(name).framework for name in implementations}
+    return [
+        {
+            "implementation": name,
+            "framework": frameworks[name],
+            "cell": cell,
+            "init": init,
+            "t_max": t_max if init == "chrono" else None,
+            "seed": seed,
+            "hidden_size": hidden_size,
+            "task": task,
+            "lags": list(lags),
+            "dtype": dtype,
+            "batch": batch,
+        }
+        for cell in cells
+        for init in inits
+        if init == "default" or cell != "rnn"
+        for name in implementations
+        for seed in range(seeds)
+    ]
+
+
+def summary(records: list[dict]) -> list[dict]:
+    """Per implementation, cell and init: the decay per step over seeds (median, min, max), for h and, for
+    the LSTM, c."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        if r.get("status") == "ok":
+            groups.setdefault((r["implementation"], r["cell"], r["init"]), []).append(r)
+    rows = []
+    for (implementation, cell, init), recs in sorted(groups.items()):
+        row = {"implementation": implementation, "cell": cell, "init": init, "seeds": len(recs)}
+        for key, name in (("decay_per_step", "h"), ("c_decay_per_step", "c")):
+            values = [r[key] for r in recs if r.get(key) is not None]
+            if values:
+                row[f"{name}_decay"] = float(np.median(values))
+                row[f"{name}_spread"] = f"{min(values):.3f}-{max(values):.3f}"
+        rows.append(row)
+    return rows
+
+
+__all__ = ["INITS", "LAGS", "decay_per_step", "gradient_norms", "job_specs", "measure", "summary"]

@@ -1,0 +1,100 @@
+"""The gradient diagnostic: a case with a known answer, the fit, the jobs, agreement across frameworks, and
+the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+import impls
+from suite import gradients
+from suite.commands import main
+
+
+def test_on_the_linear_regime_the_norm_follows_the_recurrent_matrixs_powers():
+    """x = 0, zero biases and h_0 = 0 keep every pre-activation at 0, where tanh' = 1: the gradient reaching
+    h_0 from h_k is exactly (W_hh^T)^k u."""
+    model = impls.create("numpy", "rnn", 3, 5, dtype="float64", seed=1)
+    params = model.get_params()
+    params["bias_ih_l0"][:] = params["bias_hh_l0"][:] = 0
+    params["weight_hh_l0"] *= 2.0  # some growth, some decay
+    model.set_params(params)
+    u = gradients.probe(5, 0)
+    lags = (1, 2, 3, 8)
+    norms, c_norms = gradients.gradient_norms(model, np.zeros((2, 8, 3)), lags, u)
+    w = params["weight_hh_l0"]
+    expected = [np.linalg.norm(np.linalg.matrix_power(w.T, k) @ u) for k in lags]
+    np.testing.assert_allclose(norms, expected, rtol=1e-12)
+    assert c_norms is None
+
+
+def test_the_decay_is_the_fitted_ratio_per_step():
+    lags = [1, 5, 10, 20, 40]
+    assert gradients.decay_per_step(lags, [0.9**k for k in lags]) == pytest.approx(0.9)
+    assert gradients.decay_per_step(lags, [1e-2, 0.5**5, 0.5**10, 0.5**20, 0.0]) == pytest.approx(0.5)
+    assert gradients.decay_per_step([1, 2], [0.5, 0.25]) is None  # nothing from lag 5 on
+
+
+def test_jobs_leave_out_gate_inits_for_the_tanh_rnn():
+    jobs = gradients.job_specs(["numpy"], ["rnn", "lstm"], ["default", "chrono"], 2, 8, 300)
+    assert [(j["cell"], j["init"]) for j in jobs] == [("rnn", "default")] * 2 + [("lstm", "default")] * 2 + [
+        ("lstm", "chrono")
+    ] * 2
+    assert {j["t_max"] for j in jobs if j["init"] == "chrono"} == {300}
+    assert {j["t_max"] for j in jobs if j["init"] == "default"} == {None}
+
+
+def test_every_implementation_measures_the_same_norms(cell="lstm", init="chrono"):
+    job = {
+        "implementation": "numpy",
+        "cell": cell,
+        "init": init,
+        "t_max": 100,
+        "seed": 0,
+        "hidden_size": 8,
+        "task": "adding",
+        "lags": [5, 10],  # each length compiles anew in the compiling variants
+        "dtype": "float64",
+        "batch": 3,
+    }
+    expected = gradients.measure(job)
+    assert expected["step"] == 0 and 0 < expected["decay_per_step"] < 1.01
+    assert (expected["c_norms"] is not None) == (cell == "lstm")
+    for name in impls.available():
+        if "cpu" in impls.get(name).devices and name != "numpy":
+            got = gradients.measure({**job, "implementation": name})
+            np.testing.assert_allclose(got["norms"], expected["norms"], rtol=1e-9, err_msg=name)
+            if cell == "lstm":
+                np.testing.assert_allclose(got["c_norms"], expected["c_norms"], rtol=1e-9, err_msg=name)
+
+
+def test_the_command_writes_records_with_what_the_issue_asks(tmp_path):
+    path = tmp_path / "g.json"
+    argv = ["run", "gradients", "--impls", "numpy", "--cells", "rnn,lstm", "--init", "default,forget1"]
+    assert main([*argv, "--seeds", "2", "--hidden-size", "8", "--lags", "1,5,10", "--json", str(path)]) == 0
+    records = json.loads(path.read_text())["records"]
+    assert len(records) == 6  # rnn default, lstm default and forget1, 2 seeds each
+    for r in records:
+        for key in ("implementation", "framework", "cell", "init", "seed", "hidden_size", "lags", "norms"):
+            assert key in r
+        assert r["step"] == 0 and r["decay_per_step"] is not None and r["lags"] == [1, 5, 10]
+        assert (r["c_norms"] is not None) == (r["cell"] == "lstm")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--init", "orthogonal"],
+        ["--cells", "rnn", "--init", "chrono"],
+        ["--seeds", "0"],
+        ["--lags", "0,5"],
+        ["--lags", "a"],
+        ["--impls", "nope"],
+        ["--init", "chrono", "--t-max", "2"],
+    ],
+)
+def test_bad_arguments_exit_2(extra, capsys, tmp_path):
+    with pytest.raises(SystemExit) as e:
+        main(["run", "gradients", "--impls", "numpy", *extra, "--json", str(tmp_path / "g.json")])
+    assert e.value.code == 2
+    assert "error" in capsys.readouterr().err
