@@ -70,6 +70,8 @@ def job_hash(spec: dict) -> str:
     results), and so is a framework's default implementation (jobs cached before there were variants)."""
     default = spec.get("implementation") == spec.get("framework")
     content = {k: v for k, v in spec.items() if k != "threads" and not (k == "implementation" and default)}
+    # jobs cached before init was a setting trained at the default init
+    content = {k: v for k, v in content.items() if (k, v) not in (("init", "default"), ("t_max", None))}
     text = json.dumps({"v": CACHE_VERSION, **content}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from impls import registry
+from impls.layout import INITS
 from suite.workloads import FASTRNNS, MODES, SMALL, Workload, seq_lengths
 
 PROFILES: tuple[str, ...] = ("quick", "full")
@@ -84,7 +85,14 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
 }
-TRAINING_DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "clip": 1.0, "dtype": "float32"}
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "clip": 1.0,
+    "dtype": "float32",
+    "init": "default",
+    "t_max": None,  # chrono's longest dependency; None: 3T/2 of each job's length
+}
 # what an accuracy job trains under, apart from task, framework, cell, length and seed
 TRAINING_SETTINGS: tuple[str, ...] = (
     "steps",
@@ -94,6 +102,8 @@ TRAINING_SETTINGS: tuple[str, ...] = (
     "lr",
     "clip",
     "dtype",
+    "init",
+    "t_max",
 )
 OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
 
@@ -170,6 +180,10 @@ def resolve_training(profile: str, task: str, **overrides: Any) -> dict[str, Any
         if given["clip"] < 0:
             raise ValueError("clip must be >= 0")
         given["clip"] = given["clip"] or None
+    if "init" in given and given["init"] not in INITS:
+        raise ValueError(f"unknown init {given['init']!r}; choose one of {', '.join(INITS)}")
+    if given.get("t_max") is not None and given["t_max"] < 3:
+        raise ValueError(f"t-max must be >= 3, got {given['t_max']}")
     if "optimizer" in given and given["optimizer"] not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {given['optimizer']!r}; choose one of {', '.join(OPTIMIZERS)}")
     return {**preset, **given}
@@ -177,4 +191,4 @@ def resolve_training(profile: str, task: str, **overrides: Any) -> dict[str, Any
 
 def training_settings_of(record: dict) -> tuple:
     """A record's (or a preset's) TRAINING_SETTINGS, in order: runs with equal settings are comparable."""
-    return tuple(record.get(k) for k in TRAINING_SETTINGS)
+    return tuple(record.get(k, TRAINING_DEFAULTS.get(k)) for k in TRAINING_SETTINGS)

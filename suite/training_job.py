@@ -33,6 +33,14 @@ def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tu
     return x.astype(dtype), target.astype(dtype) if task.loss == "mse_last" else target
 
 
+def chrono_t_max(spec: dict) -> int | None:
+    """The longest dependency chrono initialisation is set for: the spec's, else 3T/2 (Tallec & Ollivier's
+    choice on copy); None for the other inits."""
+    if spec.get("init") != "chrono":
+        return None
+    return spec.get("t_max") or max(3, 3 * spec["seq_len"] // 2)
+
+
 def run_job(spec: dict) -> dict:
     """Train and test as ``spec`` says; the record the sweep stores (status ok or diverged)."""
     task = tasks.get(spec["task"])
@@ -44,6 +52,8 @@ def run_job(spec: dict) -> dict:
         1,
         spec["dtype"],
         seed=spec["seed"],
+        init=spec.get("init", "default"),
+        t_max=chrono_t_max(spec),
     )
     config = TrainConfig(
         loss=task.loss,
@@ -78,6 +88,7 @@ def run_job(spec: dict) -> dict:
         "seconds_per_step": train_seconds / max(1, len(curve) and curve[-1][0]),
         "baseline_loss": task.baseline(spec["seq_len"]),
         "path": model.path(),
+        "t_max": chrono_t_max(spec),
     }
     if status == "ok":
         x, target = _cast(task, *test_set(task, spec["seed"], spec["seq_len"]), spec["dtype"])

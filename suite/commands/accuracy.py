@@ -37,6 +37,8 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="default: the profile's")
     p.add_argument("--clip", type=float, help="global-norm clip, 0: off (default: the profile's)")
     p.add_argument("--dtype", help="default: the profile's")
+    p.add_argument("--init", help=f"one of {', '.join(impls.INITS)} (default: default)")
+    p.add_argument("--t-max", type=int, help="chrono's longest dependency (default: 3T/2 of each length)")
     p.add_argument("--executor", choices=list(accuracy.EXECUTORS), default="local")
     p.add_argument(
         "--scheduler", help="dask: address of a running scheduler (default: start a local cluster)"
@@ -67,6 +69,10 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
     implementations = implementations_arg(args)
     cells = parse_list(args.cells, impls.CELLS, "cell")
+    if args.init not in (None, "default"):  # it sets a gate's bias: the tanh RNN has none
+        if args.cells is not None and "rnn" in cells:
+            raise UsageError(f"--init {args.init} sets a gate's bias: give gated cells (--cells lstm,gru)")
+        cells = [c for c in cells if c != "rnn"]
     for name in ("jobs", "timeout"):
         if not getattr(args, name) > 0:
             raise UsageError(f"--{name} must be > 0, got {getattr(args, name)}")
@@ -83,6 +89,8 @@ def main(args: argparse.Namespace) -> int:
             lr=args.lr,
             clip=args.clip,
             dtype=None if args.dtype is None else one_dtype(args.dtype),
+            init=args.init,
+            t_max=args.t_max,
         )
         for t in run["lengths"]:
             task.check_length(t)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite import accuracy, profiles
+from suite import accuracy, gradients, profiles
 from suite.analysis import best_implementations, per_step_costs, seq_slopes
 from suite.report import findings, plots
 from suite.report.html import slug, to_html
@@ -24,6 +24,7 @@ COMMANDS = {
     "accuracy": "python -m suite run accuracy --task adding --profile full",
     "history": "python -m suite track BENCHMARK.json (see README, Regression tracking)",
     "ab": "python -m suite ab BASE --json results/ab/latest.json",
+    "gradients": "python -m suite run gradients --init default,forget1,chrono",
 }
 
 
@@ -439,6 +440,33 @@ def section_machines(rep: Report, speed: list[dict], memory: list[dict]) -> None
         rep.add(md_table(rows, ["implementation", "cell", "mode", *columns]))
 
 
+def section_gradients(rep: Report, records: list[dict]) -> None:
+    rep.section(
+        "The vanishing gradient",
+        f"{len(records)} measurements: the gradient reaching the state k steps back, per cell and init."
+        if records
+        else "not measured.",
+    )
+    if not records:
+        rep.missing("gradient diagnostic", "gradients")
+        return
+    rep.add(
+        "The norm of the gradient of u.h_T (u a fixed unit vector) with respect to the state k steps "
+        "earlier, "
+        "through each implementation's public `backward`; the decay per step is exp of the slope of log norm "
+        "against k from k = 5 on. From "
+        + ", ".join(rep.link(s) for s in sorted({r["source"] for r in records}))
+        + "."
+    )
+    rep.figure(plots.gradient_norms(records), "gradients", "gradient norm against lag, per cell and init")
+    rows = gradients.summary(records)
+    rep.add(
+        md_table(
+            rows, ["implementation", "cell", "init", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"]
+        )
+    )
+
+
 def section_regression_gate(rep: Report, records: list[dict]) -> None:
     sources = sorted({r["source"] for r in records})
     rep.section(
@@ -468,6 +496,7 @@ def headline(rep: Report, results: Results) -> list[str]:
         *findings.speed(results.of("speed"), COMMANDS["speed"]),
         *findings.memory(results.of("memory"), COMMANDS["memory"]),
         *findings.learning(results.of("accuracy"), COMMANDS["accuracy"]),
+        *findings.vanishing_gradient(results.of("gradients"), COMMANDS["gradients"]),
         *findings.regression(results.of("ab"), COMMANDS["ab"]),
     ]
     lines = []
@@ -487,6 +516,7 @@ def build(folder: Path, out: Path) -> tuple[Results, Report]:
     section_memory(rep, results.of("memory"))
     section_machines(rep, results.of("speed"), results.of("memory"))
     section_accuracy(rep, results.of("accuracy"))
+    section_gradients(rep, results.of("gradients"))
     section_regression_gate(rep, results.of("ab"))
     section_history(rep, folder)
     section_environment(rep, results)

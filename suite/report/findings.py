@@ -178,3 +178,43 @@ def regression(records: list[dict], command: str) -> list[Finding]:
 def _is_slowed(record: dict) -> bool:
     """Whether the evidence run injected a slowdown into this record's cell."""
     return any(part.split("=")[0] == record["cell"] for part in record.get("injected", "").split(","))
+
+
+def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
+    """The decay of the gradient per step per cell and init (median over seeds and implementations), and
+    how closely the implementations agree on the norms."""
+    ok = [r for r in records if r.get("status") == "ok" and r.get("decay_per_step") is not None]
+    if not ok:
+        return [_missing("Why", "the-vanishing-gradient", "gradient diagnostic", command)]
+    parts = []
+    for cell in ("rnn", "lstm", "gru"):
+        inits = []
+        for init in ("default", "forget1", "chrono"):
+            of = [r for r in ok if r["cell"] == cell and r["init"] == init]
+            if not of:
+                continue
+            h = sorted(r["decay_per_step"] for r in of)[len(of) // 2]
+            c = sorted(r["c_decay_per_step"] for r in of if r.get("c_decay_per_step"))
+            inits.append(f"{init} {h:.3f}" + (f" (c {c[len(c) // 2]:.3f})" if c else ""))
+        if inits:
+            parts.append(f"{CELL_NAMES[cell]} " + ", ".join(inits))
+    same: dict[tuple, list[dict]] = defaultdict(list)
+    for r in ok:
+        same[(r["cell"], r["init"], r["seed"], r["hidden_size"], tuple(r["lags"]))].append(r)
+    spread = max(
+        (
+            max(abs(a - b) / abs(b) for a, b in zip(r["norms"], recs[0]["norms"], strict=True) if b)
+            for recs in same.values()
+            for r in recs[1:]
+        ),
+        default=None,
+    )
+    names = sorted({r["implementation"] for r in ok})
+    r0 = ok[0]
+    text = (
+        f"**gradient decay per step** (|d(u.h_T)/d h_(T-k)| against k, median over seeds; {r0['dtype']}, "
+        f"hidden {r0['hidden_size']}, {r0['task']} inputs, at initialisation): " + "; ".join(parts) + ". "
+        f"{len(names)} implementations"
+        + (f" agree on every norm to {spread:.0e} relative." if spread is not None else ".")
+    )
+    return [Finding("Why", text, "the-vanishing-gradient", _sources(ok))]

@@ -364,3 +364,35 @@ def history_trends(runs: list[dict], steps_of: dict[str, list[int]], limit: int 
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
+
+
+INIT_COLOURS = {"default": "#4d4d4d", "forget1": "#1f77b4", "chrono": "#d62728"}
+CELL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
+
+
+def gradient_norms(records: list[dict]) -> Figure | None:
+    """Gradient norm against lag on a log scale, one panel per cell, the inits overlaid: the median over
+    seeds and implementations with its min-max band; the LSTM's cell-state path dashed."""
+    records = [r for r in _ok(records) if r.get("norms")]
+    cells = [c for c in CELLS if any(r["cell"] == c for r in records)]
+    if not cells:
+        return None
+    fig, axes = _panels(len(cells), "gradient reaching the state k steps back, |d(u.h_T)/d h_(T-k)|")
+    for ax, cell in zip(axes, cells, strict=True):
+        for init, colour_ in INIT_COLOURS.items():
+            of = [r for r in records if r["cell"] == cell and r["init"] == init]
+            for key, style, label in (("norms", "-", "h"), ("c_norms", "--", "c")):
+                series = [r for r in of if r.get(key)]
+                if not series:
+                    continue
+                lags = series[0]["lags"]
+                values = [[r[key][i] for r in series if r["lags"] == lags] for i in range(len(lags))]
+                middle = [statistics.median(v) for v in values]
+                ax.plot(lags, middle, style, color=colour_, label=f"{init} ({label}, {len(series)} runs)")
+                low, high = [min(v) for v in values], [max(v) for v in values]
+                ax.fill_between(lags, low, high, color=colour_, alpha=0.15)
+        _log_axes(ax, CELL_NAMES.get(cell, cell), "gradient norm")
+        ax.set_xscale("linear")
+        ax.set_xlabel("lag k (steps)")
+        ax.legend(fontsize=8)
+    return fig

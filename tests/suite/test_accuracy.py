@@ -45,6 +45,18 @@ def test_job_hash_is_stable_and_ignores_threads():
     assert accuracy.job_hash(spec) == accuracy.job_hash(dict(reversed(spec.items())))
     assert accuracy.job_hash(spec) == accuracy.job_hash({**spec, "threads": 2})
     assert accuracy.job_hash(spec) != accuracy.job_hash({**spec, "seed": 1})
+    # the default init is how jobs trained before init was a setting: their cache entries stay valid
+    assert accuracy.job_hash(spec) == accuracy.job_hash({**spec, "init": "default", "t_max": None})
+    assert accuracy.job_hash(spec) != accuracy.job_hash({**spec, "init": "chrono", "t_max": None})
+
+
+def test_a_job_trains_at_its_init_and_records_chronos_t_max():
+    from suite import training_job
+
+    spec = {**specs()[0], "cell": "lstm", "init": "chrono", "t_max": None}
+    record = training_job.run_job(spec)
+    assert record["status"] == "ok" and record["t_max"] == max(3, 3 * spec["seq_len"] // 2)
+    assert training_job.run_job({**spec, "init": "default"})["t_max"] is None
 
 
 def test_sweep_caches_finished_jobs_and_a_rerun_skips_them(tmp_path):
@@ -98,6 +110,9 @@ def test_a_local_dask_cluster_gives_the_same_records_as_local(tmp_path):
         (["--task", "copy", "--lengths", "ten"], "comma-separated integers"),
         (["--task", "adding", "--steps", "0"], "steps must be > 0"),
         (["--task", "adding", "--frameworks", "mxnet"], "unknown framework"),
+        (["--task", "adding", "--init", "orthogonal"], "unknown init 'orthogonal'"),
+        (["--task", "adding", "--init", "chrono", "--cells", "rnn"], "gated cells"),
+        (["--task", "adding", "--init", "chrono", "--t-max", "1"], "t-max must be >= 3"),
     ],
 )
 def test_bad_arguments_exit_2(capsys, argv, message):

@@ -51,7 +51,9 @@ def test_training_presets_and_overrides():
     assert profiles.resolve_training("full", "adding")["optimizer"] == "adam"
     changed = profiles.resolve_training("quick", "adding", steps=7, clip=0, lr=None, lengths=[3])
     assert (changed["steps"], changed["clip"], changed["lr"], changed["lengths"]) == (7, None, 1e-3, [3])
-    assert profiles.training_settings_of(changed) == (7, 32, 32, "adam", 1e-3, None, "float32")
+    settings = (7, 32, 32, "adam", 1e-3, None, "float32", "default", None)
+    assert profiles.training_settings_of(changed) == settings
+    assert profiles.training_settings_of({"steps": 7})[-2:] == ("default", None)  # records from before init
 
 
 @pytest.mark.parametrize(
@@ -63,6 +65,8 @@ def test_training_presets_and_overrides():
         ({"clip": -1.0}, "clip must be >= 0"),
         ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
         ({"momentum": 0.9}, "unknown training setting"),
+        ({"init": "orthogonal"}, "unknown init 'orthogonal'"),
+        ({"t_max": 2}, "t-max must be >= 3"),
     ],
 )
 def test_bad_overrides(overrides, match):
