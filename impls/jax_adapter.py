@@ -180,7 +180,7 @@ class JaxTrainer(Trainer):
         def output(params, x):
             zeros = jnp.zeros((layers, x.shape[0], m.hidden_size), dtype)
             y, _, _ = m.stack(params, x, zeros, zeros if m.cell == "lstm" else None)
-            h = y[:, -1] if config.loss == "mse_last" else y
+            h = y[:, -1] if training.at_last_step(config) else y
             return h @ params["readout.weight"].T + params["readout.bias"]
 
         def loss_fn(params, x, target):

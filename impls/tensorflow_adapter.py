@@ -247,7 +247,7 @@ class TensorflowTrainer(Trainer):
 
     def _output(self, x):
         y, _ = self.model._stack(x, [None] * self.model.num_layers)
-        h = y[:, -1] if self.config.loss == "mse_last" else y
+        h = y[:, -1] if training.at_last_step(self.config) else y
         return tf.matmul(h, self.w, transpose_b=True) + self.b
 
     def _graph_step(self, x, target):

@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np
 import torch
 
+from impls import training
 from impls.base import DeviceUnavailableError, RecurrentModel, State
 from impls.layout import PARAM_KINDS, param_name, param_shapes
 from impls.training import TrainConfig, Trainer
@@ -310,7 +311,7 @@ class TorchTrainer(Trainer):
 
     def _output(self, x: torch.Tensor) -> torch.Tensor:
         y, _ = self.model._run(x)
-        return self.readout(y[:, -1] if self.config.loss == "mse_last" else y)
+        return self.readout(y[:, -1] if training.at_last_step(self.config) else y)
 
     def _step(self, x: np.ndarray, target: np.ndarray) -> float:
         self.optimizer.zero_grad(set_to_none=True)

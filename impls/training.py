@@ -14,7 +14,8 @@ import numpy as np
 if TYPE_CHECKING:
     from impls.base import RecurrentModel
 
-LOSSES: tuple[str, ...] = ("mse_last", "ce_all")  # MSE of the last step's output; CE over all steps
+# MSE of the last step's output; cross-entropy over all steps; cross-entropy of the last step's output
+LOSSES: tuple[str, ...] = ("mse_last", "ce_all", "ce_last")
 OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop", "sgd")
 READOUT = ("readout.weight", "readout.bias")
 
@@ -43,6 +44,11 @@ class TrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if self.clip is not None and not self.clip > 0:
             raise ValueError(f"clip must be > 0 or None, got {self.clip}")
+
+
+def at_last_step(config: TrainConfig) -> bool:
+    """Whether the loss reads only the last step's output (else every step's)."""
+    return config.loss != "ce_all"
 
 
 def init_readout(hidden_size: int, output_size: int, dtype: str, seed: int) -> dict[str, np.ndarray]:
@@ -104,20 +110,27 @@ def loss_and_grad_numpy(config: TrainConfig, y: np.ndarray, target: np.ndarray, 
         dy = xp.zeros_like(y)
         dy[:, -1] = d_pred @ w
         return loss, dy, {READOUT[0]: d_pred.T @ h, READOUT[1]: d_pred.sum(axis=0)}
-    logits = y @ w.T + b
+    h = y[:, -1] if config.loss == "ce_last" else y
+    logits = h @ w.T + b
     shifted = logits - logits.max(axis=-1, keepdims=True)
     log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
     picked = xp.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
     loss = float(-picked.mean())
     d_logits = (xp.exp(log_probs) - xp.eye(logits.shape[-1], dtype=y.dtype)[target]) / target.size
-    flat_d, flat_y = d_logits.reshape(-1, d_logits.shape[-1]), y.reshape(-1, y.shape[-1])
-    return loss, d_logits @ w, {READOUT[0]: flat_d.T @ flat_y, READOUT[1]: flat_d.sum(axis=0)}
+    flat_d, flat_h = d_logits.reshape(-1, d_logits.shape[-1]), h.reshape(-1, h.shape[-1])
+    grads = {READOUT[0]: flat_d.T @ flat_h, READOUT[1]: flat_d.sum(axis=0)}
+    if config.loss == "ce_last":
+        dy = xp.zeros_like(y)
+        dy[:, -1] = d_logits @ w
+        return loss, dy, grads
+    return loss, d_logits @ w, grads
 
 
 def predict_numpy(config: TrainConfig, y: np.ndarray, readout: dict) -> np.ndarray:
-    """The readout's output: (batch, outputs) for mse_last, logits (batch, time, classes) for ce_all."""
+    """The readout's output at the last step (batch, outputs), or at every step (batch, time, classes)
+    for ce_all."""
     w, b = readout[READOUT[0]], readout[READOUT[1]]
-    return (y[:, -1] if config.loss == "mse_last" else y) @ w.T + b
+    return (y[:, -1] if at_last_step(config) else y) @ w.T + b
 
 
 class Trainer(ABC):
@@ -138,7 +151,8 @@ class Trainer(ABC):
         return float(self._step(x, target))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The readout's output: (batch, outputs) for mse_last, logits (batch, time, classes) for ce_all."""
+        """The readout's output at the last step (batch, outputs), or at every step (batch, time, classes)
+        for ce_all."""
         x, _ = self.model._check_inputs(x, None)
         return np.asarray(self._predict(x))
 
@@ -152,10 +166,10 @@ class Trainer(ABC):
         if self.config.loss == "mse_last":
             self.model._check_array("target", target, (x.shape[0], self.config.output_size))
             return
-        if target.shape != x.shape[:2] or target.dtype.kind not in "iu":
-            raise ValueError(
-                f"target must be integer classes of shape {x.shape[:2]}, got {target.dtype} {target.shape}"
-            )
+        shape = x.shape[:1] if self.config.loss == "ce_last" else x.shape[:2]
+        if target.shape != shape or target.dtype.kind not in "iu":
+            got = f"{target.dtype} {target.shape}"
+            raise ValueError(f"target must be integer classes of shape {shape}, got {got}")
         if target.min() < 0 or target.max() >= self.config.output_size:
             raise ValueError(f"target classes must lie in [0, {self.config.output_size})")
 

@@ -72,6 +72,7 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "adding": {"lengths": [10, 20], "steps": 200, "seeds": 1, "batch_size": 32, "hidden_size": 32},
         "copy": {"lengths": [5, 10], "steps": 200, "seeds": 1, "batch_size": 32, "hidden_size": 32},
+        "temporal": {"lengths": [10, 20], "steps": 200, "seeds": 1, "batch_size": 32, "hidden_size": 32},
     },
     "full": {
         "adding": {"lengths": [50, 100], "steps": 6000, "seeds": 1, "batch_size": 50, "hidden_size": 128},
@@ -83,6 +84,8 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
             "hidden_size": 128,
             "optimizer": "rmsprop",
         },
+        # H&S 1997 solved 2-bit at T~100 after ~31k sequences: 5000 steps of batch 20 is 100k
+        "temporal": {"lengths": [50, 100], "steps": 5000, "seeds": 1, "batch_size": 20, "hidden_size": 50},
     },
 }
 TRAINING_DEFAULTS: dict[str, Any] = {
@@ -161,7 +164,12 @@ def workloads(
 def training(profile: str, task: str) -> dict[str, Any]:
     """A profile's preset for a task: lengths, seeds and the training settings."""
     _check_profile(profile)
-    return {**TRAINING_DEFAULTS, **TRAINING[profile]["adding" if task == "adding" else "copy"]}
+    return {**TRAINING_DEFAULTS, **TRAINING[profile][preset_of(task)]}
+
+
+def preset_of(task: str) -> str:
+    """Which training preset a task uses: varcopy shares copy's, the temporal order tasks one of theirs."""
+    return "temporal" if task.startswith("temporal") else "copy" if task.endswith("copy") else "adding"
 
 
 def resolve_training(profile: str, task: str, **overrides: Any) -> dict[str, Any]:

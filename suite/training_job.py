@@ -13,7 +13,6 @@ import tasks
 from impls.training import TrainConfig
 
 CURVE_POINTS = 100  # learning-curve points kept per job
-TEST_SIZE = 1000
 
 
 class Diverged(ArithmeticError):
@@ -25,8 +24,11 @@ def batches(task: tasks.Task, seed: int, step: int, n: int, seq_len: int) -> tup
     return task.batch(np.random.default_rng([seed, step]), n, seq_len)
 
 
-def test_set(task: tasks.Task, seed: int, seq_len: int, n: int = TEST_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    return task.batch(np.random.default_rng([seed, 2**31 - 1]), n, seq_len)
+def test_set(
+    task: tasks.Task, seed: int, seq_len: int, n: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh sequences to score on: the task's test size unless ``n`` is given."""
+    return task.batch(np.random.default_rng([seed, 2**31 - 1]), n or task.test_size, seq_len)
 
 
 def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:

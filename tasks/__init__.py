@@ -5,8 +5,15 @@ from __future__ import annotations
 from tasks.adding import Adding
 from tasks.base import Task
 from tasks.copy import Copy, VariableCopy
+from tasks.temporal_order import TemporalOrder, TemporalOrder3
 
-TASKS: dict[str, type[Task]] = {"adding": Adding, "copy": Copy, "varcopy": VariableCopy}
+TASKS: dict[str, type[Task]] = {
+    "adding": Adding,
+    "copy": Copy,
+    "varcopy": VariableCopy,
+    "temporal2": TemporalOrder,
+    "temporal3": TemporalOrder3,
+}
 
 __all__ = ["TASKS", "Task", "get"]
 

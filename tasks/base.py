@@ -13,6 +13,7 @@ class Task(ABC):
     output_size: int = 0
     loss: str = ""  # an impls.training loss: "mse_last" or "ce_all"
     min_length: int = 1
+    test_size: int = 1000  # sequences the trained model is scored on
 
     def check_length(self, seq_len: int) -> None:
         if (

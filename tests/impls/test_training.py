@@ -17,13 +17,20 @@ def trajectory(framework, cell, task_name, optimizer, lr):
     model = impls.create(framework, cell, task.input_size, 6, num_layers=2, dtype="float64", seed=4)
     config = TrainConfig(loss=task.loss, output_size=task.output_size, optimizer=optimizer, lr=lr, clip=0.5)
     trainer = model.trainer(config, seed=4)
-    losses = [trainer.step(*batches(task, 4, step, 5, 7)) for step in range(STEPS)]
+    length = max(7, task.min_length)
+    losses = [trainer.step(*batches(task, 4, step, 5, length)) for step in range(STEPS)]
     return np.array(losses), trainer
 
 
 @pytest.mark.parametrize(
     "task_name, optimizer, lr",
-    [("adding", "sgd", 0.1), ("adding", "adam", 0.01), ("adding", "rmsprop", 0.01), ("copy", "adam", 0.01)],
+    [
+        ("adding", "sgd", 0.1),
+        ("adding", "adam", 0.01),
+        ("adding", "rmsprop", 0.01),
+        ("copy", "adam", 0.01),
+        ("temporal2", "adam", 0.01),
+    ],
 )
 @pytest.mark.parametrize("cell", impls.CELLS)
 @pytest.mark.parametrize("framework", framework_params(("torch", "tensorflow", "jax")))
@@ -33,7 +40,7 @@ def test_loss_trajectories_match_numpy(framework, cell, task_name, optimizer, lr
     assert expected[-1] < expected[0]  # it learns something, so the comparison means something
     np.testing.assert_allclose(got, expected, rtol=1e-8)
     # and the parameters at the end are the same function (Keras splits merged-bias changes evenly)
-    x, _ = batches(tasks.get(task_name), 9, 0, 3, 7)
+    x, _ = batches(tasks.get(task_name), 9, 0, 3, max(7, tasks.get(task_name).min_length))
     np.testing.assert_allclose(trainer.predict(x), ref_trainer.predict(x), rtol=1e-8, atol=1e-10)
     assert set(trainer.params()) == set(ref_trainer.params())
 
@@ -52,6 +59,9 @@ def test_bad_targets(framework):
         ce.step(x, np.zeros((4, 5), dtype="float32"))
     with pytest.raises(ValueError, match=r"lie in \[0, 9\)"):
         ce.step(x, np.full((4, 5), 9))
+    last = model.trainer(TrainConfig(loss="ce_last", output_size=4))
+    with pytest.raises(ValueError, match=r"integer classes of shape \(4,\)"):
+        last.step(x, np.zeros((4, 5), dtype=np.int64))
 
 
 @pytest.mark.parametrize(

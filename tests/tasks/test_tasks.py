@@ -78,3 +78,52 @@ def test_bad_lengths(name, length):
 def test_unknown_task():
     with pytest.raises(ValueError, match="unknown task 'parity'"):
         tasks.get("parity")
+
+
+@pytest.mark.parametrize(
+    "name, windows",
+    [("temporal2", [(0.1, 0.2), (0.5, 0.6)]), ("temporal3", [(0.1, 0.2), (0.3, 0.4), (0.6, 0.7)])],
+)
+def test_temporal_order_layout(name, windows):
+    """Distractors everywhere but one mark (A or B) in each window; the class is the marks in binary."""
+    task = tasks.get(name)
+    seq_len = 50
+    x, target = task.batch(np.random.default_rng(0), 2000, seq_len)
+    assert x.shape == (2000, seq_len, 6) and np.all(x.sum(-1) == 1)
+    tokens = x.argmax(-1)
+    is_mark = tokens <= 1
+    assert np.all(is_mark.sum(axis=1) == len(windows))
+    bits = []
+    for a, b in windows:
+        window = is_mark[:, int(a * seq_len) : int(b * seq_len)]
+        assert np.all(window.sum(axis=1) == 1)  # exactly one mark in each window
+        bits.append(tokens[:, int(a * seq_len) : int(b * seq_len)][window])
+    expected = sum(bit * 2 ** (len(windows) - 1 - i) for i, bit in enumerate(bits))
+    np.testing.assert_array_equal(target, expected)
+    assert task.output_size == 2 ** len(windows) and task.loss == "ce_last" and task.test_size == 10_000
+    assert sorted(np.bincount(target) / len(target))[0] > 0.8 / task.output_size  # classes near uniform
+    # positions inside a window are all used, the windows' ends excluded
+    first = np.argmax(is_mark, axis=1)
+    assert first.min() == int(windows[0][0] * seq_len) and first.max() == int(windows[0][1] * seq_len) - 1
+
+
+@pytest.mark.parametrize("name", ["temporal2", "temporal3"])
+def test_temporal_order_leaks_nothing_a_memoryless_model_could_use(name):
+    """The best prediction from the last input alone (or any single position outside the windows) is
+    chance: its loss is the baseline ln(classes) and its error the chance error."""
+    task = tasks.get(name)
+    x, target = task.batch(np.random.default_rng(1), 40_000, 40)
+    assert task.baseline(40) == pytest.approx(np.log(task.output_size))
+    last = x[:, -1].argmax(-1)
+    for symbol in range(2, 6):  # given the last symbol, the class distribution stays uniform
+        freq = np.bincount(target[last == symbol], minlength=task.output_size) / np.sum(last == symbol)
+        np.testing.assert_allclose(freq, 1 / task.output_size, atol=0.02)
+    chance = task.metrics(np.zeros((len(target), task.output_size)), target, 40)
+    assert chance["test_loss"] == pytest.approx(task.baseline(40)) and not chance["solved"]
+    perfect = task.metrics(np.eye(task.output_size)[target] * 50, target, 40)
+    assert perfect["accuracy"] == 1 and perfect["solved"]
+
+
+def test_temporal_order_needs_ten_steps():
+    with pytest.raises(ValueError, match="integer >= 10"):
+        tasks.get("temporal2").batch(np.random.default_rng(0), 2, 9)
