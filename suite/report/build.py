@@ -55,6 +55,14 @@ class Report:
         self.sections.append(title)
         self.add(f"## {title}\n\n> {gist}")
 
+    def measured_section(self, title: str, gist: str, measured: bool, what: str, kind: str) -> bool:
+        """A section of a measurement; when nothing was measured, one that says which command measures it.
+        Returns ``measured``."""
+        self.section(title, gist if measured else "not measured.")
+        if not measured:
+            self.missing(what, kind)
+        return measured
+
     def link(self, source: str) -> str:
         """A Markdown link to a results file, relative to where the report is written."""
         return f"[{source}]({Path(os.path.relpath(self.folder / source, self.out)).as_posix()})"
@@ -105,12 +113,13 @@ def section_environment(rep: Report, results: Results) -> None:
 
 def section_equivalence(rep: Report, records: list[dict]) -> None:
     failed = [r for r in records if r["status"] != "pass"]
-    rep.section(
+    if not rep.measured_section(
         "Equivalence",
-        f"{len(records) - len(failed)} of {len(records)} checks pass." if records else "not measured.",
-    )
-    if not records:
-        rep.missing("equivalence check", "check")
+        f"{len(records) - len(failed)} of {len(records)} checks pass.",
+        bool(records),
+        "equivalence check",
+        "check",
+    ):
         return
     rep.add(
         "Max relative error (max|a-b| / max|ref|) against the NumPy float64 reference; the rows with path "
@@ -161,15 +170,14 @@ def _runs(records: list[dict]) -> list[tuple[str, str, list[dict]]]:
 
 def section_speed(rep: Report, records: list[dict]) -> None:
     runs = _runs(records)
-    rep.section(
+    if not rep.measured_section(
         "Speed",
         f"{_count(len(runs), 'run')} on {_count(len(by_machine(records)), 'machine')}; per run: the "
-        "reference points, which implementation to use, time against sequence length, per-step overhead."
-        if records
-        else "not measured.",
-    )
-    if not records:
-        rep.missing("speed results", "speed")
+        "reference points, which implementation to use, time against sequence length, per-step overhead.",
+        bool(records),
+        "speed results",
+        "speed",
+    ):
         return
     failed = [r for r in records if r.get("status") != "ok"]
     for source, device, recs in runs:
@@ -291,13 +299,15 @@ def _percent(value: float | None) -> str | None:
 
 
 def section_memory(rep: Report, records: list[dict]) -> None:
-    rep.section(
+    if not rep.measured_section(
         "Memory",
         f"{_count(len(_runs(records)), 'run')} on {_count(len(by_machine(records)), 'machine')}; peak "
-        "against the analytic size."
-        if records
-        else "not measured.",
-    )
+        "against the analytic size.",
+        bool(records),
+        "memory results",
+        "memory",
+    ):
+        return
     rep.add(
         "Peak of one call after a warm-up: on the CPU the rise of the resident set's high-water "
         "mark, in a fresh process per job; beside it the analytic size of the activations the call must "
@@ -305,9 +315,6 @@ def section_memory(rep: Report, records: list[dict]) -> None:
         "it uses; the first call's peak, compilation included, is in the results file. On a GPU: the "
         "framework allocator's peak."
     )
-    if not records:
-        rep.missing("memory results", "memory")
-        return
     for source, device, recs in _runs(records):
         rep.add(f"### {machine(recs[0])}: {source}")
         rep.add(f"From {rep.link(source)}.")
@@ -336,14 +343,13 @@ def section_memory(rep: Report, records: list[dict]) -> None:
 
 def section_accuracy(rep: Report, records: list[dict]) -> None:
     tasks = sorted({r["task"] for r in records})
-    rep.section(
+    if not rep.measured_section(
         "Learning long dependencies",
-        f"tasks {', '.join(tasks)}: test loss and accuracy against T, learning curves."
-        if records
-        else "not measured.",
-    )
-    if not records:
-        rep.missing("accuracy results", "accuracy")
+        f"tasks {', '.join(tasks)}: test loss and accuracy against T, learning curves.",
+        bool(records),
+        "accuracy results",
+        "accuracy",
+    ):
         return
     for task in sorted({r["task"] for r in records}):
         by_settings: dict[tuple, list[dict]] = {}
@@ -395,12 +401,13 @@ def section_history(rep: Report, folder: Path) -> None:
     from suite.tracking import detect_steps, read_history
 
     files = sorted((folder / "history").glob("*.jsonl"))
-    rep.section(
+    if not rep.measured_section(
         "Regression history",
-        f"{len(files)} tracked machines (medians over time, steps detected)." if files else "not measured.",
-    )
-    if not files:
-        rep.missing("tracking history", "history")
+        f"{len(files)} tracked machines (medians over time, steps detected).",
+        bool(files),
+        "tracking history",
+        "history",
+    ):
         return
     for path in files:
         runs = read_history(path)
@@ -441,14 +448,13 @@ def section_machines(rep: Report, speed: list[dict], memory: list[dict]) -> None
 
 
 def section_gradients(rep: Report, records: list[dict]) -> None:
-    rep.section(
+    if not rep.measured_section(
         "The vanishing gradient",
-        f"{len(records)} measurements: the gradient reaching the state k steps back, per cell and init."
-        if records
-        else "not measured.",
-    )
-    if not records:
-        rep.missing("gradient diagnostic", "gradients")
+        f"{len(records)} measurements: the gradient reaching the state k steps back, per cell and init.",
+        bool(records),
+        "gradient diagnostic",
+        "gradients",
+    ):
         return
     rep.add(
         "The norm of the gradient of u.h_T (u a fixed unit vector) with respect to the state k steps "
@@ -469,12 +475,13 @@ def section_gradients(rep: Report, records: list[dict]) -> None:
 
 def section_regression_gate(rep: Report, records: list[dict]) -> None:
     sources = sorted({r["source"] for r in records})
-    rep.section(
+    if not rep.measured_section(
         "Regression gate",
-        f"{len(sources)} A/B comparison files: {', '.join(sources)}." if records else "not measured.",
-    )
-    if not records:
-        rep.missing("A/B comparison", "ab")
+        f"{len(sources)} A/B comparison files: {', '.join(sources)}.",
+        bool(records),
+        "A/B comparison",
+        "ab",
+    ):
         return
     rep.add(
         "Same-job A/B comparisons (`python -m suite ab`): candidate/base time ratio (Hodges-Lehmann) with "
