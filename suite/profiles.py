@@ -197,6 +197,12 @@ def resolve_training(profile: str, task: str, **overrides: Any) -> dict[str, Any
     return {**preset, **given}
 
 
+def describe_settings(settings: tuple) -> str:
+    """Training settings in words, the init and t_max left out where they are the default."""
+    named = zip(TRAINING_SETTINGS, settings, strict=True)
+    return ", ".join(f"{k} {v}" for k, v in named if (k, v) not in (("init", "default"), ("t_max", None)))
+
+
 def training_settings_of(record: dict) -> tuple:
     """A record's (or a preset's) TRAINING_SETTINGS, in order: runs with equal settings are comparable."""
     return tuple(record.get(k, TRAINING_DEFAULTS.get(k)) for k in TRAINING_SETTINGS)

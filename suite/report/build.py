@@ -361,7 +361,7 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
         groups = sorted(by_settings.items(), key=lambda kv: (kv[0] != full, -len(kv[1])))
         main_settings = groups[0][0]
         for settings, recs in groups:
-            what = ", ".join(f"{k} {v}" for k, v in zip(profiles.TRAINING_SETTINGS, settings, strict=True))
+            what = profiles.describe_settings(settings)
             rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full else ""))
             rep.add("From " + ", ".join(rep.link(s) for s in sorted({r["source"] for r in recs})) + ".")
             name = settings_name(task, settings, main_settings)

@@ -134,7 +134,7 @@ def learning(records: list[dict], command: str) -> list[Finding]:
                 parts.append(f"{CELL_NAMES[cell]} up to T={t} ({runs})")
             else:
                 parts.append(f"{CELL_NAMES[cell]} at no length tried (T={', '.join(map(str, lengths))})")
-        what = ", ".join(f"{k} {v}" for k, v in zip(profiles.TRAINING_SETTINGS, settings, strict=True))
+        what = profiles.describe_settings(settings)
         text = f"**{task}** ({what}) is solved by " + "; ".join(parts) + "."
         found.append(Finding("Learning", text, "learning-long-dependencies", _sources(recs)))
     return found or [_missing("Learning", "learning-long-dependencies", "accuracy results", command)]
