@@ -59,6 +59,8 @@ class RecurrentModel(ABC):
 
     framework: str = ""  # what the class declares (plugins declare cells, dtypes, devices, description too)
     implementation: str = ""  # the registry name it was created under (impls.create sets it)
+    init: str = "default"  # how the weights were initialised, and chrono's t_max (impls.create sets them)
+    t_max: int | None = None
 
     def __init__(
         self,

@@ -101,29 +101,24 @@ def loss_and_grad_numpy(config: TrainConfig, y: np.ndarray, target: np.ndarray, 
     output ``y``."""
     xp = array_module(y)
     w, b = readout[READOUT[0]], readout[READOUT[1]]
+    h = y[:, -1] if at_last_step(config) else y
+    out = h @ w.T + b
     if config.loss == "mse_last":
-        h = y[:, -1]
-        pred = h @ w.T + b
-        diff = pred - target
+        diff = out - target
         loss = float(xp.mean(diff**2))
-        d_pred = 2.0 * diff / diff.size
-        dy = xp.zeros_like(y)
-        dy[:, -1] = d_pred @ w
-        return loss, dy, {READOUT[0]: d_pred.T @ h, READOUT[1]: d_pred.sum(axis=0)}
-    h = y[:, -1] if config.loss == "ce_last" else y
-    logits = h @ w.T + b
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
-    picked = xp.take_along_axis(log_probs, target[..., None], axis=-1)[..., 0]
-    loss = float(-picked.mean())
-    d_logits = (xp.exp(log_probs) - xp.eye(logits.shape[-1], dtype=y.dtype)[target]) / target.size
-    flat_d, flat_h = d_logits.reshape(-1, d_logits.shape[-1]), h.reshape(-1, h.shape[-1])
+        d_out = 2.0 * diff / diff.size
+    else:
+        shifted = out - out.max(axis=-1, keepdims=True)
+        log_probs = shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+        loss = float(-xp.take_along_axis(log_probs, target[..., None], axis=-1).mean())
+        d_out = (xp.exp(log_probs) - xp.eye(out.shape[-1], dtype=y.dtype)[target]) / target.size
+    flat_d, flat_h = d_out.reshape(-1, d_out.shape[-1]), h.reshape(-1, h.shape[-1])
     grads = {READOUT[0]: flat_d.T @ flat_h, READOUT[1]: flat_d.sum(axis=0)}
-    if config.loss == "ce_last":
-        dy = xp.zeros_like(y)
-        dy[:, -1] = d_logits @ w
-        return loss, dy, grads
-    return loss, d_logits @ w, grads
+    if not at_last_step(config):
+        return loss, d_out @ w, grads
+    dy = xp.zeros_like(y)
+    dy[:, -1] = d_out @ w
+    return loss, dy, grads
 
 
 def predict_numpy(config: TrainConfig, y: np.ndarray, readout: dict) -> np.ndarray:

@@ -12,7 +12,6 @@ import numpy as np
 
 import impls
 import tasks
-from impls.layout import INITS
 from suite import harness
 
 PLAN = harness.Plan("suite.gradients:measure", process_per="implementation")
@@ -137,6 +136,3 @@ def summary(records: list[dict]) -> list[dict]:
                 row[f"{name}_spread"] = f"{min(values):.3f}-{max(values):.3f}"
         rows.append(row)
     return rows
-
-
-__all__ = ["INITS", "LAGS", "decay_per_step", "gradient_norms", "job_specs", "measure", "summary"]

@@ -203,6 +203,17 @@ def describe_settings(settings: tuple) -> str:
     return ", ".join(f"{k} {v}" for k, v in named if (k, v) not in (("init", "default"), ("t_max", None)))
 
 
+def settings_groups(records: list[dict], task: str) -> list[tuple[tuple, list[dict]]]:
+    """A task's accuracy records grouped by their training settings, the main run first: the full
+    profile's settings, else the most records. Runs with other settings are kept apart, never averaged in."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        if r["task"] == task:
+            groups.setdefault(training_settings_of(r), []).append(r)
+    full = training_settings_of(training("full", task))
+    return sorted(groups.items(), key=lambda kv: (kv[0] != full, -len(kv[1])))
+
+
 def training_settings_of(record: dict) -> tuple:
     """A record's (or a preset's) TRAINING_SETTINGS, in order: runs with equal settings are comparable."""
     return tuple(record.get(k, TRAINING_DEFAULTS.get(k)) for k in TRAINING_SETTINGS)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+CELL_NAMES: dict[str, str] = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}  # a cell in prose
+
 
 def fmt(value: object) -> str:
     """A cell: floats to three significant digits (scientific when tiny or huge), None as a dash."""

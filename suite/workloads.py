@@ -10,6 +10,13 @@ from suite.records import benchmark_key
 MODES: tuple[str, ...] = ("forward", "train")
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
 SMALL = dict(seq_len=100, batch=32, input_size=32, hidden_size=128)  # where per-step overhead dominates
+POINTS: dict[str, dict] = {"fastrnns": FASTRNNS, "small": SMALL}  # the grid's reference points
+
+
+def describe_point(name: str) -> str:
+    """A reference point's shape in words, e.g. ``T=100, batch 64, input 512, hidden 512``."""
+    p = POINTS[name]
+    return f"T={p['seq_len']}, batch {p['batch']}, input {p['input_size']}, hidden {p['hidden_size']}"
 
 
 @dataclass(frozen=True)

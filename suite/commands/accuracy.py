@@ -16,6 +16,7 @@ from suite.commands.common import (
     add_selection,
     implementations_arg,
     one_dtype,
+    parse_ints,
     parse_list,
 )
 from suite.environment import environment
@@ -54,12 +55,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
 
 
 def _lengths(value: str | None) -> list[int] | None:
-    if value is None:
-        return None
-    try:
-        return [int(v) for v in value.split(",")]
-    except ValueError:
-        raise UsageError(f"--lengths must be comma-separated integers, got {value!r}") from None
+    return None if value is None else parse_ints(value, "--lengths")
 
 
 def main(args: argparse.Namespace) -> int:

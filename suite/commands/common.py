@@ -27,6 +27,14 @@ def parse_list(value: str | None, choices: Sequence[str], kind: str) -> list[str
     return names
 
 
+def parse_ints(value: str, flag: str) -> list[int]:
+    """A comma-separated list of integers given to ``flag``."""
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"{flag} must be comma-separated integers, got {value!r}") from None
+
+
 def implementations_arg(args: argparse.Namespace) -> list[str]:
     """The implementations the selection flags name: ``--impls`` (those), ``--frameworks`` (every
     installed implementation of those frameworks) or neither (every installed one). Each must be installed."""

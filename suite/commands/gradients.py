@@ -15,6 +15,7 @@ from suite.commands.common import (
     add_selection,
     implementations_arg,
     one_dtype,
+    parse_ints,
     parse_list,
 )
 from suite.environment import environment
@@ -50,10 +51,7 @@ def _positive(name: str, value: int) -> int:
 def _lags(value: str | None) -> tuple[int, ...]:
     if value is None:
         return gradients.LAGS
-    try:
-        lags = tuple(int(v) for v in value.split(",") if v.strip())
-    except ValueError:
-        raise UsageError(f"--lags must be comma-separated integers, got {value!r}") from None
+    lags = tuple(parse_ints(value, "--lags"))
     if not lags or min(lags) < 1:
         raise UsageError(f"--lags must be integers >= 1, got {value!r}")
     return tuple(sorted(set(lags)))
@@ -64,6 +62,8 @@ def main(args: argparse.Namespace) -> int:
     cells = parse_list(args.cells, impls.CELLS, "cell")
     inits = parse_list(args.init, impls.INITS, "init")
     dtype = one_dtype(args.dtype)
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be > 0")
     t_max = args.t_max
     if "chrono" in inits and t_max < 3:
         raise UsageError(f"--t-max must be >= 3, got {t_max}")

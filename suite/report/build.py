@@ -16,6 +16,7 @@ from suite.report.html import slug, to_html
 from suite.report.loading import Results, load_results
 from suite.report.machines import by_machine, machine, side_by_side
 from suite.table import fmt
+from suite.workloads import POINTS, describe_point
 
 COMMANDS = {
     "check": "python -m suite check --json results/check-cpu.json",
@@ -217,7 +218,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
             }
             for r in point
         ]
-        rep.add("fastrnns point (T=100, batch 64, input = hidden = 512):")
+        rep.add(f"fastrnns point ({describe_point('fastrnns')}):")
         rep.add(
             md_table(
                 rows,
@@ -352,13 +353,8 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
     ):
         return
     for task in sorted({r["task"] for r in records}):
-        by_settings: dict[tuple, list[dict]] = {}
-        for r in records:
-            if r["task"] == task:
-                by_settings.setdefault(profiles.training_settings_of(r), []).append(r)
-        # runs with other settings (more steps, say) are drawn apart, never averaged with the main run
+        groups = profiles.settings_groups(records, task)
         full = profiles.training_settings_of(profiles.training("full", task))
-        groups = sorted(by_settings.items(), key=lambda kv: (kv[0] != full, -len(kv[1])))
         main_settings = groups[0][0]
         for settings, recs in groups:
             what = profiles.describe_settings(settings)
@@ -436,10 +432,10 @@ def section_machines(rep: Report, speed: list[dict], memory: list[dict]) -> None
         "speed is also shown as the share of that machine's own measured GEMM peak (same dtype), the "
         "figure that compares across machines."
     )
-    for point, shape in findings.POINTS.items():
+    for point in POINTS:
         rows, columns = side_by_side(speed, point, "speed")
         if rows:
-            rep.add(f"### Speed at the {point} point ({shape})")
+            rep.add(f"### Speed at the {point} point ({describe_point(point)})")
             rep.add(md_table(rows, ["implementation", "cell", "mode", *columns]))
     rows, columns = side_by_side(memory, "fastrnns", "memory")
     if rows:

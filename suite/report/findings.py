@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 
 from suite import profiles
 from suite.report.machines import by_machine, main_run
-from suite.table import fmt
-
-POINTS = {"fastrnns": "T=100, batch 64, hidden 512", "small": "T=100, batch 32, hidden 128"}
-CELL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
+from suite.table import CELL_NAMES, fmt
+from suite.workloads import POINTS, describe_point
 
 
 @dataclass
@@ -68,7 +66,7 @@ def speed(records: list[dict], command: str, cell: str = "lstm", mode: str = "tr
     of that machine's measured GEMM peak, and the spread between the frameworks' best."""
     found = []
     for where, recs in by_machine(records).items():
-        for point, shape in POINTS.items():
+        for point in POINTS:
             run = [r for r in main_run(recs, point) if r["cell"] == cell and r["mode"] == mode]
             if not run:
                 continue
@@ -83,7 +81,8 @@ def speed(records: list[dict], command: str, cell: str = "lstm", mode: str = "tr
             )
             spread = ranked[-1]["median_s"] / ranked[0]["median_s"]
             text = (
-                f"**{where}, {point} point** ({shape}), {CELL_NAMES[cell]} {mode} step, fastest per "
+                f"**{where}, {point} point** ({describe_point(point)}), {CELL_NAMES[cell]} {mode} step, "
+                "fastest per "
                 f"framework: {listed}; the frameworks' best differ by {spread:.1f}x."
             )
             found.append(Finding("Speed", text, "speed", _sources(run)))
@@ -114,12 +113,7 @@ def learning(records: list[dict], command: str) -> list[Finding]:
     """Per task, under its main settings: how far each cell learns (longest T solved, runs solved there)."""
     found = []
     for task in sorted({r["task"] for r in records}):
-        of_task = [r for r in records if r["task"] == task]
-        groups: dict[tuple, list[dict]] = defaultdict(list)
-        for r in of_task:
-            groups[profiles.training_settings_of(r)].append(r)
-        full = profiles.training_settings_of(profiles.training("full", task))
-        settings, recs = max(groups.items(), key=lambda kv: (kv[0] == full, len(kv[1])))
+        settings, recs = profiles.settings_groups(records, task)[0]
         parts = []
         for cell in ("rnn", "lstm", "gru"):
             of_cell = [r for r in recs if r["cell"] == cell and r.get("status") == "ok"]

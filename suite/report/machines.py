@@ -41,26 +41,24 @@ def side_by_side(records: list[dict], point: str, value: str) -> tuple[list[dict
     the columns. Only cases measured on at least two machines."""
     columns: list[str] = []
     cells: dict[tuple, dict] = defaultdict(dict)
+    seen_on: dict[tuple, int] = defaultdict(int)
     for where, recs in by_machine(records).items():
         run = main_run(recs, point)
         if not run:
             continue
-        if value == "speed":
-            names = [f"{where}: ms", f"{where}: % of peak"]
-        else:
-            names = [f"{where}: peak MiB"]
+        names = [f"{where}: ms", f"{where}: % of peak"] if value == "speed" else [f"{where}: peak MiB"]
         columns += names
         for r in run:
-            row = cells[(r["implementation"], r["cell"], r["mode"])]
+            key = (r["implementation"], r["cell"], r["mode"])
+            seen_on[key] += 1
             if value == "speed":
-                row[names[0]] = r["median_s"] * 1e3
-                row[names[1]] = f"{r['efficiency']:.1%}" if r.get("efficiency") is not None else None
+                cells[key][names[0]] = r["median_s"] * 1e3
+                cells[key][names[1]] = f"{r['efficiency']:.1%}" if r.get("efficiency") is not None else None
             else:
-                row[names[0]] = r["peak_bytes"] / 2**20
-    per_machine = 2 if value == "speed" else 1
+                cells[key][names[0]] = r["peak_bytes"] / 2**20
     rows = [
         {"implementation": k[0], "cell": k[1], "mode": k[2], **v}
         for k, v in sorted(cells.items())
-        if len(v) // per_machine >= 2
+        if seen_on[k] >= 2
     ]
     return rows, columns

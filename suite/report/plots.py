@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from suite.table import CELL_NAMES  # noqa: E402
+
 COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}  # per framework
 OTHER_COLOUR = "#2ca02c"  # a plugin's framework
 VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P")
@@ -367,7 +369,6 @@ def history_trends(runs: list[dict], steps_of: dict[str, list[int]], limit: int 
 
 
 INIT_COLOURS = {"default": "#4d4d4d", "forget1": "#1f77b4", "chrono": "#d62728"}
-CELL_NAMES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
 
 
 def gradient_norms(records: list[dict]) -> Figure | None:
@@ -391,8 +392,7 @@ def gradient_norms(records: list[dict]) -> Figure | None:
                 ax.plot(lags, middle, style, color=colour_, label=f"{init} ({label}, {len(series)} runs)")
                 low, high = [min(v) for v in values], [max(v) for v in values]
                 ax.fill_between(lags, low, high, color=colour_, alpha=0.15)
-        _log_axes(ax, CELL_NAMES.get(cell, cell), "gradient norm")
-        ax.set_xscale("linear")
-        ax.set_xlabel("lag k (steps)")
-        ax.legend(fontsize=8)
+        ax.set(yscale="log", title=CELL_NAMES[cell], xlabel="lag k (steps)", ylabel="gradient norm")
+        ax.grid(True, which="both", alpha=0.3)
+        _legend(ax)
     return fig

@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from suite.records import write_records
 from suite.report.build import main
 from tests.suite.test_report import ENV, accuracy_records, speed_records, write
 
@@ -67,8 +68,6 @@ def test_the_report_works_in_chromium(tmp_path, chromium):
     write(tmp_path, "speed.json", speed_records())
     write(tmp_path, "accuracy.json", accuracy_records())
     records = [{**r, "device": "gpu", "median_s": r["median_s"] / 10} for r in speed_records()]
-    from suite.records import write_records
-
     write_records(
         tmp_path / "speed-gpu.json",
         [{"implementation": r["framework"], **r, "environment": gpu} for r in records],
