@@ -128,6 +128,18 @@ class AccuracyRecord(_Accuracy, total=False):
     wall_seconds: float
 
 
+class CapacityRecord(AccuracyRecord, total=False):
+    """One job of the capacity search (suite.capacity): an accuracy job that may stop early."""
+
+    init: str
+    t_max: int | None  # chrono's longest dependency
+    eval_every: int  # validation checks every so many steps; the job stops once the test set confirms
+    solved_step: int | None  # the step the job met the solve criterion at; None: not within the budget
+    steps_run: int
+    validation_curve: list  # [step, accuracy, loss] at each check
+    throughput: bool  # a timing run (run capacity --throughput), not part of the search
+
+
 class _Ab(_Benchmark):
     base: str  # the revisions compared (a commit, or "working tree")
     candidate: str
@@ -195,6 +207,7 @@ RECORD_TYPES: dict[str, type] = {
     "accuracy": AccuracyRecord,
     "ab": AbRecord,
     "gradients": GradientsRecord,
+    "capacity": CapacityRecord,
 }
 KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
 

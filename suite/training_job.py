@@ -1,18 +1,22 @@
 """One accuracy job: train a cell on a task in one framework, then test it. The sweep runs each job in
-its own process through the harness."""
+its own process through the harness. A job can stop early once it solves the task (``eval_every``: a
+validation check every so many steps, confirmed on the test set) and save its weights in the canonical
+layout at chosen steps (``checkpoints``)."""
 
 from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
 import impls
 import tasks
-from impls.training import TrainConfig
+from impls.training import TrainConfig, Trainer
 
 CURVE_POINTS = 100  # learning-curve points kept per job
+VALIDATION_SIZE = 1000  # sequences an early-stopping job checks itself on
 
 
 class Diverged(ArithmeticError):
@@ -29,6 +33,11 @@ def test_set(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fresh sequences to score on: the task's test size unless ``n`` is given."""
     return task.batch(np.random.default_rng([seed, 2**31 - 1]), n or task.test_size, seq_len)
+
+
+def validation_set(task: tasks.Task, seed: int, seq_len: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences an early-stopping job checks itself on: neither a training batch nor the test set."""
+    return task.batch(np.random.default_rng([seed, 2**31 - 2]), n, seq_len)
 
 
 def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
@@ -66,14 +75,24 @@ def run_job(spec: dict) -> dict:
     )
     trainer = model.trainer(config, seed=spec["seed"])
     every = max(1, spec["steps"] // CURVE_POINTS)
-    curve, window = [], []
+    eval_every = spec.get("eval_every")
+    if eval_every:
+        validation = _cast(
+            task, *validation_set(task, spec["seed"], spec["seq_len"], VALIDATION_SIZE), spec["dtype"]
+        )
+    checkpoints = set(spec.get("checkpoints") or ())
+    curve, window, validation_curve = [], [], []
     started = time.perf_counter()
-    status = "ok"
+    status, solved_step, tested, eval_seconds, first_step_seconds = "ok", None, None, 0.0, 0.0
     for step in range(spec["steps"]):
+        if step in checkpoints:
+            save_checkpoint(spec, step, trainer.params())
         x, target = _cast(
             task, *batches(task, spec["seed"], step, spec["batch_size"], spec["seq_len"]), spec["dtype"]
         )
         loss = trainer.step(x, target)
+        if step == 0:  # a framework that compiles does it here: kept apart from the steady rate
+            first_step_seconds = time.perf_counter() - started
         if not math.isfinite(loss):
             status = "diverged"
             curve.append([step + 1, None])
@@ -82,22 +101,69 @@ def run_job(spec: dict) -> dict:
         if (step + 1) % every == 0 or step + 1 == spec["steps"]:
             curve.append([step + 1, float(np.mean(window))])
             window = []
-    train_seconds = time.perf_counter() - started
+        if eval_every and (step + 1) % eval_every == 0:
+            eval_started = time.perf_counter()
+            checked = _score(task, trainer, *validation, spec["seq_len"])
+            validation_curve.append([step + 1, checked["accuracy"], checked["test_loss"]])
+            if checked["solved"]:  # confirmed on the test set before the job stops
+                tested = _score(task, trainer, *_test(task, spec), spec["seq_len"])
+            eval_seconds += time.perf_counter() - eval_started
+            if tested and tested["solved"]:
+                solved_step = step + 1
+                if window:
+                    curve.append([step + 1, float(np.mean(window))])
+                break
+    if spec["steps"] in checkpoints and status == "ok":
+        save_checkpoint(spec, spec["steps"], trainer.params())
+    train_seconds = time.perf_counter() - started - eval_seconds
     record = {
         "status": status,
         "learning_curve": curve,
         "train_seconds": train_seconds,
-        "seconds_per_step": train_seconds / max(1, len(curve) and curve[-1][0]),
+        "first_step_seconds": first_step_seconds,
+        "seconds_per_step": _per_step(train_seconds - first_step_seconds, (curve[-1][0] if curve else 0) - 1),
         "baseline_loss": task.baseline(spec["seq_len"]),
         "path": model.path(),
         "t_max": chrono_t_max(spec),
     }
+    if eval_every:
+        record.update(
+            steps_run=curve[-1][0] if curve else 0,
+            solved_step=solved_step,
+            validation_curve=validation_curve,
+            eval_seconds=eval_seconds,
+        )
     if status == "ok":
-        x, target = _cast(task, *test_set(task, spec["seed"], spec["seq_len"]), spec["dtype"])
-        metrics = task.metrics(trainer.predict(x).astype(np.float64), target, spec["seq_len"])
+        metrics = tested if solved_step else _score(task, trainer, *_test(task, spec), spec["seq_len"])
         record.update(metrics)
         if not math.isfinite(metrics["test_loss"]):
             record["status"] = "diverged"
     else:
         record.update(test_loss=None, accuracy=None, solved=False)
     return record
+
+
+def _per_step(seconds: float, steps: int) -> float | None:
+    return seconds / steps if steps > 0 else None
+
+
+def _test(task: tasks.Task, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    return _cast(task, *test_set(task, spec["seed"], spec["seq_len"]), spec["dtype"])
+
+
+def _score(task: tasks.Task, trainer: Trainer, x: np.ndarray, target: np.ndarray, seq_len: int) -> dict:
+    return task.metrics(trainer.predict(x).astype(np.float64), target, seq_len)
+
+
+def checkpoint_path(spec: dict, step: int) -> Path:
+    """Where a job saves its weights at ``step``: the spec's ``checkpoint_dir``, one file per step."""
+    name = f"{spec['task']}-{spec['implementation']}-{spec['cell']}-{spec.get('init', 'default')}"
+    return Path(spec["checkpoint_dir"]) / f"{name}-T{spec['seq_len']}-seed{spec['seed']}-step{step}.npz"
+
+
+def save_checkpoint(spec: dict, step: int, params: dict[str, np.ndarray]) -> Path:
+    """Every parameter in the canonical layout, the readout's included."""
+    path = checkpoint_path(spec, step)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **params)
+    return path

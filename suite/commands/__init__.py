@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from suite.commands import ab, accuracy, calibrate, check, compare, gpu, gradients, run, track
+from suite.commands import ab, accuracy, calibrate, capacity, check, compare, gpu, gradients, run, track
 from suite.commands.common import UsageError
 
 DESCRIPTION = (
@@ -20,11 +20,12 @@ def build_parser(prog: str = "rnnbench") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     check.add_parser(sub)
-    run_parser = sub.add_parser("run", help="run a benchmark: speed, memory, accuracy or gradients")
+    run_parser = sub.add_parser("run", help="run a benchmark: speed, memory, accuracy, gradients or capacity")
     kinds = run_parser.add_subparsers(dest="kind", required=True)
     run.add_parsers(kinds)
     accuracy.add_parser(kinds)
     gradients.add_parser(kinds)
+    capacity.add_parser(kinds)
     compare.add_parser(sub)
     ab.add_parser(sub)
     track.add_parser(sub)

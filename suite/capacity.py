@@ -1,0 +1,259 @@
+"""How far each cell reaches: for each task x cell x init, the longest sequence length solved within a step
+budget, over several seeds. Lengths double from a start until no seed solves; each job stops once it meets
+the task's solve criterion and records the step. Records already in the results file count as finished
+jobs, so an interrupted or moved search resumes where it stopped."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import impls
+from suite import accuracy
+
+# The search's training settings, per task preset: Pascanu et al.'s temporal-order setup (50 units,
+# batch 20, clip 1) for every task, the papers' RMSProp on copy, Adam elsewhere; float32.
+SETTINGS: dict[str, Any] = {
+    "steps": 2000,
+    "batch_size": 20,
+    "hidden_size": 50,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "clip": 1.0,
+    "dtype": "float32",
+    "eval_every": 100,
+}
+OPTIMIZER_OF = {"copy": "rmsprop", "varcopy": "rmsprop"}
+START, LONGEST = 10, 640
+TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
+Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
+
+
+def settings_for(task: str, **overrides: Any) -> dict[str, Any]:
+    """The search's training settings for ``task``, with the overrides that are not None."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return {**SETTINGS, "optimizer": OPTIMIZER_OF.get(task, SETTINGS["optimizer"]), **given}
+
+
+def lengths(start: int = START, longest: int = LONGEST) -> list[int]:
+    """The lengths a search may try: ``start`` doubled while it is at most ``longest``."""
+    if start < 1 or longest < start:
+        raise ValueError(f"need 1 <= start <= longest, got start {start}, longest {longest}")
+    out = [start]
+    while out[-1] * 2 <= longest:
+        out.append(out[-1] * 2)
+    return out
+
+
+def chains(tasks: Iterable[str], cells: Iterable[str], inits: Iterable[str]) -> list[Chain]:
+    """Every (task, cell, init) searched: the gate inits only for gated cells."""
+    return [(t, c, i) for t in tasks for c in cells for i in inits if c != "rnn" or i == "default"]
+
+
+def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: dict) -> dict:
+    """One job of a chain."""
+    task, cell, init = chain
+    framework = impls.get(implementation).framework
+    return {
+        "task": task,
+        "implementation": implementation,
+        "framework": framework,
+        "cell": cell,
+        "init": init,
+        "seq_len": seq_len,
+        "seed": seed,
+        "threads": 1,
+        **settings,
+    }
+
+
+def key(spec_or_record: dict) -> str:
+    """The job's content hash: a record holds its spec, so records and specs share keys."""
+    fields = ("task", "implementation", "framework", "cell", "init", "seq_len", "seed", *SETTINGS)
+    return accuracy.job_hash({k: spec_or_record.get(k) for k in (*fields, "optimizer")})
+
+
+def finished(record: dict) -> bool:
+    """A job whose outcome is the job's own (trained, or diverged): never run again."""
+    return record.get("status") in accuracy.CACHEABLE
+
+
+def next_jobs(
+    chain: Chain,
+    implementation: str,
+    seeds: int,
+    settings: dict,
+    done: dict[str, dict],
+    search: list[int],
+) -> list[dict]:
+    """The jobs a chain needs next: the missing seeds at the first length not yet complete (a length is
+    passed once any of its seeds solves it); [] when the chain is over: no seed solved the last complete
+    length, or every length is done."""
+    for seq_len in search:
+        specs = [spec(chain, implementation, seq_len, s, settings) for s in range(seeds)]
+        missing = [s for s in specs if key(s) not in done]
+        if missing:
+            return missing
+        if not any(done[key(s)].get("solved") for s in specs):
+            return []
+    return []
+
+
+def run(
+    chain_list: list[Chain],
+    implementation: str,
+    seeds: int,
+    settings_of: Callable[[str], dict],
+    search: list[int],
+    done: dict[str, dict],
+    jobs: int = 1,
+    timeout_s: float = accuracy.JOB_TIMEOUT_S,
+    on_record: Callable[[dict], None] | None = None,
+    runner: Callable[[dict, float], dict] = accuracy.run_in_subprocess,
+) -> dict[str, dict]:
+    """Search every chain, ``jobs`` jobs at a time, each in a fresh process; ``done`` holds the finished
+    records by key and gains the new ones. A job that crashes or times out counts as unsolved for this run
+    (it is recorded, and a later run tries it again)."""
+    outcomes = dict(done)
+    running: set[str] = set()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures: dict[Future, tuple[Chain, dict]] = {}
+
+        def submit(chain: Chain) -> None:
+            for s in next_jobs(chain, implementation, seeds, settings_of(chain[0]), outcomes, search):
+                if key(s) not in running:
+                    running.add(key(s))
+                    futures[pool.submit(runner, s, timeout_s)] = (chain, s)
+
+        for chain in chain_list:
+            submit(chain)
+        while futures:
+            ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for future in ready:
+                chain, s = futures.pop(future)
+                record = {"kind": "capacity", **s, **future.result()}
+                running.discard(key(s))
+                outcomes[key(s)] = record
+                if finished(record):
+                    done[key(s)] = record
+                if on_record:
+                    on_record(record)
+                if not any(c == chain for c, _ in futures.values()):
+                    submit(chain)
+    return outcomes
+
+
+def grid(
+    chain_list: list[Chain],
+    implementations: list[str],
+    seeds: int,
+    settings_of: Callable[[str], dict],
+    seq_lens: list[int],
+) -> list[dict]:
+    """Fixed points, no search: every chain at every length, per implementation and seed (the framework
+    comparison)."""
+    return [
+        spec(chain, name, t, s, settings_of(chain[0]))
+        for chain in chain_list
+        for t in seq_lens
+        for name in implementations
+        for s in range(seeds)
+    ]
+
+
+def run_grid(
+    specs: list[dict],
+    done: dict[str, dict],
+    jobs: int = 1,
+    timeout_s: float = accuracy.JOB_TIMEOUT_S,
+    on_record: Callable[[dict], None] | None = None,
+    runner: Callable[[dict, float], dict] = accuracy.run_in_subprocess,
+) -> dict[str, dict]:
+    """Every spec not finished yet, ``jobs`` at a time."""
+    todo = [s for s in specs if key(s) not in done]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(runner, s, timeout_s): s for s in todo}
+        for future in _as_completed(futures):
+            record = {"kind": "capacity", **futures[future], **future.result()}
+            if finished(record):
+                done[key(record)] = record
+            if on_record:
+                on_record(record)
+    return done
+
+
+def _as_completed(futures: dict) -> Iterable[Future]:
+    pending = set(futures)
+    while pending:
+        ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+        yield from ready
+
+
+# ----- what the records say -----
+
+
+def outcomes_by_point(records: Iterable[dict]) -> dict[tuple, list[dict]]:
+    """Finished records by (task, cell, init, implementation, seq_len, settings), in seed order."""
+    points: dict[tuple, list[dict]] = {}
+    for r in records:
+        if r.get("kind") == "capacity" and finished(r):
+            settings = tuple(r.get(k) for k in SETTINGS)
+            point = (
+                r["task"],
+                r["cell"],
+                r.get("init", "default"),
+                r["implementation"],
+                r["seq_len"],
+                settings,
+            )
+            points.setdefault(point, []).append(r)
+    return {p: sorted(rs, key=lambda r: r["seed"]) for p, rs in sorted(points.items(), key=str)}
+
+
+def point_summary(records: list[dict]) -> dict[str, Any]:
+    """One point's seeds: how many solved, at which steps, and the spread of test accuracy."""
+    solved = [r for r in records if r.get("solved")]
+    acc = [r["accuracy"] for r in records if r.get("accuracy") is not None]
+    steps = sorted(r["solved_step"] for r in solved if r.get("solved_step"))
+    return {
+        "seeds": len(records),
+        "solved": len(solved),
+        "fraction": len(solved) / len(records) if records else 0.0,
+        "median_solve_step": statistics.median(steps) if steps else None,
+        "accuracy_median": statistics.median(acc) if acc else None,
+        "accuracy_min": min(acc) if acc else None,
+        "accuracy_max": max(acc) if acc else None,
+    }
+
+
+def reach(records: Iterable[dict]) -> list[dict]:
+    """Per task, cell, init, implementation and settings: the longest length solved by at least half the
+    seeds, the longest solved by any seed, and the success fraction at each length tried."""
+    rows: dict[tuple, dict] = {}
+    for (task, cell, init, impl, seq_len, settings), rs in outcomes_by_point(records).items():
+        row = rows.setdefault(
+            (task, cell, init, impl, settings),
+            {
+                "task": task,
+                "cell": cell,
+                "init": init,
+                "implementation": impl,
+                "settings": dict(zip(SETTINGS, settings, strict=True)),
+                "by_length": {},
+                "longest_half": None,
+                "longest_any": None,
+                "seeds": 0,
+            },
+        )
+        s = point_summary(rs)
+        row["by_length"][seq_len] = s
+        row["seeds"] = max(row["seeds"], s["seeds"])
+        if s["fraction"] >= 0.5:
+            row["longest_half"] = max(row["longest_half"] or 0, seq_len)
+        if s["solved"]:
+            row["longest_any"] = max(row["longest_any"] or 0, seq_len)
+    for row in rows.values():
+        row["by_length"] = dict(sorted(row["by_length"].items()))
+    return list(rows.values())

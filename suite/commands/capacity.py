@@ -1,0 +1,231 @@
+"""``run capacity``: how far each cell reaches. Three modes: ``--throughput`` times a short training run of
+each implementation (to pick the one the search runs on); the default searches lengths for each task x cell
+x init on one implementation; ``--at`` trains several implementations at fixed lengths (the framework
+comparison)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import impls
+from suite import accuracy, capacity, harness
+from suite.commands.common import (
+    UsageError,
+    add_json,
+    add_selection,
+    implementations_arg,
+    parse_ints,
+    parse_list,
+)
+from suite.environment import cpu_model, environment
+from suite.records import ResultsError, read_records, write_records
+from suite.table import render
+
+DEFAULT_JSON = "results/capacity.json"
+THROUGHPUT_JSON = "results/capacity-throughput.json"
+THROUGHPUT_STEPS, THROUGHPUT_LENGTH = 40, 100
+
+
+def add_parser(kinds: argparse._SubParsersAction) -> None:
+    p = kinds.add_parser(
+        "capacity",
+        help="the longest sequence each cell solves: lengths doubled per task x cell x init, several seeds",
+    )
+    p.add_argument("--tasks", help=f"comma-separated, from {','.join(capacity.TASKS)} (default: all)")
+    add_selection(p)
+    p.add_argument("--init", help=f"comma-separated, from {','.join(impls.INITS)} (default: all)")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per length (default 5)")
+    p.add_argument(
+        "--start", type=int, default=capacity.START, help=f"first length (default {capacity.START})"
+    )
+    p.add_argument(
+        "--longest", type=int, default=capacity.LONGEST, help=f"longest length (default {capacity.LONGEST})"
+    )
+    p.add_argument(
+        "--at", help="comma-separated lengths: train every selected implementation there, no search"
+    )
+    p.add_argument("--throughput", action="store_true", help="time each implementation's training step first")
+    for name in ("steps", "batch-size", "hidden-size", "eval-every"):
+        default = capacity.SETTINGS[name.replace("-", "_")]
+        p.add_argument(f"--{name}", type=int, help=f"default {default}")
+    p.add_argument("--lr", type=float, help=f"default {capacity.SETTINGS['lr']}")
+    p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
+    add_json(p, default=f"{DEFAULT_JSON}; {THROUGHPUT_JSON} with --throughput")
+    p.set_defaults(func=main)
+
+
+def _positive(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    try:
+        return [r for r in read_records(path) if r["kind"] == "capacity"]
+    except ResultsError as e:
+        raise UsageError(f"cannot resume from {e}") from None
+
+
+def fastest(records: list[dict], cpu: str) -> str | None:
+    """The implementation with the least training time per step summed over cells, among throughput
+    records measured on a machine with this CPU; None when there are none."""
+    totals: dict[str, dict[str, float]] = {}
+    for r in records:
+        if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
+            totals.setdefault(r["implementation"], {})[r["cell"]] = r["seconds_per_step"]
+    cells = max((len(v) for v in totals.values()), default=0)
+    complete = {name: sum(v.values()) for name, v in totals.items() if len(v) == cells}
+    return min(complete, key=complete.get) if complete else None
+
+
+def main(args: argparse.Namespace) -> int:
+    task_names = parse_list(args.tasks, capacity.TASKS, "task")
+    cells = parse_list(args.cells, impls.CELLS, "cell")
+    inits = parse_list(args.init, impls.INITS, "init")
+    _positive(args, "seeds", "start", "longest", "steps", "batch_size", "hidden_size", "eval_every", "lr")
+    _positive(args, "jobs", "timeout")
+    try:
+        search = capacity.lengths(args.start, args.longest)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    chain_list = capacity.chains(task_names, cells, inits)
+    if not chain_list:
+        raise UsageError("nothing to run: forget1 and chrono apply to lstm and gru only")
+    overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "hidden_size", "eval_every", "lr")}
+
+    def settings_of(task: str) -> dict:
+        return capacity.settings_for(task, **overrides)
+
+    if args.throughput:
+        return _throughput(args, cells, implementations_arg(args))
+    path = Path(args.json or DEFAULT_JSON)
+    old = _read(path)
+    done = {capacity.key(r): r for r in old if capacity.finished(r)}
+    env = environment(1)
+    failed: list[dict] = []
+
+    def on_record(record: dict) -> None:
+        record["environment"] = env
+        if not capacity.finished(record):
+            failed.append(record)
+        write_records(path, [*done.values(), *failed])  # after every job: nothing finished is lost
+        print(_line(record), file=sys.stderr, flush=True)
+
+    try:
+        if args.at:
+            at = parse_ints(args.at, "--at")
+            if not at or min(at) < 1:
+                raise UsageError(f"--at must be lengths >= 1, got {args.at!r}")
+            specs = capacity.grid(chain_list, implementations_arg(args), args.seeds, settings_of, at)
+            print(
+                f"{len(specs)} jobs, {sum(capacity.key(s) in done for s in specs)} already done",
+                file=sys.stderr,
+            )
+            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record)
+        else:
+            name = _search_implementation(args)
+            print(f"searching on {name}; {len(done)} finished jobs read from {path}", file=sys.stderr)
+            capacity.run(
+                chain_list, name, args.seeds, settings_of, search, done, args.jobs, args.timeout, on_record
+            )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: finished jobs are kept in {path}; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    if not done and not failed:
+        raise UsageError("no job ran and none was found finished")
+    write_records(path, [*done.values(), *failed])
+    print(render(_rows(capacity.reach(done.values())), list(_rows([{}])[0]) if done else ["task"]))
+    print(f"\nwrote {path}")
+    return 1 if failed else 0
+
+
+def _search_implementation(args: argparse.Namespace) -> str:
+    """The one implementation a search runs on: the one named, else the fastest in the throughput file
+    measured on this CPU, else torch (or the first installed)."""
+    if args.impls is not None or args.frameworks is not None:
+        names = implementations_arg(args)
+        if len(names) != 1:
+            raise UsageError("a search runs on one implementation: name one with --impls (or use --at)")
+        return names[0]
+    measured = Path(THROUGHPUT_JSON)
+    name = fastest(_read(measured), cpu_model()) if measured.exists() else None
+    installed = impls.available()
+    if name in installed:
+        print(f"{name}: the fastest training step measured on this CPU ({measured})", file=sys.stderr)
+        return name
+    fallback = "torch" if "torch" in installed else installed[0]
+    print(f"no throughput measured on this CPU ({measured}): searching on {fallback}", file=sys.stderr)
+    return fallback
+
+
+def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
+    """Time THROUGHPUT_STEPS training steps per implementation and cell at THROUGHPUT_LENGTH, one job at a
+    time (nothing else running), with the search's settings on the adding problem."""
+    settings = capacity.settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0)
+    specs = [
+        {**capacity.spec(("adding", c, "default"), n, THROUGHPUT_LENGTH, 0, settings), "throughput": True}
+        for n in names
+        for c in cells
+        if impls.get(n).unsupported(c, settings["dtype"], "cpu") is None
+    ]
+    path = Path(args.json or THROUGHPUT_JSON)
+    env = environment(1)
+    records = []
+    for s in specs:
+        record = {"kind": "capacity", **s, **accuracy.run_in_subprocess(s, args.timeout), "environment": env}
+        records.append(record)
+        write_records(path, records)
+        print(_line(record), file=sys.stderr, flush=True)
+    rows = [
+        {
+            "implementation": r["implementation"],
+            "cell": r["cell"],
+            "ms_per_step": None if not r.get("seconds_per_step") else 1e3 * r["seconds_per_step"],
+            "first_step_ms": None if not r.get("first_step_seconds") else 1e3 * r["first_step_seconds"],
+            "status": r["status"],
+        }
+        for r in records
+    ]
+    print(render(rows, list(rows[0])))
+    print(f"\nfastest: {fastest(records, env['cpu'])}\nwrote {path}")
+    return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+def _line(r: dict) -> str:
+    what = f"{r['task']} {r['implementation']} {r['cell']} {r.get('init', 'default')}"
+    what += f" T={r['seq_len']} seed {r['seed']}"
+    if r["status"] not in accuracy.CACHEABLE:
+        return f"{what}: {r['status'].upper()} {r.get('error', '')}"
+    if r.get("solved_step"):
+        return f"{what}: solved at step {r['solved_step']} ({r.get('wall_seconds', 0):.0f} s)"
+    acc = r.get("accuracy")
+    acc = "-" if acc is None else f"{acc:.3f}"
+    return f"{what}: {r['status']}, not solved, accuracy {acc} ({r.get('wall_seconds', 0):.0f} s)"
+
+
+def _rows(reach: list[dict]) -> list[dict]:
+    return [
+        {
+            "task": row.get("task"),
+            "cell": row.get("cell"),
+            "init": row.get("init"),
+            "implementation": row.get("implementation"),
+            "seeds": row.get("seeds"),
+            "longest_T_half": row.get("longest_half"),
+            "longest_T_any": row.get("longest_any"),
+            "solved_by_T": " ".join(
+                f"{t}:{s['solved']}/{s['seeds']}" for t, s in (row.get("by_length") or {}).items()
+            ),
+        }
+        for row in reach
+    ]
