@@ -103,7 +103,7 @@ def next_jobs(
 
 def run(
     chain_list: list[Chain],
-    implementation: str,
+    implementation_of: dict[str, str],
     seeds: int,
     settings_of: Callable[[str], dict],
     search: list[int],
@@ -111,18 +111,21 @@ def run(
     jobs: int = 1,
     timeout_s: float = accuracy.JOB_TIMEOUT_S,
     on_record: Callable[[dict], None] | None = None,
-    runner: Callable[[dict, float], dict] = accuracy.run_in_subprocess,
+    runner: Callable[[dict, float], dict] | None = None,
 ) -> dict[str, dict]:
-    """Search every chain, ``jobs`` jobs at a time, each in a fresh process; ``done`` holds the finished
+    """Search every chain on its cell's implementation (``implementation_of``: cell -> name), ``jobs`` jobs
+    at a time, each in a fresh process; ``done`` holds the finished
     records by key and gains the new ones. A job that crashes or times out counts as unsolved for this run
     (it is recorded, and a later run tries it again)."""
+    runner = runner or accuracy.run_in_subprocess
     outcomes = dict(done)
     running: set[str] = set()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures: dict[Future, tuple[Chain, dict]] = {}
 
         def submit(chain: Chain) -> None:
-            for s in next_jobs(chain, implementation, seeds, settings_of(chain[0]), outcomes, search):
+            name = implementation_of[chain[1]]
+            for s in next_jobs(chain, name, seeds, settings_of(chain[0]), outcomes, search):
                 if key(s) not in running:
                     running.add(key(s))
                     futures[pool.submit(runner, s, timeout_s)] = (chain, s)
@@ -169,9 +172,10 @@ def run_grid(
     jobs: int = 1,
     timeout_s: float = accuracy.JOB_TIMEOUT_S,
     on_record: Callable[[dict], None] | None = None,
-    runner: Callable[[dict, float], dict] = accuracy.run_in_subprocess,
+    runner: Callable[[dict, float], dict] | None = None,
 ) -> dict[str, dict]:
     """Every spec not finished yet, ``jobs`` at a time."""
+    runner = runner or accuracy.run_in_subprocess
     todo = [s for s in specs if key(s) not in done]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(runner, s, timeout_s): s for s in todo}

@@ -26,6 +26,7 @@ from suite.table import render
 DEFAULT_JSON = "results/capacity.json"
 THROUGHPUT_JSON = "results/capacity-throughput.json"
 THROUGHPUT_STEPS, THROUGHPUT_LENGTH = 40, 100
+JOB_STEPS = 1000  # a typical search job's steps, to weigh a compiling framework's first step
 
 
 def add_parser(kinds: argparse._SubParsersAction) -> None:
@@ -73,16 +74,15 @@ def _read(path: Path) -> list[dict]:
         raise UsageError(f"cannot resume from {e}") from None
 
 
-def fastest(records: list[dict], cpu: str) -> str | None:
-    """The implementation with the least training time per step summed over cells, among throughput
-    records measured on a machine with this CPU; None when there are none."""
-    totals: dict[str, dict[str, float]] = {}
+def fastest(records: list[dict], cpu: str) -> dict[str, str]:
+    """Per cell, the implementation whose typical search job costs least on a machine with this CPU: the
+    first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured rate."""
+    cost: dict[str, dict[str, float]] = {}
     for r in records:
         if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
-            totals.setdefault(r["implementation"], {})[r["cell"]] = r["seconds_per_step"]
-    cells = max((len(v) for v in totals.values()), default=0)
-    complete = {name: sum(v.values()) for name, v in totals.items() if len(v) == cells}
-    return min(complete, key=complete.get) if complete else None
+            seconds = (r.get("first_step_seconds") or 0.0) + JOB_STEPS * r["seconds_per_step"]
+            cost.setdefault(r["cell"], {})[r["implementation"]] = seconds
+    return {cell: min(by_impl, key=by_impl.get) for cell, by_impl in cost.items()}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -130,10 +130,10 @@ def main(args: argparse.Namespace) -> int:
             )
             capacity.run_grid(specs, done, args.jobs, args.timeout, on_record)
         else:
-            name = _search_implementation(args)
-            print(f"searching on {name}; {len(done)} finished jobs read from {path}", file=sys.stderr)
+            chosen = _search_implementations(args, cells)
+            print(f"{len(done)} finished jobs read from {path}", file=sys.stderr)
             capacity.run(
-                chain_list, name, args.seeds, settings_of, search, done, args.jobs, args.timeout, on_record
+                chain_list, chosen, args.seeds, settings_of, search, done, args.jobs, args.timeout, on_record
             )
     except KeyboardInterrupt:
         print(
@@ -149,23 +149,29 @@ def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _search_implementation(args: argparse.Namespace) -> str:
-    """The one implementation a search runs on: the one named, else the fastest in the throughput file
-    measured on this CPU, else torch (or the first installed)."""
+def _search_implementations(args: argparse.Namespace, cells: list[str]) -> dict[str, str]:
+    """The implementation each cell is searched on: the one named, else the cheapest per cell in the
+    throughput file measured on this CPU (when installed), else torch (or the first installed)."""
     if args.impls is not None or args.frameworks is not None:
         names = implementations_arg(args)
         if len(names) != 1:
             raise UsageError("a search runs on one implementation: name one with --impls (or use --at)")
-        return names[0]
+        return dict.fromkeys(cells, names[0])
     measured = Path(THROUGHPUT_JSON)
-    name = fastest(_read(measured), cpu_model()) if measured.exists() else None
+    cheapest = fastest(_read(measured), cpu_model()) if measured.exists() else {}
     installed = impls.available()
-    if name in installed:
-        print(f"{name}: the fastest training step measured on this CPU ({measured})", file=sys.stderr)
-        return name
     fallback = "torch" if "torch" in installed else installed[0]
-    print(f"no throughput measured on this CPU ({measured}): searching on {fallback}", file=sys.stderr)
-    return fallback
+    chosen = {}
+    for cell in cells:
+        name = cheapest.get(cell)
+        chosen[cell] = name if name in installed else fallback
+        why = (
+            f"the cheapest measured on this CPU ({measured})"
+            if name in installed
+            else "no throughput measured"
+        )
+        print(f"{cell}: searched on {chosen[cell]}: {why}", file=sys.stderr)
+    return chosen
 
 
 def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
@@ -197,7 +203,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
         for r in records
     ]
     print(render(rows, list(rows[0])))
-    print(f"\nfastest: {fastest(records, env['cpu'])}\nwrote {path}")
+    print(f"\ncheapest per cell: {fastest(records, env['cpu'])}\nwrote {path}")
     return 0 if all(r["status"] == "ok" for r in records) else 1
 
 
