@@ -11,6 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import impls
+import tasks
 from suite import accuracy
 
 # The search's training settings, per task preset: Pascanu et al.'s temporal-order setup (50 units,
@@ -27,8 +28,26 @@ SETTINGS: dict[str, Any] = {
 }
 OPTIMIZER_OF = {"copy": "rmsprop", "varcopy": "rmsprop"}
 START, LONGEST = 10, 640
+# The shortest length a search halves down to, where it is not the task's own shortest: copy's sequence
+# holds 10 symbols through T + 10 steps, so below T = 10 the length hardly changes what is to be learnt.
+SHORTEST: dict[str, int] = {"copy": 10, "varcopy": 10}
 TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
 Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
+
+# What the papers report, per (task, cell), to set beside the search's reach (../shared/reference/tasks.md)
+ANCHORS: dict[tuple[str, str], str] = {
+    ("adding", "lstm"): "solved T=100/200/400 in ~5k/15k/15k steps of batch 20-50, plateau at T=750 "
+    "(Arjovsky 2016, Fig. 2); H&S 1997 Table 7: T=100/500/1000 after 74k/209k/853k sequences (their form)",
+    ("adding", "rnn"): "never beats the 0.167 baseline at T=100..750 (Arjovsky 2016)",
+    ("adding", "gru"): "TCN paper (Bai 2018, Table 1): MSE 5.3e-5 at T=600 (recalled, unverified)",
+    ("copy", "lstm"): "T=100: slowly below the baseline after 1M examples; T>=200 at the baseline "
+    "(Arjovsky 2016, Fig. 1); forget bias 1 learns T=500 (Tallec & Ollivier 2018)",
+    ("copy", "rnn"): "T=100: at the baseline (Arjovsky 2016)",
+    ("temporal2", "lstm"): "H&S 1997 Table 9: solved at T~100 after 31k sequences (mean of 20 trials)",
+    ("temporal2", "rnn"): "Pascanu 2013: with clipping alone success falls with T; with their regulariser "
+    "5/5 seeds to T=200 (50 units, batch 20)",
+    ("temporal3", "lstm"): "H&S 1997 Table 9: solved at T~100 after 571k sequences (mean of 10 trials)",
+}
 
 
 def settings_for(task: str, **overrides: Any) -> dict[str, Any]:
@@ -90,14 +109,31 @@ def next_jobs(
 ) -> list[dict]:
     """The jobs a chain needs next: the missing seeds at the first length not yet complete (a length is
     passed once any of its seeds solves it); [] when the chain is over: no seed solved the last complete
-    length, or every length is done."""
-    for seq_len in search:
+    length, or every length is done. When no seed solves the first length, lengths halve down to the task's
+    shortest (SHORTEST, else its own) until one is solved."""
+
+    def missing_or_solved(seq_len: int) -> list[dict] | bool:
         specs = [spec(chain, implementation, seq_len, s, settings) for s in range(seeds)]
         missing = [s for s in specs if key(s) not in done]
-        if missing:
-            return missing
-        if not any(done[key(s)].get("solved") for s in specs):
-            return []
+        return missing or any(done[key(s)].get("solved") for s in specs)
+
+    for seq_len in search:
+        outcome = missing_or_solved(seq_len)
+        if outcome is False and seq_len == search[0]:
+            return _shorter(chain, search[0], missing_or_solved)
+        if outcome is not True:
+            return outcome or []
+    return []
+
+
+def _shorter(chain: Chain, start: int, missing_or_solved: Callable[[int], list[dict] | bool]) -> list[dict]:
+    shortest = SHORTEST.get(chain[0], tasks.get(chain[0]).min_length)
+    seq_len = start // 2
+    while seq_len >= shortest:
+        outcome = missing_or_solved(seq_len)
+        if outcome is not False:
+            return [] if outcome is True else outcome
+        seq_len //= 2
     return []
 
 
@@ -226,6 +262,7 @@ def point_summary(records: list[dict]) -> dict[str, Any]:
         "solved": len(solved),
         "fraction": len(solved) / len(records) if records else 0.0,
         "median_solve_step": statistics.median(steps) if steps else None,
+        "accuracies": acc,
         "accuracy_median": statistics.median(acc) if acc else None,
         "accuracy_min": min(acc) if acc else None,
         "accuracy_max": max(acc) if acc else None,

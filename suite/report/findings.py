@@ -212,3 +212,36 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
         + (f" agree on every norm to {spread:.0e} relative." if spread is not None else ".")
     )
     return [Finding("Why", text, "the-vanishing-gradient", _sources(ok))]
+
+
+def reach_text(row: dict) -> str:
+    """A reach row's longest T solved by at least half the seeds, or '<' the shortest length tried."""
+    if row["longest_half"] is not None:
+        return str(row["longest_half"])
+    return f"<{min(row['by_length'])}"
+
+
+def capacity(rows: list[dict], records: list[dict], command: str) -> list[Finding]:
+    """Per task, the longest T solved by at least half the seeds, per cell and init, with the budget."""
+    if not rows:
+        return [_missing("How far", "how-far-each-cell-reaches", "capacity search", command)]
+    parts = []
+    for task in sorted({r["task"] for r in rows}):
+        cells = []
+        for cell in ("rnn", "lstm", "gru"):
+            of = {r["init"]: r for r in rows if r["task"] == task and r["cell"] == cell}
+            if of:
+                inits = [i for i in ("default", "forget1", "chrono") if i in of]
+                cells.append(
+                    f"{CELL_NAMES[cell]} "
+                    + "/".join(reach_text(of[i]) for i in inits)
+                    + f" ({'/'.join(inits)})"
+                )
+        parts.append(f"{task}: " + ", ".join(cells))
+    s = rows[0]["settings"]
+    seeds = min(r["seeds"] for r in rows)
+    text = (
+        f"**longest T solved by at least half of {seeds}+ seeds** within {s['steps']} steps of batch "
+        f"{s['batch_size']} (hidden {s['hidden_size']}, {s['dtype']}): " + "; ".join(parts) + "."
+    )
+    return [Finding("How far", text, "how-far-each-cell-reaches", _sources(records))]

@@ -396,3 +396,55 @@ def gradient_norms(records: list[dict]) -> Figure | None:
         ax.grid(True, which="both", alpha=0.3)
         _legend(ax)
     return fig
+
+
+def capacity_vs_length(rows: list[dict]) -> Figure | None:
+    """Test accuracy against T from the capacity search, a row of panels per task and a panel per cell,
+    the inits overlaid: every seed as a dot, the median joined, the min-max band shaded, and the seeds
+    solved out of those run written above each length. ``rows``: suite.capacity.reach rows."""
+    from suite import capacity
+
+    task_names = [t for t in capacity.TASKS if any(r["task"] == t for r in rows)]
+    cells = [c for c in CELLS if any(r["cell"] == c for r in rows)]
+    if not task_names:
+        return None
+    fig, grid = plt.subplots(
+        len(task_names), len(cells), figsize=(5.0 * len(cells), 3.6 * len(task_names)), squeeze=False
+    )
+    fig.suptitle("how far each cell reaches: test accuracy against T (dots: seeds; text: seeds solved)")
+    for axes, task in zip(grid, task_names, strict=True):
+        for ax, cell in zip(axes, cells, strict=True):
+            for row in (r for r in rows if r["task"] == task and r["cell"] == cell):
+                colour_ = INIT_COLOURS.get(row["init"], "black")
+                ts = list(row["by_length"])
+                points = [row["by_length"][t] for t in ts]
+                middle = [p["accuracy_median"] for p in points]
+                ax.plot(
+                    ts, middle, "-o", color=colour_, ms=3, label=f"{row['init']} ({row['implementation']})"
+                )
+                ax.fill_between(
+                    ts,
+                    [p["accuracy_min"] for p in points],
+                    [p["accuracy_max"] for p in points],
+                    color=colour_,
+                    alpha=0.12,
+                )
+                for t, p in zip(ts, points, strict=True):
+                    ax.scatter([t] * len(p["accuracies"]), p["accuracies"], s=6, color=colour_, alpha=0.5)
+                    ax.annotate(
+                        f"{p['solved']}/{p['seeds']}",
+                        (t, p["accuracy_max"]),
+                        textcoords="offset points",
+                        xytext=(0, 4),
+                        ha="center",
+                        fontsize=7,
+                        color=colour_,
+                    )
+            ax.set_xscale("log", base=2)
+            ax.set(ylim=(0, 1.08), title=f"{task}: {CELL_NAMES[cell]}", xlabel="T (steps)")
+            ax.set_ylabel("test accuracy" if task != "adding" else "share within tolerance")
+            ax.grid(True, which="both", alpha=0.3)
+            if ax.lines:
+                _legend(ax)
+    fig.tight_layout()
+    return fig

@@ -144,8 +144,10 @@ def test_trains_as_the_numpy_reference_does(fake_cupy):
     x = rng.standard_normal((4, 6, 2))
     target = rng.standard_normal((4, 1))
     config = TrainConfig(optimizer="adam", lr=1e-2)
-    trainers = [impls.create(n, "lstm", 2, 3, dtype="float64", device=d).trainer(config, seed=1)
-                for n, d in (("numpy", "cpu"), ("numpy-cupy", "gpu"))]
+    trainers = [
+        impls.create(n, "lstm", 2, 3, dtype="float64", device=d).trainer(config, seed=1)
+        for n, d in (("numpy", "cpu"), ("numpy-cupy", "gpu"))
+    ]
     losses = [[t.step(x, target) for _ in range(3)] for t in trainers]
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-12)
     prediction = trainers[1].predict(x)

@@ -79,6 +79,25 @@ def test_next_jobs_walk_the_lengths_and_stop_once_no_seed_solves():
     assert lengths_of(every) == []  # every length done
 
 
+def test_when_the_first_length_fails_lengths_halve_down_to_the_tasks_shortest():
+    chain = ("adding", "rnn", "default")
+    search = [20, 40]
+
+    def lengths_of(done):
+        return sorted({s["seq_len"] for s in capacity.next_jobs(chain, "numpy", 3, SMALL, done, search)})
+
+    failed = done_at(chain, 20, set())
+    assert lengths_of(failed) == [10]
+    assert lengths_of({**failed, **done_at(chain, 10, set())}) == [5]
+    assert lengths_of({**failed, **done_at(chain, 10, {1})}) == []  # reach found: 10
+    every = {k: v for t in (20, 10, 5, 2, 1) for k, v in done_at(chain, t, set()).items()}
+    assert lengths_of(every) == []
+    copy = ("copy", "rnn", "default")
+    assert capacity.next_jobs(copy, "numpy", 3, SMALL, done_at(copy, 10, set()), [10, 20]) == []
+    temporal = ("temporal2", "rnn", "default")  # shortest length 10: nothing below
+    assert capacity.next_jobs(temporal, "numpy", 3, SMALL, done_at(temporal, 10, set()), [10, 20]) == []
+
+
 def test_a_search_goes_as_far_as_each_cell_reaches_and_no_further():
     calls = []
     chains = capacity.chains(["temporal2"], ["rnn", "lstm"], ["default"])
