@@ -8,6 +8,8 @@ slope of log norm against k."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 import impls
@@ -55,8 +57,9 @@ def decay_per_step(lags: list[int], norms: list[float], fit_from: int = FIT_FROM
 
 
 def measure(job: dict) -> dict:
-    """One implementation x cell x init x seed at initialisation: the norms against lag on the task's
-    inputs, and their fitted decay per step (the harness calls this in a fresh process)."""
+    """One implementation x cell x init x seed, at initialisation or at a training checkpoint (the job's
+    ``checkpoint``: weights in the canonical layout): the norms against lag on the task's inputs, and their
+    fitted decay per step (the harness calls this in a fresh process)."""
     task = tasks.get(job["task"])
     lags = list(job["lags"])
     model = impls.create(
@@ -69,12 +72,15 @@ def measure(job: dict) -> dict:
         init=job["init"],
         t_max=job.get("t_max"),
     )
+    if job.get("checkpoint"):
+        saved = np.load(job["checkpoint"])
+        model.set_params({name: saved[name].astype(job["dtype"]) for name in model.get_params()})
     x, _ = task.batch(np.random.default_rng([job["seed"], 3]), job["batch"], max(lags))
     u = probe(job["hidden_size"], job["seed"]).astype(job["dtype"])
     norms, c_norms = gradient_norms(model, x.astype(job["dtype"]), tuple(lags), u)
     return {
         "path": model.path(),
-        "step": 0,
+        "step": job.get("step", 0),
         "norms": norms,
         "c_norms": c_norms,
         "decay_per_step": decay_per_step(lags, norms),
@@ -119,16 +125,81 @@ def job_specs(
     ]
 
 
+def training_specs(
+    implementation: str,
+    cells: list[str],
+    inits: list[str],
+    seeds: int,
+    hidden_size: int,
+    steps: list[int],
+    seq_len: int,
+    checkpoint_dir: str,
+    task: str = "adding",
+) -> list[dict]:
+    """Training jobs (suite.training_job) that save the weights at ``steps``, one per cell x init x seed,
+    with the capacity search's settings; chrono's T_max is its default for ``seq_len``."""
+    from suite import capacity
+
+    settings = capacity.settings_for(task, steps=max(steps), hidden_size=hidden_size, eval_every=0)
+    return [
+        {
+            **capacity.spec((task, cell, init), implementation, seq_len, seed, settings),
+            "checkpoints": sorted(steps),
+            "checkpoint_dir": checkpoint_dir,
+        }
+        for cell in cells
+        for init in inits
+        if init == "default" or cell != "rnn"
+        for seed in range(seeds)
+    ]
+
+
+def at_checkpoints(jobs: list[dict], trained: list[dict], steps: list[int]) -> list[dict]:
+    """The measurement ``jobs`` again at each training step, on the weights the matching training job
+    saved (t_max is the one it trained with); jobs whose training is missing are left out."""
+    from suite.training_job import checkpoint_path
+
+    by_chain = {(t["cell"], t["init"], t["seed"]): t for t in trained}
+    out = []
+    for step in steps:
+        for job in jobs:
+            t = by_chain.get((job["cell"], job["init"], job["seed"]))
+            if t is None or not Path(checkpoint_path(t, step)).exists():
+                continue
+            out.append(
+                {
+                    **job,
+                    "t_max": t.get("t_max"),
+                    "step": step,
+                    "checkpoint": str(checkpoint_path(t, step)),
+                    "trained_on": {
+                        k: t[k]
+                        for k in (
+                            "task",
+                            "implementation",
+                            "seq_len",
+                            "batch_size",
+                            "optimizer",
+                            "lr",
+                            "clip",
+                            "dtype",
+                        )
+                    },
+                }
+            )
+    return out
+
+
 def summary(records: list[dict]) -> list[dict]:
-    """Per implementation, cell and init: the decay per step over seeds (median, min, max), for h and, for
-    the LSTM, c."""
+    """Per implementation, cell, init and training step: the decay per step over seeds (median, min, max),
+    for h and, for the LSTM, c."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("status") == "ok":
-            groups.setdefault((r["implementation"], r["cell"], r["init"]), []).append(r)
+            groups.setdefault((r["implementation"], r["cell"], r["init"], r.get("step", 0)), []).append(r)
     rows = []
-    for (implementation, cell, init), recs in sorted(groups.items()):
-        row = {"implementation": implementation, "cell": cell, "init": init, "seeds": len(recs)}
+    for (implementation, cell, init, step), recs in sorted(groups.items()):
+        row = {"implementation": implementation, "cell": cell, "init": init, "step": step, "seeds": len(recs)}
         for key, name in (("decay_per_step", "h"), ("c_decay_per_step", "c")):
             values = [r[key] for r in recs if r.get(key) is not None]
             if values:

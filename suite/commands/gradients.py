@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import impls
-from suite import gradients, harness
+from suite import accuracy, gradients, harness
 from suite.commands.common import (
     UsageError,
     add_json,
@@ -36,6 +36,15 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden-size", type=int, default=128)
     p.add_argument("--seeds", type=int, default=3, help="seeds per implementation, cell and init (default 3)")
     p.add_argument("--lags", help=f"comma-separated lags (default: {','.join(map(str, gradients.LAGS))})")
+    p.add_argument(
+        "--train-steps",
+        help="comma-separated training steps to measure at as well (e.g. 500,2000): each cell x init x seed "
+        "is trained on the adding problem, saving its weights at those steps",
+    )
+    p.add_argument("--train-impl", help="the implementation that trains (default: torch, else numpy)")
+    p.add_argument(
+        "--train-seq-len", type=int, default=50, help="the training sequences' length (default 50)"
+    )
     p.add_argument("--dtype", default="float64")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
     add_json(p, default=DEFAULT_JSON)
@@ -55,6 +64,40 @@ def _lags(value: str | None) -> tuple[int, ...]:
     if not lags or min(lags) < 1:
         raise UsageError(f"--lags must be integers >= 1, got {value!r}")
     return tuple(sorted(set(lags)))
+
+
+def _train_steps(args: argparse.Namespace) -> list[int]:
+    if args.train_steps is None:
+        return []
+    steps = sorted(set(parse_ints(args.train_steps, "--train-steps")))
+    if not steps or min(steps) < 0:
+        raise UsageError(f"--train-steps must be integers >= 0, got {args.train_steps!r}")
+    if args.train_seq_len < 2:
+        raise UsageError(f"--train-seq-len must be >= 2, got {args.train_seq_len}")
+    return steps
+
+
+def _train(
+    args: argparse.Namespace, cells: list[str], inits: list[str], steps: list[int], folder: Path
+) -> list[dict]:
+    """Train every cell x init x seed, saving weights at ``steps``; the specs of the jobs that finished."""
+    installed = impls.available()
+    name = args.train_impl or ("torch" if "torch" in installed else "numpy")
+    if name not in impls.registry.names():
+        raise UsageError(f"unknown implementation {name!r}; choose from {', '.join(impls.registry.names())}")
+    if name not in installed:
+        raise UsageError(f"{name} is not installed here; install it with: {impls.get(name).install_hint()}")
+    specs = gradients.training_specs(
+        name, cells, inits, args.seeds, args.hidden_size, steps, args.train_seq_len, str(folder)
+    )
+    trained = []
+    for i, spec in enumerate(specs):
+        result = accuracy.run_in_subprocess(spec, args.timeout * 10)
+        if result["status"] == "ok":
+            trained.append({**spec, "t_max": result.get("t_max")})
+        what = f"[train {i + 1}/{len(specs)}] {name} {spec['cell']} {spec['init']} seed {spec['seed']}"
+        print(f"{what}: {result['status']}, test loss {result.get('test_loss')}", file=sys.stderr, flush=True)
+    return trained
 
 
 def main(args: argparse.Namespace) -> int:
@@ -79,16 +122,21 @@ def main(args: argparse.Namespace) -> int:
     )
     if not jobs:
         raise UsageError("no job: forget1 and chrono apply to lstm and gru only")
+    steps = _train_steps(args)
     path = Path(args.json or DEFAULT_JSON)
     env = environment(1)
     records: list[dict] = []
+    if steps:
+        # the training runs' weights sit beside the results file, in its (uncommitted) cache
+        trained = _train(args, cells, inits, steps, path.parent / "cache" / "checkpoints")
+        jobs += gradients.at_checkpoints(jobs, trained, [s for s in steps if s > 0])
 
     def on_result(result: dict) -> None:
         records.append({"kind": "gradients", **result, "environment": env})
         write_records(path, records)  # after every job: an interrupted run keeps what finished
         r = records[-1]
         what = f"[{len(records)}/{len(jobs)}] {r['implementation']:<14} {r['cell']:<4} {r['init']:<8}"
-        what += f" seed {r['seed']}"
+        what += f" seed {r['seed']} step {r.get('step', 0)}"
         if r["status"] == "ok":
             decay = r.get("c_decay_per_step") or r.get("decay_per_step")
             print(f"{what}  decay per step {decay:.3f}" if decay else what, file=sys.stderr, flush=True)
@@ -103,7 +151,8 @@ def main(args: argparse.Namespace) -> int:
     rows = gradients.summary(records)
     print(
         render(
-            rows, ["implementation", "cell", "init", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"]
+            rows,
+            ["implementation", "cell", "init", "step", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"],
         )
     )
     print(f"\nwrote {path}")

@@ -462,10 +462,25 @@ def section_gradients(rep: Report, records: list[dict]) -> None:
         + "."
     )
     rep.figure(plots.gradient_norms(records), "gradients", "gradient norm against lag, per cell and init")
+    trained = [r for r in records if r.get("step", 0) > 0]
+    if trained:
+        on = trained[0]["trained_on"]
+        rep.add(
+            f"After training: each cell x init x seed trained on {on['task']} problem at T={on['seq_len']} "
+            f"({on['implementation']}, batch {on['batch_size']}, {on['optimizer']} lr {on['lr']}, "
+            f"{on['dtype']}), its weights saved in the canonical layout at steps "
+            f"{', '.join(map(str, sorted({r['step'] for r in trained})))} and measured as above."
+        )
+        rep.figure(
+            plots.gradient_norms(records, trained=True),
+            "gradients_trained",
+            "gradient norm against lag after training, per cell, init and step",
+        )
     rows = gradients.summary(records)
     rep.add(
         md_table(
-            rows, ["implementation", "cell", "init", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"]
+            rows,
+            ["implementation", "cell", "init", "step", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"],
         )
     )
 

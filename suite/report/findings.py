@@ -177,7 +177,8 @@ def _is_slowed(record: dict) -> bool:
 def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
     """The decay of the gradient per step per cell and init (median over seeds and implementations), and
     how closely the implementations agree on the norms."""
-    ok = [r for r in records if r.get("status") == "ok" and r.get("decay_per_step") is not None]
+    measured = [r for r in records if r.get("status") == "ok" and r.get("decay_per_step") is not None]
+    ok = [r for r in measured if r.get("step", 0) == 0]
     if not ok:
         return [_missing("Why", "the-vanishing-gradient", "gradient diagnostic", command)]
     parts = []
@@ -211,7 +212,29 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
         f"{len(names)} implementations"
         + (f" agree on every norm to {spread:.0e} relative." if spread is not None else ".")
     )
-    return [Finding("Why", text, "the-vanishing-gradient", _sources(ok))]
+    trained = [r for r in measured if r.get("step", 0) > 0]
+    if trained:
+        last = max(r["step"] for r in trained)
+        parts = []
+        for cell in ("rnn", "lstm", "gru"):
+            inits = []
+            for init in ("default", "forget1", "chrono"):
+                of = sorted(
+                    (r.get("c_decay_per_step") or r["decay_per_step"])
+                    for r in trained
+                    if r["cell"] == cell and r["init"] == init and r["step"] == last
+                )
+                if of:
+                    inits.append(f"{init} {of[len(of) // 2]:.3f}")
+            if inits:
+                parts.append(f"{CELL_NAMES[cell]} " + ", ".join(inits))
+        on = trained[0]["trained_on"]
+        text += (
+            f" After {last} training steps on {on['task']} at T={on['seq_len']} (c path for the LSTM): "
+            + "; ".join(parts)
+            + "."
+        )
+    return [Finding("Why", text, "the-vanishing-gradient", _sources(measured))]
 
 
 def reach_text(row: dict) -> str:

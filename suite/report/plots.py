@@ -371,27 +371,42 @@ def history_trends(runs: list[dict], steps_of: dict[str, list[int]], limit: int 
 INIT_COLOURS = {"default": "#4d4d4d", "forget1": "#1f77b4", "chrono": "#d62728"}
 
 
-def gradient_norms(records: list[dict]) -> Figure | None:
+def gradient_norms(records: list[dict], trained: bool = False) -> Figure | None:
     """Gradient norm against lag on a log scale, one panel per cell, the inits overlaid: the median over
-    seeds and implementations with its min-max band; the LSTM's cell-state path dashed."""
-    records = [r for r in _ok(records) if r.get("norms")]
+    seeds and implementations with its min-max band; the LSTM's cell-state path dashed. At initialisation,
+    or (``trained``) at each training checkpoint, the later steps darker."""
+    records = [r for r in _ok(records) if r.get("norms") and (r.get("step", 0) > 0) == trained]
     cells = [c for c in CELLS if any(r["cell"] == c for r in records)]
     if not cells:
         return None
-    fig, axes = _panels(len(cells), "gradient reaching the state k steps back, |d(u.h_T)/d h_(T-k)|")
+    title = "gradient reaching the state k steps back, |d(u.h_T)/d h_(T-k)|"
+    fig, axes = _panels(len(cells), title + (": after training" if trained else ": at initialisation"))
+    steps = sorted({r.get("step", 0) for r in records})
     for ax, cell in zip(axes, cells, strict=True):
         for init, colour_ in INIT_COLOURS.items():
-            of = [r for r in records if r["cell"] == cell and r["init"] == init]
-            for key, style, label in (("norms", "-", "h"), ("c_norms", "--", "c")):
-                series = [r for r in of if r.get(key)]
-                if not series:
-                    continue
-                lags = series[0]["lags"]
-                values = [[r[key][i] for r in series if r["lags"] == lags] for i in range(len(lags))]
-                middle = [statistics.median(v) for v in values]
-                ax.plot(lags, middle, style, color=colour_, label=f"{init} ({label}, {len(series)} runs)")
-                low, high = [min(v) for v in values], [max(v) for v in values]
-                ax.fill_between(lags, low, high, color=colour_, alpha=0.15)
+            for i, step in enumerate(steps):
+                of = [
+                    r for r in records if r["cell"] == cell and r["init"] == init and r.get("step", 0) == step
+                ]
+                alpha = 0.4 + 0.6 * (i + 1) / len(steps)
+                for key, style, label in (("norms", "-", "h"), ("c_norms", "--", "c")):
+                    series = [r for r in of if r.get(key)]
+                    if not series:
+                        continue
+                    lags = series[0]["lags"]
+                    values = [[r[key][i] for r in series if r["lags"] == lags] for i in range(len(lags))]
+                    middle = [statistics.median(v) for v in values]
+                    at = f", step {step}" if trained else ""
+                    ax.plot(
+                        lags,
+                        middle,
+                        style,
+                        color=colour_,
+                        alpha=alpha,
+                        label=f"{init} ({label}{at}, {len(series)} runs)",
+                    )
+                    low, high = [min(v) for v in values], [max(v) for v in values]
+                    ax.fill_between(lags, low, high, color=colour_, alpha=0.1)
         ax.set(yscale="log", title=CELL_NAMES[cell], xlabel="lag k (steps)", ylabel="gradient norm")
         ax.grid(True, which="both", alpha=0.3)
         _legend(ax)

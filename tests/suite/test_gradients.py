@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 import impls
+import tasks
 from suite import gradients
 from suite.commands import main
+from suite.records import read_records
+from tests.conftest import run_cli
 
 
 def test_on_the_linear_regime_the_norm_follows_the_recurrent_matrixs_powers():
@@ -98,3 +101,38 @@ def test_bad_arguments_exit_2(extra, capsys, tmp_path):
         main(["run", "gradients", "--impls", "numpy", *extra, "--json", str(tmp_path / "g.json")])
     assert e.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_at_training_checkpoints_the_norms_are_those_of_the_saved_weights(capsys, tmp_path):
+    path = tmp_path / "g.json"
+    argv = ["--impls", "numpy", "--cells", "lstm", "--init", "forget1", "--seeds", "1", "--hidden-size", "4"]
+    argv += ["--lags", "1,5,6", "--train-steps", "0,3", "--train-impl", "numpy", "--train-seq-len", "5"]
+    code, cap = run_cli(capsys, "run", "gradients", *argv, "--json", str(path))
+    assert code == 0, cap.err
+    records = read_records(path)
+    assert [r["step"] for r in records] == [0, 3]
+    trained = records[1]
+    assert trained["trained_on"]["implementation"] == "numpy" and trained["trained_on"]["seq_len"] == 5
+    saved = np.load(trained["checkpoint"])
+    model = impls.create("numpy", "lstm", 2, 4, dtype="float64", seed=0, init="forget1")
+    model.set_params({n: saved[n].astype("float64") for n in model.get_params()})
+    x, _ = tasks.get("adding").batch(np.random.default_rng([0, 3]), trained["batch"], 6)
+    norms, _ = gradients.gradient_norms(model, x, (1, 5, 6), gradients.probe(4, 0))
+    np.testing.assert_allclose(trained["norms"], norms, rtol=1e-12)
+    assert trained["norms"] != records[0]["norms"]  # three steps of Adam moved the weights
+
+
+@pytest.mark.parametrize("steps", ["-1", "x", ","])
+def test_bad_training_steps_exit_2(capsys, tmp_path, steps):
+    code, cap = run_cli(
+        capsys,
+        "run",
+        "gradients",
+        "--impls",
+        "numpy",
+        "--train-steps",
+        steps,
+        "--json",
+        str(tmp_path / "g.json"),
+    )
+    assert code == 2 and "--train-steps" in cap.err
