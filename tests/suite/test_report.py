@@ -177,3 +177,83 @@ def test_the_full_profile_run_is_the_main_one_even_when_smaller(tmp_path):
     first = md.index("### adding: steps 6000")
     assert "(the full profile)" in md[first:].splitlines()[0] and first < md.index("### adding: steps 10")
     assert "![adding: learning curves](curves_adding.png)" in md[first : md.index("### adding: steps 10")]
+
+
+def capacity_records():
+    """A search (torch) that reaches T=20 on the LSTM, with the GRU at T=10 compared on two frameworks."""
+    from suite import capacity
+
+    out = []
+    for impl, cell, reach in (
+        ("torch", "lstm", 20),
+        ("torch", "rnn", 0),
+        ("torch", "gru", 10),
+        ("jax", "gru", 10),
+    ):
+        for t in (10, 20, 40) if impl == "torch" and cell != "gru" else (10,):
+            for s in range(5):
+                solved = t <= reach and s < 3
+                spec = capacity.spec(
+                    ("adding", cell, "default"), "torch", t, s, capacity.settings_for("adding")
+                )
+                out.append(
+                    {
+                        **spec,
+                        "kind": "capacity",
+                        "framework": impl,
+                        "implementation": impl,
+                        "status": "ok",
+                        "solved": solved,
+                        "solved_step": 300 if solved else None,
+                        "accuracy": 0.9 if solved else 0.2,
+                    }
+                )
+    return out
+
+
+def test_the_capacity_search_leads_with_the_longest_length_solved(tmp_path):
+    write(tmp_path, "capacity.json", capacity_records())
+    assert main(["--results", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    finding = next(line for line in md.splitlines() if line.startswith("- How far"))
+    assert "adding: tanh RNN <10 (default), LSTM 20 (default), GRU 10 (default)" in finding
+    assert "## How far each cell reaches" in md and "![test accuracy against T" in md
+    assert "| adding | lstm | default | torch | 20 | 20 | 10:3/5 20:3/5 40:0/5 |" in md
+    assert "### Does the framework change the outcome?" in md
+    assert "| adding | gru | default | 10 | jax | 5 | 3 |" in md
+    assert (tmp_path / "capacity.png").exists()
+
+
+def test_gradients_after_training_get_their_own_plot_and_sentence(tmp_path):
+    base = {
+        "kind": "gradients",
+        "status": "ok",
+        "framework": "numpy",
+        "cell": "lstm",
+        "init": "default",
+        "seed": 0,
+        "hidden_size": 8,
+        "lags": [1, 5, 10],
+        "task": "adding",
+        "dtype": "float64",
+        "batch": 2,
+    }
+    trained_on = {
+        "task": "adding",
+        "implementation": "torch",
+        "seq_len": 50,
+        "batch_size": 20,
+        "optimizer": "adam",
+        "lr": 1e-3,
+        "clip": 1.0,
+        "dtype": "float32",
+    }
+    records = [
+        {**base, "step": 0, "norms": [0.5, 0.1, 0.01], "decay_per_step": 0.6},
+        {**base, "step": 500, "norms": [0.9, 0.8, 0.7], "decay_per_step": 0.95, "trained_on": trained_on},
+    ]
+    write(tmp_path, "gradients.json", records)
+    assert main(["--results", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "After 500 training steps on adding at T=50 (c path for the LSTM): LSTM default 0.950." in md
+    assert (tmp_path / "gradients.png").exists() and (tmp_path / "gradients_trained.png").exists()
