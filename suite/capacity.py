@@ -263,6 +263,7 @@ def point_summary(records: list[dict]) -> dict[str, Any]:
         "fraction": len(solved) / len(records) if records else 0.0,
         "median_solve_step": statistics.median(steps) if steps else None,
         "accuracies": acc,
+        "losses": [r["test_loss"] for r in records if r.get("test_loss") is not None],
         "accuracy_median": statistics.median(acc) if acc else None,
         "accuracy_min": min(acc) if acc else None,
         "accuracy_max": max(acc) if acc else None,

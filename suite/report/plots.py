@@ -414,9 +414,12 @@ def gradient_norms(records: list[dict], trained: bool = False) -> Figure | None:
 
 
 def capacity_vs_length(rows: list[dict]) -> Figure | None:
-    """Test accuracy against T from the capacity search, a row of panels per task and a panel per cell,
-    the inits overlaid: every seed as a dot, the median joined, the min-max band shaded, and the seeds
-    solved out of those run written above each length. ``rows``: suite.capacity.reach rows."""
+    """The capacity search's outcome against T, a row of panels per task and a panel per cell, the inits
+    overlaid: every seed as a dot, the median joined, the min-max band shaded, the seeds solved out of those
+    run written at each length. Classification tasks show test accuracy (solve line at 0.99, chance
+    dotted); the adding problem, a regression, its test MSE (solved below 0.01, baseline 1/6).
+    ``rows``: suite.capacity.reach rows."""
+    import tasks as task_defs
     from suite import capacity
 
     task_names = [t for t in capacity.TASKS if any(r["task"] == t for r in rows)]
@@ -426,40 +429,50 @@ def capacity_vs_length(rows: list[dict]) -> Figure | None:
     fig, grid = plt.subplots(
         len(task_names), len(cells), figsize=(5.0 * len(cells), 3.6 * len(task_names)), squeeze=False
     )
-    fig.suptitle("how far each cell reaches: test accuracy against T (dots: seeds; text: seeds solved)")
+    fig.suptitle("how far each cell reaches (dots: seeds; k/n: seeds solved at that T)")
     for axes, task in zip(grid, task_names, strict=True):
+        regression = task_defs.get(task).loss == "mse_last"
+        field = "losses" if regression else "accuracies"
         for ax, cell in zip(axes, cells, strict=True):
+            lengths_tried: set[int] = set()
             for row in (r for r in rows if r["task"] == task and r["cell"] == cell):
                 colour_ = INIT_COLOURS.get(row["init"], "black")
-                ts = list(row["by_length"])
-                points = [row["by_length"][t] for t in ts]
-                middle = [p["accuracy_median"] for p in points]
-                ax.plot(
-                    ts, middle, "-o", color=colour_, ms=3, label=f"{row['init']} ({row['implementation']})"
-                )
+                ts = [t for t, p in row["by_length"].items() if p[field]]
+                lengths_tried.update(ts)
+                values = [row["by_length"][t][field] for t in ts]
+                label = f"{row['init']} ({row['implementation']})"
+                ax.plot(ts, [statistics.median(v) for v in values], "-", color=colour_, label=label)
                 ax.fill_between(
-                    ts,
-                    [p["accuracy_min"] for p in points],
-                    [p["accuracy_max"] for p in points],
-                    color=colour_,
-                    alpha=0.12,
+                    ts, [min(v) for v in values], [max(v) for v in values], color=colour_, alpha=0.1
                 )
-                for t, p in zip(ts, points, strict=True):
-                    ax.scatter([t] * len(p["accuracies"]), p["accuracies"], s=6, color=colour_, alpha=0.5)
+                for t, v in zip(ts, values, strict=True):
+                    p = row["by_length"][t]
+                    ax.scatter([t] * len(v), v, s=8, color=colour_, alpha=0.6)
                     ax.annotate(
                         f"{p['solved']}/{p['seeds']}",
-                        (t, p["accuracy_max"]),
+                        (t, max(v) if not regression else min(v)),
                         textcoords="offset points",
-                        xytext=(0, 4),
+                        xytext=(0, 5 if not regression else -11),
                         ha="center",
                         fontsize=7,
                         color=colour_,
                     )
+            if regression:
+                ax.axhline(0.01, color="green", ls="--", lw=0.8, label="solved below 0.01")
+                ax.axhline(1 / 6, color="grey", ls=":", lw=0.8, label="baseline 1/6")
+                ax.set(yscale="log", ylabel="test MSE")
+            else:
+                ax.axhline(0.99, color="green", ls="--", lw=0.8, label="solved above 0.99")
+                chance = 1 / (8 if task in ("copy", "temporal3") else 4)
+                ax.axhline(chance, color="grey", ls=":", lw=0.8, label=f"chance {chance:g}")
+                ax.set(ylim=(0, 1.08), ylabel="test accuracy")
             ax.set_xscale("log", base=2)
-            ax.set(ylim=(0, 1.08), title=f"{task}: {CELL_NAMES[cell]}", xlabel="T (steps)")
-            ax.set_ylabel("test accuracy" if task != "adding" else "share within tolerance")
+            if lengths_tried:
+                ticks = sorted(lengths_tried)
+                ax.set_xticks(ticks, [str(t) for t in ticks])
+                ax.set_xlim(min(ticks) / 1.4, max(ticks) * 1.4)
+            ax.set(title=f"{task}: {CELL_NAMES[cell]}", xlabel="T (steps)")
             ax.grid(True, which="both", alpha=0.3)
-            if ax.lines:
-                _legend(ax)
+            _legend(ax)
     fig.tight_layout()
     return fig
