@@ -466,8 +466,8 @@ def capacity_vs_length(rows: list[dict]) -> Figure | None:
                 chance = 1 / (8 if task in ("copy", "temporal3") else 4)
                 ax.axhline(chance, color="grey", ls=":", lw=0.8, label=f"chance {chance:g}")
                 ax.set(ylim=(0, 1.08), ylabel="test accuracy")
-            ax.set_xscale("log", base=2)
             if lengths_tried:
+                ax.set_xscale("log", base=2)
                 ticks = sorted(lengths_tried)
                 ax.set_xticks(ticks, [str(t) for t in ticks])
                 ax.set_xlim(min(ticks) / 1.4, max(ticks) * 1.4)
