@@ -136,6 +136,8 @@ def run_job(spec: dict) -> dict:
     if status == "ok":
         metrics = tested if solved_step else _score(task, trainer, *_test(task, spec), spec["seq_len"])
         record.update(metrics)
+        if eval_every and metrics["solved"] and solved_step is None:  # passed at the end of the budget
+            record["solved_step"] = record["steps_run"]
         if not math.isfinite(metrics["test_loss"]):
             record["status"] = "diverged"
     else:
