@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import impls
@@ -91,12 +92,18 @@ def _train(
         name, cells, inits, args.seeds, args.hidden_size, steps, args.train_seq_len, str(folder)
     )
     trained = []
-    for i, spec in enumerate(specs):
-        result = accuracy.run_in_subprocess(spec, args.timeout * 10)
-        if result["status"] == "ok":
-            trained.append({**spec, "t_max": result.get("t_max")})
-        what = f"[train {i + 1}/{len(specs)}] {name} {spec['cell']} {spec['init']} seed {spec['seed']}"
-        print(f"{what}: {result['status']}, test loss {result.get('test_loss')}", file=sys.stderr, flush=True)
+    with ThreadPoolExecutor(max_workers=harness.cores()) as pool:  # one thread per job
+        futures = [pool.submit(accuracy.run_in_subprocess, spec, args.timeout * 10) for spec in specs]
+        for i, (spec, future) in enumerate(zip(specs, futures, strict=True)):
+            result = future.result()
+            if result["status"] == "ok":
+                trained.append({**spec, "t_max": result.get("t_max")})
+            what = f"[train {i + 1}/{len(specs)}] {name} {spec['cell']} {spec['init']} seed {spec['seed']}"
+            print(
+                f"{what}: {result['status']}, test loss {result.get('test_loss')}",
+                file=sys.stderr,
+                flush=True,
+            )
     return trained
 
 
