@@ -273,7 +273,8 @@ def point_summary(records: list[dict]) -> dict[str, Any]:
 
 def reach(records: Iterable[dict]) -> list[dict]:
     """Per task, cell, init, implementation and settings: the longest length solved by at least half the
-    seeds, the longest solved by any seed, and the success fraction at each length tried."""
+    seeds, the longest solved by any seed, the success fraction at each length tried, and whether the
+    longest length tried was solved (``capped``: the search stopped at its limit, not at a failure)."""
     rows: dict[tuple, dict] = {}
     for (task, cell, init, impl, seq_len, settings), rs in outcomes_by_point(records).items():
         row = rows.setdefault(
@@ -299,4 +300,6 @@ def reach(records: Iterable[dict]) -> list[dict]:
             row["longest_any"] = max(row["longest_any"] or 0, seq_len)
     for row in rows.values():
         row["by_length"] = dict(sorted(row["by_length"].items()))
+        # solved at the longest length tried: the search was capped there, the reach may be longer
+        row["capped"] = row["by_length"][max(row["by_length"])]["solved"] > 0
     return list(rows.values())

@@ -563,15 +563,20 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
             **r,
             "longest_T_half": findings.reach_text(r),
             "longest_T_any": r["longest_any"] or f"<{min(r['by_length'])}",
-            "solved_by_T": " ".join(f"{t}:{p['solved']}/{p['seeds']}" for t, p in r["by_length"].items()),
+            "solved_by_T": " ".join(
+                f"{t}:{p['solved']}/{p['seeds']}" + (f"@{p['median_solve_step']:g}" if p["solved"] else "")
+                for t, p in r["by_length"].items()
+            ),
             "anchor": capacity.ANCHORS.get((r["task"], r["cell"]), ""),
         }
         for r in sorted(rows, key=lambda r: (r["task"], r["cell"], r["init"]))
     ]
     rep.add(
-        "`longest_T_half`: solved by at least half the seeds; `longest_T_any`: by any seed; `solved_by_T`: "
-        "seeds solved / run at each length. The anchors trained far longer (their budgets are in the "
-        "anchor text): a shorter reach here at 2000 steps is the budget, not a disagreement."
+        "`longest_T_half`: solved by at least half the seeds (`>=`: the longest length the search tried, "
+        "so the reach may be longer); `longest_T_any`: by any seed; `solved_by_T`: seeds solved / run at "
+        "each length, with the median step the solved seeds met the criterion at. The anchors' budgets are "
+        "in their text: set them against this search's before reading a difference as a disagreement "
+        "(README, How far each cell reaches)."
     )
     rep.add(
         md_table(

@@ -238,9 +238,11 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
 
 
 def reach_text(row: dict) -> str:
-    """A reach row's longest T solved by at least half the seeds, or '<' the shortest length tried."""
+    """A reach row's longest T solved by at least half the seeds ('>=' when the search was capped there), or
+    '<' the shortest length tried."""
     if row["longest_half"] is not None:
-        return str(row["longest_half"])
+        capped = row.get("capped") and row["longest_half"] == max(row["by_length"])
+        return f"{'>=' if capped else ''}{row['longest_half']}"
     return f"<{min(row['by_length'])}"
 
 

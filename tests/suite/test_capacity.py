@@ -119,7 +119,13 @@ def test_a_search_goes_as_far_as_each_cell_reaches_and_no_further():
     assert (rnn["cell"], rnn["longest_half"], rnn["longest_any"]) == ("rnn", 10, 10)
     assert (lstm["longest_half"], lstm["longest_any"], lstm["seeds"]) == (40, 40, 3)
     assert lstm["by_length"][40]["fraction"] == pytest.approx(2 / 3)
-    assert lstm["by_length"][80]["solved"] == 0
+    assert lstm["by_length"][80]["solved"] == 0 and not lstm["capped"]
+    capped = capacity.reach(
+        capacity.run(
+            chains[1:], NUMPY, 3, lambda task: SMALL, SEARCH, {}, runner=fake_runner({"lstm": 80})
+        ).values()
+    )
+    assert capped[0]["capped"] and capped[0]["longest_half"] == 80
 
 
 def test_finished_records_are_never_run_again_and_an_interrupted_search_resumes():

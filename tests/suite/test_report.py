@@ -217,9 +217,9 @@ def test_the_capacity_search_leads_with_the_longest_length_solved(tmp_path):
     assert main(["--results", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
     finding = next(line for line in md.splitlines() if line.startswith("- How far"))
-    assert "adding: tanh RNN <10 (default), LSTM 20 (default), GRU 10 (default)" in finding
+    assert "adding: tanh RNN <10 (default), LSTM 20 (default), GRU >=10 (default)" in finding
     assert "## How far each cell reaches" in md and "![test accuracy against T" in md
-    assert "| adding | lstm | default | torch | 20 | 20 | 10:3/5 20:3/5 40:0/5 |" in md
+    assert "| adding | lstm | default | torch | 20 | 20 | 10:3/5@300 20:3/5@300 40:0/5 |" in md
     assert "### Does the framework change the outcome?" in md
     assert "| adding | gru | default | 10 | jax | 5 | 3 |" in md
     assert (tmp_path / "capacity.png").exists()
