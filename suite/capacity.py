@@ -156,7 +156,8 @@ def run(
     runner = runner or accuracy.run_in_subprocess
     outcomes = dict(done)
     running: set[str] = set()
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures: dict[Future, tuple[Chain, dict]] = {}
 
         def submit(chain: Chain) -> None:
@@ -181,6 +182,8 @@ def run(
                     on_record(record)
                 if not any(c == chain for c, _ in futures.values()):
                     submit(chain)
+    finally:  # an interrupt starts nothing more; the jobs in flight finish
+        pool.shutdown(wait=False, cancel_futures=True)
     return outcomes
 
 
@@ -213,7 +216,8 @@ def run_grid(
     """Every spec not finished yet, ``jobs`` at a time."""
     runner = runner or accuracy.run_in_subprocess
     todo = [s for s in specs if key(s) not in done]
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         futures = {pool.submit(runner, s, timeout_s): s for s in todo}
         for future in _as_completed(futures):
             record = {"kind": "capacity", **futures[future], **future.result()}
@@ -221,7 +225,21 @@ def run_grid(
                 done[key(record)] = record
             if on_record:
                 on_record(record)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return done
+
+
+def merge(*record_lists: Iterable[dict]) -> list[dict]:
+    """One record per job: the last finished one, else the last failure; later lists win. Two runs
+    writing one results file keep each other's finished jobs this way."""
+    by_key: dict[str, dict] = {}
+    for records in record_lists:
+        for r in records:
+            k = key(r)
+            if finished(r) or not finished(by_key.get(k, {})):
+                by_key[k] = r
+    return list(by_key.values())
 
 
 def _as_completed(futures: dict) -> Iterable[Future]:

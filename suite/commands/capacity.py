@@ -115,7 +115,9 @@ def main(args: argparse.Namespace) -> int:
         record["environment"] = env
         if not capacity.finished(record):
             failed.append(record)
-        write_records(path, [*done.values(), *failed])  # after every job: nothing finished is lost
+        # after every job, merged with the file as it is now: nothing finished is lost, even to a
+        # second run writing the same file
+        write_records(path, capacity.merge(_read(path), done.values(), failed))
         print(_line(record), file=sys.stderr, flush=True)
 
     try:
@@ -137,13 +139,14 @@ def main(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished jobs are kept in {path}; run the same command to resume",
+            f"\ninterrupted: no new job starts (those in flight finish); finished jobs are kept in {path}; "
+            "run the same command to resume",
             file=sys.stderr,
         )
         return 130
     if not done and not failed:
         raise UsageError("no job ran and none was found finished")
-    write_records(path, [*done.values(), *failed])
+    write_records(path, capacity.merge(_read(path), done.values(), failed))
     print(render(_rows(capacity.reach(done.values())), list(_rows([{}])[0]) if done else ["task"]))
     print(f"\nwrote {path}")
     return 1 if failed else 0

@@ -316,3 +316,36 @@ def test_a_corrupt_results_file_is_a_clear_error(capsys, tmp_path):
     path.write_text(json.dumps({"format": "rnnbench-results", "schema_version": 2, "records": "x"}))
     code, cap = run_cli(capsys, "run", "capacity", "--impls", "numpy", "--json", str(path))
     assert code == 2 and "cannot resume" in cap.err
+
+
+def test_two_runs_writing_one_file_keep_each_others_finished_jobs():
+    chain = ("temporal2", "lstm", "default")
+    a, b = done_at(chain, 10, {0}), done_at(chain, 20, {1})
+    failed = {**capacity.spec(chain, "numpy", 10, 0, SMALL), "status": "crash"}
+    merged = capacity.merge(a.values(), b.values(), [failed])  # a crash never replaces a finished job
+    assert len(merged) == 6 and all(r["status"] == "ok" for r in merged)
+    retried = capacity.spec(chain, "numpy", 40, 0, SMALL)
+    merged = capacity.merge([{**retried, "status": "crash"}], [{**retried, "status": "timeout"}])
+    assert [r["status"] for r in merged] == ["timeout"]
+
+
+def test_an_interrupt_starts_no_new_job():
+    chains = capacity.chains(["temporal2"], ["lstm"], ["default"])
+    calls = []
+
+    def interrupt(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        capacity.run(
+            chains,
+            NUMPY,
+            5,
+            lambda task: SMALL,
+            SEARCH,
+            {},
+            jobs=1,
+            runner=fake_runner({"lstm": 80}, calls),
+            on_record=interrupt,
+        )
+    assert len(calls) <= 2  # the first job, and at most one already taken by the worker
