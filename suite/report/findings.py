@@ -178,7 +178,10 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
     """The decay of the gradient per step per cell and init (median over seeds and implementations), and
     how closely the implementations agree on the norms."""
     measured = [r for r in records if r.get("status") == "ok" and r.get("decay_per_step") is not None]
-    ok = [r for r in measured if r.get("step", 0) == 0]
+    # at initialisation: the run made for it, not the first checkpoint of a training run (its own t_max)
+    training_runs = {r.get("source") for r in measured if r.get("step", 0) > 0}
+    ok = [r for r in measured if r.get("step", 0) == 0 and r.get("source") not in training_runs]
+    ok = ok or [r for r in measured if r.get("step", 0) == 0]
     if not ok:
         return [_missing("Why", "the-vanishing-gradient", "gradient diagnostic", command)]
     parts = []
@@ -194,8 +197,19 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
         if inits:
             parts.append(f"{CELL_NAMES[cell]} " + ", ".join(inits))
     same: dict[tuple, list[dict]] = defaultdict(list)
-    for r in ok:
-        same[(r["cell"], r["init"], r["seed"], r["hidden_size"], tuple(r["lags"]))].append(r)
+    for r in measured:
+        same[
+            (
+                r["cell"],
+                r["init"],
+                r.get("t_max"),
+                r["seed"],
+                r["hidden_size"],
+                tuple(r["lags"]),
+                r.get("step", 0),
+                r.get("source"),
+            )
+        ].append(r)
     spread = max(
         (
             max(abs(a - b) / abs(b) for a, b in zip(r["norms"], recs[0]["norms"], strict=True) if b)
@@ -204,7 +218,7 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
         ),
         default=None,
     )
-    names = sorted({r["implementation"] for r in ok})
+    names = sorted({r["implementation"] for r in measured})
     r0 = ok[0]
     text = (
         f"**gradient decay per step** (|d(u.h_T)/d h_(T-k)| against k, median over seeds; {r0['dtype']}, "
