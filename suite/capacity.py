@@ -150,9 +150,9 @@ def run(
     runner: Callable[[dict, float], dict] | None = None,
 ) -> dict[str, dict]:
     """Search every chain on its cell's implementation (``implementation_of``: cell -> name), ``jobs`` jobs
-    at a time, each in a fresh process; ``done`` holds the finished
-    records by key and gains the new ones. A job that crashes or times out counts as unsolved for this run
-    (it is recorded, and a later run tries it again)."""
+    at a time, each in a fresh process; ``done`` holds the finished records by key and gains the new ones.
+    A job that crashes or times out counts as unsolved for this run (it is recorded, and a later run tries
+    it again)."""
     runner = runner or accuracy.run_in_subprocess
     outcomes = dict(done)
     running: set[str] = set()
