@@ -91,7 +91,7 @@ def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: d
 def key(spec_or_record: dict) -> str:
     """The job's content hash: a record holds its spec, so records and specs share keys."""
     fields = ("task", "implementation", "framework", "cell", "init", "seq_len", "seed", *SETTINGS)
-    return accuracy.job_hash({k: spec_or_record.get(k) for k in (*fields, "optimizer")})
+    return accuracy.job_hash({k: spec_or_record.get(k) for k in fields})
 
 
 def finished(record: dict) -> bool:
@@ -153,37 +153,19 @@ def run(
     at a time, each in a fresh process; ``done`` holds the finished records by key and gains the new ones.
     A job that crashes or times out counts as unsolved for this run (it is recorded, and a later run tries
     it again)."""
-    runner = runner or accuracy.run_in_subprocess
     outcomes = dict(done)
-    running: set[str] = set()
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    try:
-        futures: dict[Future, tuple[Chain, dict]] = {}
 
-        def submit(chain: Chain) -> None:
-            name = implementation_of[chain[1]]
-            for s in next_jobs(chain, name, seeds, settings_of(chain[0]), outcomes, search):
-                if key(s) not in running:
-                    running.add(key(s))
-                    futures[pool.submit(runner, s, timeout_s)] = (chain, s)
+    def then(chain: Chain) -> list[dict]:
+        name = implementation_of[chain[1]]
+        return next_jobs(chain, name, seeds, settings_of(chain[0]), outcomes, search)
 
-        for chain in chain_list:
-            submit(chain)
-        while futures:
-            ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-            for future in ready:
-                chain, s = futures.pop(future)
-                record = {"kind": "capacity", **s, **future.result()}
-                running.discard(key(s))
-                outcomes[key(s)] = record
-                if finished(record):
-                    done[key(s)] = record
-                if on_record:
-                    on_record(record)
-                if not any(c == chain for c, _ in futures.values()):
-                    submit(chain)
-    finally:  # an interrupt starts nothing more; the jobs in flight finish
-        pool.shutdown(wait=False, cancel_futures=True)
+    def record(r: dict) -> None:
+        outcomes[key(r)] = r
+        if on_record:
+            on_record(r)
+
+    first = [(chain, s) for chain in chain_list for s in then(chain)]
+    _execute(first, then, done, jobs, timeout_s, record, runner)
     return outcomes
 
 
@@ -214,20 +196,50 @@ def run_grid(
     runner: Callable[[dict, float], dict] | None = None,
 ) -> dict[str, dict]:
     """Every spec not finished yet, ``jobs`` at a time."""
+    todo = [(None, s) for s in specs if key(s) not in done]
+    _execute(todo, lambda group: [], done, jobs, timeout_s, on_record or (lambda r: None), runner)
+    return done
+
+
+def _execute(
+    first: list[tuple[Any, dict]],
+    then: Callable[[Any], list[dict]],
+    done: dict[str, dict],
+    jobs: int,
+    timeout_s: float,
+    on_record: Callable[[dict], None],
+    runner: Callable[[dict, float], dict] | None,
+) -> None:
+    """Run the (group, spec) pairs ``first``, ``jobs`` at a time; once a group has nothing in flight, run
+    what ``then(group)`` asks for next. Each record goes into ``done`` when finished and to ``on_record``;
+    an interrupt starts nothing more (the jobs in flight finish)."""
     runner = runner or accuracy.run_in_subprocess
-    todo = [s for s in specs if key(s) not in done]
     pool = ThreadPoolExecutor(max_workers=jobs)
+    futures: dict[Future, tuple[Any, dict]] = {}
+    running: set[str] = set()
+
+    def submit(group: Any, specs: Iterable[dict]) -> None:
+        for s in specs:
+            if key(s) not in running:
+                running.add(key(s))
+                futures[pool.submit(runner, s, timeout_s)] = (group, s)
+
     try:
-        futures = {pool.submit(runner, s, timeout_s): s for s in todo}
-        for future in _as_completed(futures):
-            record = {"kind": "capacity", **futures[future], **future.result()}
-            if finished(record):
-                done[key(record)] = record
-            if on_record:
+        for group, s in first:
+            submit(group, [s])
+        while futures:
+            ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for future in ready:
+                group, s = futures.pop(future)
+                record = {"kind": "capacity", **s, **future.result()}
+                running.discard(key(s))
+                if finished(record):
+                    done[key(s)] = record
                 on_record(record)
+                if not any(g == group for g, _ in futures.values()):
+                    submit(group, then(group))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    return done
 
 
 def merge(*record_lists: Iterable[dict]) -> list[dict]:
@@ -240,13 +252,6 @@ def merge(*record_lists: Iterable[dict]) -> list[dict]:
             if finished(r) or not finished(by_key.get(k, {})):
                 by_key[k] = r
     return list(by_key.values())
-
-
-def _as_completed(futures: dict) -> Iterable[Future]:
-    pending = set(futures)
-    while pending:
-        ready, pending = wait(pending, return_when=FIRST_COMPLETED)
-        yield from ready
 
 
 # ----- what the records say -----
@@ -321,3 +326,47 @@ def reach(records: Iterable[dict]) -> list[dict]:
         # solved at the longest length tried: the search was capped there, the reach may be longer
         row["capped"] = row["by_length"][max(row["by_length"])]["solved"] > 0
     return list(rows.values())
+
+
+def search_rows(records: list[dict]) -> list[dict]:
+    """The capacity search's reach rows: per task, cell and init, the implementation that ran most of its
+    jobs (fixed points run on other implementations are the framework comparison)."""
+    rows = reach([r for r in records if not r.get("throughput")])
+    jobs = {}
+    for r in rows:
+        n = sum(p["seeds"] for p in r["by_length"].values())
+        chain = (r["task"], r["cell"], r["init"])
+        if n > jobs.get(chain, (0, None))[0]:
+            jobs[chain] = (n, r)
+    return [row for _, row in jobs.values()]
+
+
+def framework_points(records: list[dict]) -> list[dict]:
+    """Points (task, cell, init, T, settings) trained on more than one implementation: a row per
+    implementation with its seeds' outcomes."""
+    points = outcomes_by_point([r for r in records if not r.get("throughput")])
+    by_point: dict[tuple, list] = {}
+    for (task, cell, init, impl, seq_len, settings), recs in points.items():
+        by_point.setdefault((task, cell, init, seq_len, settings), []).append((impl, recs))
+    rows = []
+    for (task, cell, init, seq_len, _), impls_ in by_point.items():
+        if len(impls_) < 2:
+            continue
+        for impl, recs in impls_:
+            s = point_summary(recs)
+            rows.append(
+                {
+                    "task": task,
+                    "cell": cell,
+                    "init": init,
+                    "T": seq_len,
+                    "implementation": impl,
+                    "seeds": s["seeds"],
+                    "solved": s["solved"],
+                    "median_solve_step": s["median_solve_step"],
+                    "accuracy_median": s["accuracy_median"],
+                    "accuracy_min": s["accuracy_min"],
+                    "accuracy_max": s["accuracy_max"],
+                }
+            )
+    return rows

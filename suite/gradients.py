@@ -14,7 +14,8 @@ import numpy as np
 
 import impls
 import tasks
-from suite import harness
+from suite import capacity, harness
+from suite.training_job import checkpoint_path
 
 PLAN = harness.Plan("suite.gradients:measure", process_per="implementation")
 
@@ -138,8 +139,6 @@ def training_specs(
 ) -> list[dict]:
     """Training jobs (suite.training_job) that save the weights at ``steps``, one per cell x init x seed,
     with the capacity search's settings; chrono's T_max is its default for ``seq_len``."""
-    from suite import capacity
-
     settings = capacity.settings_for(task, steps=max(steps), hidden_size=hidden_size, eval_every=0)
     return [
         {
@@ -157,8 +156,6 @@ def training_specs(
 def at_checkpoints(jobs: list[dict], trained: list[dict], steps: list[int]) -> list[dict]:
     """The measurement ``jobs`` again at each training step, on the weights the matching training job
     saved (t_max is the one it trained with); jobs whose training is missing are left out."""
-    from suite.training_job import checkpoint_path
-
     by_chain = {(t["cell"], t["init"], t["seed"]): t for t in trained}
     out = []
     for step in steps:

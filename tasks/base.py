@@ -14,6 +14,7 @@ class Task(ABC):
     loss: str = ""  # an impls.training loss: "mse_last" or "ce_all"
     min_length: int = 1
     test_size: int = 1000  # sequences the trained model is scored on
+    chance: float | None = None  # the accuracy of guessing, where accuracy is a share of classes right
 
     def check_length(self, seq_len: int) -> None:
         if (

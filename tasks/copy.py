@@ -20,6 +20,7 @@ class Copy(Task):
     output_size = 9  # blank + 8 symbols
     loss = "ce_all"
     solved_above = 0.99  # recall accuracy
+    chance = 1 / 8  # a recalled position holds one of the 8 data symbols
 
     def delays(self, rng: np.random.Generator, n: int, seq_len: int) -> np.ndarray:
         """The number of steps from the last symbol to the delimiter, per sequence."""

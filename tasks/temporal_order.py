@@ -28,6 +28,10 @@ class TemporalOrder(Task):
     windows: tuple[tuple[float, float], ...] = ((0.1, 0.2), (0.5, 0.6))
 
     @property
+    def chance(self) -> float:  # type: ignore[override]
+        return 1 / self.output_size
+
+    @property
     def output_size(self) -> int:  # type: ignore[override]
         return 2 ** len(self.windows)
 

@@ -485,52 +485,8 @@ def section_gradients(rep: Report, records: list[dict]) -> None:
     )
 
 
-def search_rows(records: list[dict]) -> list[dict]:
-    """The capacity search's reach rows: per task, cell and init, the implementation that ran most of its
-    jobs (fixed points run on other implementations are the framework comparison)."""
-    rows = capacity.reach([r for r in records if not r.get("throughput")])
-    jobs = {}
-    for r in rows:
-        n = sum(p["seeds"] for p in r["by_length"].values())
-        chain = (r["task"], r["cell"], r["init"])
-        if n > jobs.get(chain, (0, None))[0]:
-            jobs[chain] = (n, r)
-    return [row for _, row in jobs.values()]
-
-
-def framework_points(records: list[dict]) -> list[dict]:
-    """Points (task, cell, init, T, settings) trained on more than one implementation: a row per
-    implementation with its seeds' outcomes."""
-    points = capacity.outcomes_by_point([r for r in records if not r.get("throughput")])
-    by_point: dict[tuple, list] = {}
-    for (task, cell, init, impl, seq_len, settings), recs in points.items():
-        by_point.setdefault((task, cell, init, seq_len, settings), []).append((impl, recs))
-    rows = []
-    for (task, cell, init, seq_len, _), impls_ in by_point.items():
-        if len(impls_) < 2:
-            continue
-        for impl, recs in impls_:
-            s = capacity.point_summary(recs)
-            rows.append(
-                {
-                    "task": task,
-                    "cell": cell,
-                    "init": init,
-                    "T": seq_len,
-                    "implementation": impl,
-                    "seeds": s["seeds"],
-                    "solved": s["solved"],
-                    "median_solve_step": s["median_solve_step"],
-                    "accuracy_median": s["accuracy_median"],
-                    "accuracy_min": s["accuracy_min"],
-                    "accuracy_max": s["accuracy_max"],
-                }
-            )
-    return rows
-
-
 def section_capacity(rep: Report, records: list[dict]) -> None:
-    rows = search_rows(records)
+    rows = capacity.search_rows(records)
     sources = sorted({r["source"] for r in records})
     if not rep.measured_section(
         "How far each cell reaches",
@@ -593,7 +549,7 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
             ],
         )
     )
-    compared = framework_points(records)
+    compared = capacity.framework_points(records)
     if compared:
         rep.add("### Does the framework change the outcome?")
         rep.add(
@@ -657,7 +613,9 @@ def headline(rep: Report, results: Results) -> list[str]:
         *findings.speed(results.of("speed"), COMMANDS["speed"]),
         *findings.memory(results.of("memory"), COMMANDS["memory"]),
         *findings.learning(results.of("accuracy"), COMMANDS["accuracy"]),
-        *findings.capacity(search_rows(results.of("capacity")), results.of("capacity"), COMMANDS["capacity"]),
+        *findings.capacity(
+            capacity.search_rows(results.of("capacity")), results.of("capacity"), COMMANDS["capacity"]
+        ),
         *findings.vanishing_gradient(results.of("gradients"), COMMANDS["gradients"]),
         *findings.regression(results.of("ab"), COMMANDS["ab"]),
     ]

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+import tasks as task_defs  # noqa: E402
+from suite import capacity  # noqa: E402
 from suite.table import CELL_NAMES  # noqa: E402
 
 COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}  # per framework
@@ -419,9 +421,6 @@ def capacity_vs_length(rows: list[dict]) -> Figure | None:
     run written at each length. Classification tasks show test accuracy (solve line at 0.99, chance
     dotted); the adding problem, a regression, its test MSE (solved below 0.01, baseline 1/6).
     ``rows``: suite.capacity.reach rows."""
-    import tasks as task_defs
-    from suite import capacity
-
     task_names = [t for t in capacity.TASKS if any(r["task"] == t for r in rows)]
     cells = [c for c in CELLS if any(r["cell"] == c for r in rows)]
     if not task_names:
@@ -457,14 +456,16 @@ def capacity_vs_length(rows: list[dict]) -> Figure | None:
                         fontsize=7,
                         color=colour_,
                     )
+            definition = task_defs.get(task)
             if regression:
-                ax.axhline(0.01, color="green", ls="--", lw=0.8, label="solved below 0.01")
-                ax.axhline(1 / 6, color="grey", ls=":", lw=0.8, label="baseline 1/6")
+                solved, baseline = definition.solved_below, definition.baseline(1)
+                ax.axhline(solved, color="green", ls="--", lw=0.8, label=f"solved below {solved:g}")
+                ax.axhline(baseline, color="grey", ls=":", lw=0.8, label=f"baseline {baseline:.3g}")
                 ax.set(yscale="log", ylabel="test MSE")
             else:
-                ax.axhline(0.99, color="green", ls="--", lw=0.8, label="solved above 0.99")
-                chance = 1 / (8 if task in ("copy", "temporal3") else 4)
-                ax.axhline(chance, color="grey", ls=":", lw=0.8, label=f"chance {chance:g}")
+                solved, chance = definition.solved_above, definition.chance
+                ax.axhline(solved, color="green", ls="--", lw=0.8, label=f"solved above {solved:g}")
+                ax.axhline(chance, color="grey", ls=":", lw=0.8, label=f"chance {chance:.3g}")
                 ax.set(ylim=(0, 1.08), ylabel="test accuracy")
             if lengths_tried:
                 ax.set_xscale("log", base=2)
