@@ -91,7 +91,21 @@ def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: d
 def key(spec_or_record: dict) -> str:
     """The job's content hash: a record holds its spec, so records and specs share keys."""
     fields = ("task", "implementation", "framework", "cell", "init", "seq_len", "seed", *SETTINGS)
-    return accuracy.job_hash({k: spec_or_record.get(k) for k in fields})
+    content = {k: spec_or_record.get(k) for k in fields}
+    if device(spec_or_record) != "cpu":  # CPU jobs keep the keys they had before jobs named a device
+        content["device"] = device(spec_or_record)
+    return accuracy.job_hash(content)
+
+
+def device(spec_or_record: dict) -> str:
+    """Where the job trains: cpu unless its spec says otherwise."""
+    return spec_or_record.get("device") or "cpu"
+
+
+def where(record: dict) -> str:
+    """The implementation, and the device when it is not the CPU: what a row of outcomes ran on."""
+    on = device(record)
+    return record["implementation"] if on == "cpu" else f"{record['implementation']} ({on})"
 
 
 def finished(record: dict) -> bool:
@@ -258,7 +272,8 @@ def merge(*record_lists: Iterable[dict]) -> list[dict]:
 
 
 def outcomes_by_point(records: Iterable[dict]) -> dict[tuple, list[dict]]:
-    """Finished records by (task, cell, init, implementation, seq_len, settings), in seed order."""
+    """Finished records by (task, cell, init, implementation and device, seq_len, settings), in seed
+    order."""
     points: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("kind") == "capacity" and finished(r):
@@ -267,7 +282,7 @@ def outcomes_by_point(records: Iterable[dict]) -> dict[tuple, list[dict]]:
                 r["task"],
                 r["cell"],
                 r.get("init", "default"),
-                r["implementation"],
+                where(r),
                 r["seq_len"],
                 settings,
             )

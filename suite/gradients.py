@@ -69,6 +69,7 @@ def measure(job: dict) -> dict:
         task.input_size,
         job["hidden_size"],
         dtype=job["dtype"],
+        device=job.get("device") or "cpu",
         seed=job["seed"],
         init=job["init"],
         t_max=job.get("t_max"),
@@ -100,6 +101,7 @@ def job_specs(
     lags: tuple[int, ...] = LAGS,
     dtype: str = "float64",
     batch: int = 8,
+    device: str = "cpu",
 ) -> list[dict]:
     """One job per implementation x cell x init x seed; inits that do not apply to a cell (the tanh RNN
     has no gate) are left out."""
@@ -117,6 +119,7 @@ def job_specs(
             "lags": list(lags),
             "dtype": dtype,
             "batch": batch,
+            "device": device,
         }
         for cell in cells
         for init in inits
@@ -188,15 +191,23 @@ def at_checkpoints(jobs: list[dict], trained: list[dict], steps: list[int]) -> l
 
 
 def summary(records: list[dict]) -> list[dict]:
-    """Per implementation, cell, init and training step: the decay per step over seeds (median, min, max),
-    for h and, for the LSTM, c."""
+    """Per implementation, device, cell, init and training step: the decay per step over seeds (median,
+    min, max), for h and, for the LSTM, c."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("status") == "ok":
-            groups.setdefault((r["implementation"], r["cell"], r["init"], r.get("step", 0)), []).append(r)
+            at = (r["implementation"], r.get("device") or "cpu", r["cell"], r["init"], r.get("step", 0))
+            groups.setdefault(at, []).append(r)
     rows = []
-    for (implementation, cell, init, step), recs in sorted(groups.items()):
-        row = {"implementation": implementation, "cell": cell, "init": init, "step": step, "seeds": len(recs)}
+    for (implementation, device, cell, init, step), recs in sorted(groups.items()):
+        row = {
+            "implementation": implementation,
+            "device": device,
+            "cell": cell,
+            "init": init,
+            "step": step,
+            "seeds": len(recs),
+        }
         for key, name in (("decay_per_step", "h"), ("c_decay_per_step", "c")):
             values = [r[key] for r in recs if r.get(key) is not None]
             if values:

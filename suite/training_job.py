@@ -62,6 +62,7 @@ def run_job(spec: dict) -> dict:
         spec["hidden_size"],
         1,
         spec["dtype"],
+        spec.get("device") or "cpu",
         seed=spec["seed"],
         init=spec.get("init", "default"),
         t_max=chrono_t_max(spec),

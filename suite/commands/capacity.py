@@ -13,9 +13,11 @@ import impls
 from suite import accuracy, capacity, harness
 from suite.commands.common import (
     UsageError,
+    add_device,
     add_json,
     add_selection,
     implementations_arg,
+    on_device,
     parse_ints,
     parse_list,
 )
@@ -52,6 +54,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         default = capacity.SETTINGS[name.replace("-", "_")]
         p.add_argument(f"--{name}", type=int, help=f"default {default}")
     p.add_argument("--lr", type=float, help=f"default {capacity.SETTINGS['lr']}")
+    add_device(p, "the jobs train")
     p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
     add_json(p, default=f"{DEFAULT_JSON}; {THROUGHPUT_JSON} with --throughput")
@@ -99,12 +102,13 @@ def main(args: argparse.Namespace) -> int:
     if not chain_list:
         raise UsageError("nothing to run: forget1 and chrono apply to lstm and gru only")
     overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "hidden_size", "eval_every", "lr")}
+    overrides["device"] = None if args.device == "cpu" else args.device  # CPU jobs keep their keys
 
     def settings_of(task: str) -> dict:
         return capacity.settings_for(task, **overrides)
 
     if args.throughput:
-        return _throughput(args, cells, implementations_arg(args))
+        return _throughput(args, cells, on_device(implementations_arg(args), args.device))
     path = Path(args.json or DEFAULT_JSON)
     old = _read(path)
     done = {capacity.key(r): r for r in old if capacity.finished(r)}
@@ -125,7 +129,8 @@ def main(args: argparse.Namespace) -> int:
             at = parse_ints(args.at, "--at")
             if not at or min(at) < 1:
                 raise UsageError(f"--at must be lengths >= 1, got {args.at!r}")
-            specs = capacity.grid(chain_list, implementations_arg(args), args.seeds, settings_of, at)
+            names = on_device(implementations_arg(args), args.device)
+            specs = capacity.grid(chain_list, names, args.seeds, settings_of, at)
             print(
                 f"{len(specs)} jobs, {sum(capacity.key(s) in done for s in specs)} already done",
                 file=sys.stderr,
@@ -133,6 +138,7 @@ def main(args: argparse.Namespace) -> int:
             capacity.run_grid(specs, done, args.jobs, args.timeout, on_record)
         else:
             chosen = _search_implementations(args, cells)
+            on_device(sorted(set(chosen.values())), args.device)
             print(f"{len(done)} finished jobs read from {path}", file=sys.stderr)
             capacity.run(
                 chain_list, chosen, args.seeds, settings_of, search, done, args.jobs, args.timeout, on_record
@@ -180,12 +186,13 @@ def _search_implementations(args: argparse.Namespace, cells: list[str]) -> dict[
 def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
     """Time THROUGHPUT_STEPS training steps per implementation and cell at THROUGHPUT_LENGTH, one job at a
     time (nothing else running), with the search's settings on the adding problem."""
-    settings = capacity.settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0)
+    device = None if args.device == "cpu" else args.device
+    settings = capacity.settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0, device=device)
     specs = [
         {**capacity.spec(("adding", c, "default"), n, THROUGHPUT_LENGTH, 0, settings), "throughput": True}
         for n in names
         for c in cells
-        if impls.get(n).unsupported(c, settings["dtype"], "cpu") is None
+        if impls.get(n).unsupported(c, settings["dtype"], args.device) is None
     ]
     path = Path(args.json or THROUGHPUT_JSON)
     env = environment(1)
@@ -197,7 +204,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
         print(_line(record), file=sys.stderr, flush=True)
     rows = [
         {
-            "implementation": r["implementation"],
+            "implementation": capacity.where(r),
             "cell": r["cell"],
             "ms_per_step": None if not r.get("seconds_per_step") else 1e3 * r["seconds_per_step"],
             "first_step_ms": None if not r.get("first_step_seconds") else 1e3 * r["first_step_seconds"],
@@ -211,7 +218,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
 
 
 def _line(r: dict) -> str:
-    what = f"{r['task']} {r['implementation']} {r['cell']} {r.get('init', 'default')}"
+    what = f"{r['task']} {capacity.where(r)} {r['cell']} {r.get('init', 'default')}"
     what += f" T={r['seq_len']} seed {r['seed']}"
     if r["status"] not in accuracy.CACHEABLE:
         return f"{what}: {r['status'].upper()} {r.get('error', '')}"

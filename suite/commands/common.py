@@ -85,6 +85,22 @@ def add_selection(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cells", help=f"comma-separated, from {','.join(impls.CELLS)} (default: all)")
 
 
+def add_device(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--device", choices=impls.DEVICES, default="cpu", help=f"where {what} (default: cpu)")
+
+
+def on_device(names: list[str], device: str) -> list[str]:
+    """``names``, each checked to declare ``device``; a GPU must be visible for ``gpu``."""
+    from suite.environment import gpu_names
+
+    cannot = [n for n in names if device not in impls.get(n).devices]
+    if cannot:
+        raise UsageError(f"{', '.join(cannot)} cannot run on the {device}; choose implementations that can")
+    if device == "gpu" and not gpu_names():
+        raise UsageError("--device gpu: no GPU here (nvidia-smi lists none)")
+    return names
+
+
 def add_json(p: argparse.ArgumentParser, default: str | None = None) -> None:
     p.add_argument(
         "--json", metavar="PATH", help=f"results file (default: {default})" if default else "also write here"

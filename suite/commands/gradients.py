@@ -12,9 +12,11 @@ import impls
 from suite import accuracy, gradients, harness
 from suite.commands.common import (
     UsageError,
+    add_device,
     add_json,
     add_selection,
     implementations_arg,
+    on_device,
     one_dtype,
     parse_ints,
     parse_list,
@@ -47,6 +49,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "--train-seq-len", type=int, default=50, help="the training sequences' length (default 50)"
     )
     p.add_argument("--dtype", default="float64")
+    add_device(p, "the measurements run (training stays on the CPU)")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
     add_json(p, default=DEFAULT_JSON)
     p.set_defaults(func=main)
@@ -108,7 +111,7 @@ def _train(
 
 
 def main(args: argparse.Namespace) -> int:
-    implementations = implementations_arg(args)
+    implementations = on_device(implementations_arg(args), args.device)
     cells = parse_list(args.cells, impls.CELLS, "cell")
     inits = parse_list(args.init, impls.INITS, "init")
     dtype = one_dtype(args.dtype)
@@ -126,6 +129,7 @@ def main(args: argparse.Namespace) -> int:
         t_max,
         lags=_lags(args.lags),
         dtype=dtype,
+        device=args.device,
     )
     if not jobs:
         raise UsageError("no job: forget1 and chrono apply to lstm and gru only")
@@ -142,7 +146,8 @@ def main(args: argparse.Namespace) -> int:
         records.append({"kind": "gradients", **result, "environment": env})
         write_records(path, records)  # after every job: an interrupted run keeps what finished
         r = records[-1]
-        what = f"[{len(records)}/{len(jobs)}] {r['implementation']:<14} {r['cell']:<4} {r['init']:<8}"
+        what = f"[{len(records)}/{len(jobs)}] {r['implementation']:<14} {r['device']}"
+        what += f" {r['cell']:<4} {r['init']:<8}"
         what += f" seed {r['seed']} step {r.get('step', 0)}"
         if r["status"] == "ok":
             decay = r.get("c_decay_per_step") or r.get("decay_per_step")
@@ -159,7 +164,8 @@ def main(args: argparse.Namespace) -> int:
     print(
         render(
             rows,
-            ["implementation", "cell", "init", "step", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"],
+            ["implementation", "device", "cell", "init", "step", "seeds"]
+            + ["h_decay", "h_spread", "c_decay", "c_spread"],
         )
     )
     print(f"\nwrote {path}")

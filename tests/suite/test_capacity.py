@@ -10,7 +10,7 @@ import impls
 from suite import capacity, training_job
 from suite.commands.capacity import fastest
 from suite.records import read_records, write_records
-from tests.conftest import run_cli
+from tests.conftest import framework_params, run_cli
 
 SMALL = capacity.settings_for("temporal2", steps=300, hidden_size=16, eval_every=50)
 SEARCH = [10, 20, 40, 80]
@@ -304,11 +304,57 @@ def test_the_command_runs_fixed_points_for_several_implementations(capsys, tmp_p
         (["--at", "0"], "--at must be lengths"),
         (["--at", "ten"], "--at must be comma-separated integers"),
         (["--impls", "nosuch"], "unknown implementation"),
+        (["--impls", "numpy", "--device", "gpu", "--at", "10"], "numpy cannot run on the gpu"),
+        (["--device", "tpu"], "invalid choice"),
     ],
 )
 def test_bad_arguments_exit_2(capsys, tmp_path, argv, message):
     code, cap = run_cli(capsys, "run", "capacity", "--json", str(tmp_path / "c.json"), *argv)
     assert code == 2 and message in cap.err
+
+
+def test_a_gpu_job_has_its_own_key_and_a_cpu_job_keeps_the_key_it_had_before_devices():
+    chain = ("temporal2", "lstm", "default")
+    cpu = capacity.spec(chain, "torch", 40, 0, SMALL)
+    gpu = capacity.spec(chain, "torch", 40, 0, capacity.settings_for("temporal2", device="gpu"))
+    assert "device" not in cpu and gpu["device"] == "gpu"
+    assert capacity.key(cpu) == capacity.key({**cpu, "device": "cpu"})
+    assert capacity.key({**gpu, **SMALL, "device": "gpu"}) != capacity.key(cpu)
+    assert capacity.where(cpu) == "torch" and capacity.where(gpu) == "torch (gpu)"
+
+
+def test_the_framework_comparison_keeps_the_gpus_outcomes_apart_from_the_cpus():
+    chain = ("temporal2", "lstm", "default")
+    records = []
+    for device in (None, "gpu"):
+        settings = capacity.settings_for("temporal2", device=device)
+        for seed in range(2):
+            s = capacity.spec(chain, "torch", 40, seed, settings)
+            records.append({"kind": "capacity", **s, "status": "ok", "solved": seed == 0, "accuracy": 1.0})
+    rows = capacity.framework_points(records)
+    outcomes = sorted((r["implementation"], r["solved"], r["seeds"]) for r in rows)
+    assert outcomes == [("torch", 1, 2), ("torch (gpu)", 1, 2)]
+
+
+def test_training_on_the_gpu_without_one_exits_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr("suite.environment.gpu_names", lambda: [])
+    argv = ["--impls", "torch", "--device", "gpu", "--at", "10", "--json", str(tmp_path / "c.json")]
+    code, cap = run_cli(capsys, "run", "capacity", *argv)
+    assert code == 2 and "no GPU here" in cap.err
+
+
+@pytest.mark.parametrize(
+    "name", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices])
+)
+def test_a_job_trains_on_the_gpu_and_says_so(name):
+    """Skips cleanly where the implementation is not installed or sees no GPU."""
+    settings = capacity.settings_for("temporal2", steps=20, hidden_size=8, eval_every=10, device="gpu")
+    spec = capacity.spec(("temporal2", "lstm", "default"), name, 10, 0, settings)
+    try:
+        record = training_job.run_job(spec)
+    except impls.DeviceUnavailableError as e:
+        pytest.skip(str(e))
+    assert record["status"] == "ok" and record["steps_run"] == 20 and record["path"]
 
 
 def test_a_corrupt_results_file_is_a_clear_error(capsys, tmp_path):

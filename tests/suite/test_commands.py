@@ -4,6 +4,8 @@ import importlib.metadata
 import subprocess
 import sys
 
+import pytest
+
 from suite import commands
 from tests.conftest import run_cli
 
@@ -34,15 +36,36 @@ def test_the_gpu_command_says_when_there_is_no_gpu(capsys, monkeypatch):
     assert code == 2 and "no GPU here" in out.err
 
 
-def test_the_gpu_command_runs_check_speed_and_memory_on_the_gpu():
+def test_the_gpu_command_runs_every_gpu_step_on_the_gpu():
     from suite.commands import gpu
 
     steps = gpu.steps(["torch", "jax-flax"], "results", 60.0)
-    assert [s[:2] for s in steps] == [["check", "--impls"], ["run", "speed"], ["run", "memory"]]
+    assert [s[:2] for s in steps] == [
+        ["check", "--impls"],
+        ["run", "speed"],
+        ["run", "memory"],
+        ["run", "gradients"],
+        ["run", "capacity"],
+    ]
     assert all("--device" in s and s[s.index("--device") + 1] == "gpu" for s in steps)
     assert all("torch,jax-flax" in s for s in steps)
     assert [s[-1] for s in steps] == [
         "results/check-gpu.json",
         "results/speed-gpu-quick.json",
         "results/memory-gpu-quick.json",
+        "results/gradients-gpu.json",
+        "results/capacity-gpu.json",
     ]
+    for argv in steps:  # each one a valid command line
+        assert commands.build_parser().parse_args(argv).func
+    some = gpu.steps(["torch"], "r", 1.0, ("gradients", "capacity"))
+    assert [s[1] for s in some] == ["gradients", "capacity"]
+
+
+@pytest.mark.parametrize("argv", [["--only", "nope"], ["--impls", "numpy"]])
+def test_the_gpu_command_refuses_unknown_steps_and_implementations(capsys, monkeypatch, argv):
+    from suite.commands import gpu
+
+    monkeypatch.setattr(gpu, "gpu_names", lambda: ["NVIDIA H200"])
+    code, out = run_cli(capsys, "gpu", *argv)
+    assert code == 2 and "unknown" in out.err

@@ -11,7 +11,7 @@ import tasks
 from suite import gradients
 from suite.commands import main
 from suite.records import read_records
-from tests.conftest import run_cli
+from tests.conftest import framework_params, run_cli
 
 
 def test_on_the_linear_regime_the_norm_follows_the_recurrent_matrixs_powers():
@@ -71,6 +71,32 @@ def test_every_implementation_measures_the_same_norms(cell="lstm", init="chrono"
                 np.testing.assert_allclose(got["c_norms"], expected["c_norms"], rtol=1e-9, err_msg=name)
 
 
+@pytest.mark.parametrize(
+    "name", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices])
+)
+def test_on_the_gpu_every_implementation_measures_the_cpu_references_norms(name):
+    """Skips cleanly where the implementation is not installed or sees no GPU."""
+    job = {
+        "implementation": "numpy",
+        "cell": "lstm",
+        "init": "chrono",
+        "t_max": 100,
+        "seed": 0,
+        "hidden_size": 8,
+        "task": "adding",
+        "lags": [5, 10],
+        "dtype": "float64",
+        "batch": 3,
+    }
+    expected = gradients.measure(job)
+    try:
+        got = gradients.measure({**job, "implementation": name, "device": "gpu"})
+    except impls.DeviceUnavailableError as e:
+        pytest.skip(str(e))
+    np.testing.assert_allclose(got["norms"], expected["norms"], rtol=1e-9)
+    np.testing.assert_allclose(got["c_norms"], expected["c_norms"], rtol=1e-9)
+
+
 def test_the_command_writes_records_with_what_the_issue_asks(tmp_path):
     path = tmp_path / "g.json"
     argv = ["run", "gradients", "--impls", "numpy", "--cells", "rnn,lstm", "--init", "default,forget1"]
@@ -81,6 +107,7 @@ def test_the_command_writes_records_with_what_the_issue_asks(tmp_path):
         for key in ("implementation", "framework", "cell", "init", "seed", "hidden_size", "lags", "norms"):
             assert key in r
         assert r["step"] == 0 and r["decay_per_step"] is not None and r["lags"] == [1, 5, 10]
+        assert r["device"] == "cpu"
         assert (r["c_norms"] is not None) == (r["cell"] == "lstm")
 
 
@@ -94,6 +121,8 @@ def test_the_command_writes_records_with_what_the_issue_asks(tmp_path):
         ["--lags", "a"],
         ["--impls", "nope"],
         ["--init", "chrono", "--t-max", "2"],
+        ["--device", "tpu"],
+        ["--device", "gpu"],  # numpy has no GPU path
     ],
 )
 def test_bad_arguments_exit_2(extra, capsys, tmp_path):
@@ -136,3 +165,13 @@ def test_bad_training_steps_exit_2(capsys, tmp_path, steps):
         str(tmp_path / "g.json"),
     )
     assert code == 2 and "--train-steps" in cap.err
+
+
+def test_asking_for_the_gpu_without_one_exits_2(capsys, monkeypatch, tmp_path):
+    from suite.commands import common
+
+    monkeypatch.setattr("suite.environment.gpu_names", lambda: [])
+    with pytest.raises(SystemExit) as e:
+        main(["run", "gradients", "--impls", "torch", "--device", "gpu", "--json", str(tmp_path / "g.json")])
+    assert e.value.code == 2 and "no GPU here" in capsys.readouterr().err
+    assert common.on_device(["numpy"], "cpu") == ["numpy"]
