@@ -67,6 +67,11 @@ def _exit_status(code: int | None) -> tuple[str, str]:
     return "crash", f"worker exited with code {code}"
 
 
+def complete_lines(text: str) -> list[str]:
+    """The lines of ``text`` that end in a newline: a line the worker is still writing is left for later."""
+    return text[: text.rfind("\n") + 1].splitlines()
+
+
 def _run_process(
     jobs: list[dict],
     plan: Plan,
@@ -109,7 +114,7 @@ def _run_process(
         outcome: tuple[str, str] | None = None
         while True:
             exited = proc.poll() is not None  # read the file after this, so nothing written is missed
-            lines = out.read_text().splitlines()
+            lines = complete_lines(out.read_text())
             for line in lines[seen:]:
                 event = json.loads(line)
                 index = int(event.pop("job"))

@@ -6,6 +6,7 @@ comparison)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -109,6 +110,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.throughput:
         return _throughput(args, cells, on_device(implementations_arg(args), args.device))
+    if args.device == "gpu" and args.jobs > 1:  # jobs share the GPU: none may claim most of it up front
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     path = Path(args.json or DEFAULT_JSON)
     old = _read(path)
     done = {capacity.key(r): r for r in old if capacity.finished(r)}

@@ -2,6 +2,7 @@
 resumption from a results file, failures as outcomes, the summary and the command line."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -395,3 +396,16 @@ def test_an_interrupt_starts_no_new_job():
             on_record=interrupt,
         )
     assert len(calls) <= 2  # the first job, and at most one already taken by the worker
+
+
+def test_jobs_sharing_a_gpu_do_not_let_jax_claim_its_memory_up_front(capsys, monkeypatch, tmp_path):
+    from suite.commands import capacity as command
+
+    seen = {}
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    monkeypatch.setattr("suite.environment.gpu_names", lambda: ["NVIDIA H200"])
+    monkeypatch.setattr(command.capacity, "run_grid", lambda *a: seen.update(os.environ))
+    argv = ["--impls", "torch", "--device", "gpu", "--at", "10", "--jobs", "2"]
+    argv += ["--json", str(tmp_path / "c.json")]
+    run_cli(capsys, "run", "capacity", *argv)
+    assert seen["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"

@@ -75,3 +75,9 @@ def test_bad_plans_and_threads():
     with pytest.raises(ValueError, match="threads must be between 1 and"):
         harness.check_threads(0)
     assert harness.check_threads(None) == harness.cores()
+
+
+def test_a_line_the_worker_is_still_writing_is_left_for_later():
+    assert harness.complete_lines('{"a": 1}\n{"b": ') == ['{"a": 1}']
+    assert harness.complete_lines('{"a": 1}\n{"b": 2}\n') == ['{"a": 1}', '{"b": 2}']
+    assert harness.complete_lines('{"a"') == []
