@@ -75,9 +75,11 @@ def gpu_names() -> list[str]:
 
 
 def git_commit() -> str:
-    """HEAD's commit, with ``-dirty`` when the work tree has uncommitted changes. Outside git (a copy of
-    the tree on another machine) it is what ``RNNBENCH_GIT_COMMIT`` says the copy was made from, else
-    ``unknown``."""
+    """What ``RNNBENCH_GIT_COMMIT`` says, when set: a copy of the tree on another machine names the commit
+    it was made from (the copy's own .git, if any, can be older). Else HEAD's commit, with ``-dirty`` when
+    the work tree has uncommitted changes; outside git, ``unknown``."""
+    if os.environ.get("RNNBENCH_GIT_COMMIT"):
+        return os.environ["RNNBENCH_GIT_COMMIT"]
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
@@ -90,7 +92,7 @@ def git_commit() -> str:
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return os.environ.get("RNNBENCH_GIT_COMMIT", "unknown")
+        return "unknown"
     return head + ("-dirty" if dirty else "")
 
 

@@ -33,3 +33,11 @@ def test_git_commit_outside_git_comes_from_the_environment(monkeypatch):
     assert environment.git_commit() == "abc123"
     monkeypatch.delenv("RNNBENCH_GIT_COMMIT")
     assert environment.git_commit() == "unknown"
+
+
+def test_a_named_commit_wins_over_a_copys_stale_git(monkeypatch):
+    """The GPU machine's copy holds a .git of an older commit: the commit named for the copy is recorded."""
+    monkeypatch.setenv("RNNBENCH_GIT_COMMIT", "abc123")
+    assert environment.git_commit() == "abc123"
+    monkeypatch.delenv("RNNBENCH_GIT_COMMIT")
+    assert environment.git_commit() not in ("abc123", "unknown")
