@@ -215,3 +215,36 @@ def summary(records: list[dict]) -> list[dict]:
                 row[f"{name}_spread"] = f"{min(values):.3f}-{max(values):.3f}"
         rows.append(row)
     return rows
+
+
+def device_of(record: dict) -> str:
+    return record.get("device") or "cpu"
+
+
+def agreement_with_reference(records: list[dict], reference: str = "numpy") -> list[dict]:
+    """Per device: every measurement of another implementation (or of the reference on another device)
+    set against the reference's on the CPU at the same cell, init, seed, size, lags and step; the largest
+    relative difference over every norm (h and c)."""
+    ok = [r for r in records if r.get("status") == "ok" and r.get("norms")]
+
+    def at(r: dict) -> tuple:
+        return (r["cell"], r["init"], r.get("t_max"), r["seed"], r["hidden_size"], tuple(r["lags"]))
+
+    refs = {
+        (*at(r), r.get("step", 0)): r
+        for r in ok
+        if r["implementation"] == reference and device_of(r) == "cpu" and r.get("step", 0) == 0
+    }
+    by_device: dict[str, dict] = {}
+    for r in ok:
+        ref = refs.get((*at(r), r.get("step", 0)))
+        if ref is None or ref is r:
+            continue
+        pairs = list(zip(r["norms"], ref["norms"], strict=True))
+        pairs += list(zip(r.get("c_norms") or [], ref.get("c_norms") or [], strict=True))
+        worst = max(abs(a - b) / abs(b) for a, b in pairs if b)
+        row = by_device.setdefault(device_of(r), {"device": device_of(r), "implementations": set(), "n": 0})
+        row["implementations"].add(r["implementation"])
+        row["n"] += 1
+        row["max_rel_diff"] = max(row.get("max_rel_diff", 0.0), worst)
+    return [{**row, "implementations": sorted(row["implementations"])} for row in by_device.values()]

@@ -461,6 +461,7 @@ def section_gradients(rep: Report, records: list[dict]) -> None:
         + ", ".join(rep.link(s) for s in sorted({r["source"] for r in records}))
         + "."
     )
+    everywhere, records = records, [r for r in records if gradients.device_of(r) == "cpu"]
     rep.figure(plots.gradient_norms(records), "gradients", "gradient norm against lag, per cell and init")
     trained = [r for r in records if r.get("step", 0) > 0]
     if trained:
@@ -476,13 +477,15 @@ def section_gradients(rep: Report, records: list[dict]) -> None:
             "gradients_trained",
             "gradient norm against lag after training, per cell, init and step",
         )
-    rows = gradients.summary(records)
-    rep.add(
-        md_table(
-            rows,
-            ["implementation", "cell", "init", "step", "seeds", "h_decay", "h_spread", "c_decay", "c_spread"],
+    rows = gradients.summary(everywhere)
+    columns = ["implementation", "device", "cell", "init", "step", "seeds"]
+    rep.add(md_table(rows, [*columns, "h_decay", "h_spread", "c_decay", "c_spread"]))
+    for row in gradients.agreement_with_reference(everywhere):
+        rep.add(
+            f"Against the NumPy reference on the CPU, measurement by measurement ({row['device']}: "
+            f"{', '.join(row['implementations'])}): {row['n']} measurements, largest relative difference "
+            f"over every norm {row['max_rel_diff']:.1e}."
         )
-    )
 
 
 def section_capacity(rep: Report, records: list[dict]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from suite import profiles
+from suite import gradients, profiles
 from suite.report.machines import by_machine, main_run
 from suite.table import CELL_NAMES, fmt
 from suite.workloads import POINTS, describe_point
@@ -178,6 +178,8 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
     """The decay of the gradient per step per cell and init (median over seeds and implementations), and
     how closely the implementations agree on the norms."""
     measured = [r for r in records if r.get("status") == "ok" and r.get("decay_per_step") is not None]
+    elsewhere = [r for r in measured if gradients.device_of(r) != "cpu"]
+    measured = [r for r in measured if gradients.device_of(r) == "cpu"]  # devices are never pooled
     # at initialisation: the run made for it, not the first checkpoint of a training run (its own t_max)
     training_runs = {r.get("source") for r in measured if r.get("step", 0) > 0}
     ok = [r for r in measured if r.get("step", 0) == 0 and r.get("source") not in training_runs]
@@ -226,6 +228,14 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
         f"{len(names)} implementations"
         + (f" agree on every norm to {spread:.0e} relative." if spread is not None else ".")
     )
+    for row in gradients.agreement_with_reference(measured + elsewhere):
+        if row["device"] != "cpu":
+            gpus = sorted({g for r in elsewhere for g in r["environment"].get("gpus") or []})
+            text += (
+                f" On the {row['device'].upper()} ({', '.join(gpus) or 'unnamed'}), "
+                f"{' and '.join(row['implementations'])} match the CPU NumPy reference's norms in all "
+                f"{row['n']} measurements to {row['max_rel_diff']:.0e} relative."
+            )
     trained = [r for r in measured if r.get("step", 0) > 0]
     if trained:
         last = max(r["step"] for r in trained)
@@ -248,7 +258,7 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
             + "; ".join(parts)
             + "."
         )
-    return [Finding("Why", text, "the-vanishing-gradient", _sources(measured))]
+    return [Finding("Why", text, "the-vanishing-gradient", _sources(measured + elsewhere))]
 
 
 def reach_text(row: dict) -> str:

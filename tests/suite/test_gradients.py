@@ -175,3 +175,16 @@ def test_asking_for_the_gpu_without_one_exits_2(capsys, monkeypatch, tmp_path):
         main(["run", "gradients", "--impls", "torch", "--device", "gpu", "--json", str(tmp_path / "g.json")])
     assert e.value.code == 2 and "no GPU here" in capsys.readouterr().err
     assert common.on_device(["numpy"], "cpu") == ["numpy"]
+
+
+def test_agreement_sets_each_measurement_against_the_cpu_reference_at_the_same_case():
+    base = {"status": "ok", "cell": "lstm", "init": "default", "seed": 0, "hidden_size": 8, "lags": [5, 10]}
+    ref = {**base, "implementation": "numpy", "norms": [1.0, 0.5], "c_norms": [2.0, 1.0]}
+    gpu = {**base, "implementation": "torch", "device": "gpu", "norms": [1.0, 0.5], "c_norms": [2.0, 1.001]}
+    cpu = {**base, "implementation": "jax", "device": "cpu", "norms": [1.0 + 1e-12, 0.5]}
+    cpu["c_norms"] = [2.0, 1.0]
+    other_seed = {**gpu, "seed": 1, "norms": [9.0, 9.0]}  # no reference at seed 1: left out
+    rows = {r["device"]: r for r in gradients.agreement_with_reference([ref, gpu, cpu, other_seed])}
+    assert rows["gpu"]["n"] == 1 and rows["gpu"]["implementations"] == ["torch"]
+    assert rows["gpu"]["max_rel_diff"] == pytest.approx(1e-3)
+    assert rows["cpu"]["max_rel_diff"] == pytest.approx(1e-12)

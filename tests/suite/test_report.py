@@ -16,10 +16,10 @@ ENV = {
 }
 
 
-def write(folder, name, records):
-    write_records(
-        folder / name, [{"implementation": r["framework"], **r, "environment": ENV} for r in records]
-    )
+def write(folder, name, records, **environment):
+    env = {**ENV, **environment}
+    records = [{"implementation": r["framework"], **r, "environment": env} for r in records]
+    write_records(folder / name, records)
 
 
 def speed_records():
@@ -258,3 +258,30 @@ def test_gradients_after_training_get_their_own_plot_and_sentence(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "After 500 training steps on adding at T=50 (c path for the LSTM): LSTM default 0.950." in md
     assert (tmp_path / "gradients.png").exists() and (tmp_path / "gradients_trained.png").exists()
+
+
+def test_gradients_measured_on_a_gpu_are_set_against_the_cpu_reference_not_pooled_with_it(tmp_path):
+    base = {
+        "kind": "gradients",
+        "status": "ok",
+        "cell": "rnn",
+        "init": "default",
+        "seed": 0,
+        "hidden_size": 8,
+        "lags": [1, 5, 10],
+        "task": "adding",
+        "dtype": "float64",
+        "batch": 2,
+        "step": 0,
+    }
+    cpu = {**base, "implementation": "numpy", "framework": "numpy", "norms": [0.5, 0.1, 0.01]}
+    gpu = {**base, "implementation": "torch", "framework": "torch", "device": "gpu"}
+    write(tmp_path, "gradients.json", [{**cpu, "decay_per_step": 0.6}])
+    gpu_records = [{**gpu, "norms": [0.5, 0.1, 0.01 * (1 + 2e-15)], "decay_per_step": 0.6}]
+    write(tmp_path, "gradients-gpu.json", gpu_records, gpus=["NVIDIA H200"])
+    assert main(["--results", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    finding = next(line for line in md.splitlines() if line.startswith("- Why") and "gradient decay" in line)
+    assert "tanh RNN default 0.600" in finding and "1 implementations" in finding  # the CPU's alone
+    assert "On the GPU (NVIDIA H200), torch match the CPU NumPy reference's norms in all 1" in finding
+    assert "| torch | gpu | rnn | default | 0 | 1 |" in md
