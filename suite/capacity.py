@@ -385,3 +385,27 @@ def framework_points(records: list[dict]) -> list[dict]:
                 }
             )
     return rows
+
+
+def seed_agreement(records: list[dict]) -> list[dict]:
+    """Per point trained on more than one implementation or device: over the seeds that several of them ran,
+    how many outcomes (solved or not) agree with the majority at the same seed."""
+    points = outcomes_by_point([r for r in records if not r.get("throughput")])
+    by_point: dict[tuple, dict[str, dict[int, bool]]] = {}
+    for (task, cell, init, impl, seq_len, settings), recs in points.items():
+        outcomes = {r["seed"]: bool(r.get("solved")) for r in recs}
+        by_point.setdefault((task, cell, init, seq_len, settings), {})[impl] = outcomes
+    rows = []
+    for (task, cell, init, seq_len, _), by_impl in by_point.items():
+        if len(by_impl) < 2:
+            continue
+        agree = total = 0
+        for seed in sorted({s for outcomes in by_impl.values() for s in outcomes}):
+            at_seed = [o[seed] for o in by_impl.values() if seed in o]
+            if len(at_seed) < 2:
+                continue
+            total += len(at_seed)
+            agree += max(at_seed.count(True), at_seed.count(False))
+        row = {"task": task, "cell": cell, "init": init, "T": seq_len, "runs": sorted(by_impl)}
+        rows.append({**row, "agree": agree, "outcomes": total})
+    return rows

@@ -15,7 +15,7 @@ from suite.report import findings, plots
 from suite.report.html import slug, to_html
 from suite.report.loading import Results, load_results
 from suite.report.machines import by_machine, machine, side_by_side
-from suite.table import fmt
+from suite.table import CELL_NAMES, fmt
 from suite.workloads import POINTS, describe_point
 
 COMMANDS = {
@@ -561,6 +561,12 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
             "the distribution of outcomes moves."
         )
         rep.add(md_table(compared, list(compared[0])))
+        for row in capacity.seed_agreement(records):
+            rep.add(
+                f"{row['task']} {CELL_NAMES[row['cell']]} {row['init']} at T={row['T']} "
+                f"({', '.join(row['runs'])}): {row['agree']} of {row['outcomes']} outcomes agree with the "
+                "majority at the same seed."
+            )
     timed = [r for r in records if r.get("throughput")]
     if timed:
         rep.add("### Training throughput, which chose the implementation per cell")

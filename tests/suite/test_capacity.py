@@ -409,3 +409,15 @@ def test_jobs_sharing_a_gpu_do_not_let_jax_claim_its_memory_up_front(capsys, mon
     argv += ["--json", str(tmp_path / "c.json")]
     run_cli(capsys, "run", "capacity", *argv)
     assert seen["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+
+
+def test_seed_agreement_counts_outcomes_that_match_the_majority_at_their_seed():
+    chain = ("temporal2", "lstm", "default")
+    records = []
+    for impl, solved_seeds, seeds in (("torch", {0, 1}, 3), ("jax", {0, 1, 2}, 3), ("numpy", {0}, 1)):
+        for seed in range(seeds):
+            s = capacity.spec(chain, impl, 40, seed, SMALL)
+            records.append({"kind": "capacity", **s, "status": "ok", "solved": seed in solved_seeds})
+    (row,) = capacity.seed_agreement(records)
+    # seed 0: 3 of 3; seed 1: 2 of 2; seed 2: torch no, jax yes: 1 of 2
+    assert row["runs"] == ["jax", "numpy", "torch"] and (row["agree"], row["outcomes"]) == (6, 7)
