@@ -225,20 +225,23 @@ def test_the_capacity_search_leads_with_the_longest_length_solved(tmp_path):
     assert (tmp_path / "capacity.png").exists()
 
 
+# one gradient measurement, as the diagnostic records it
+GRADIENT = {
+    "kind": "gradients",
+    "status": "ok",
+    "framework": "numpy",
+    "init": "default",
+    "seed": 0,
+    "hidden_size": 8,
+    "lags": [1, 5, 10],
+    "task": "adding",
+    "dtype": "float64",
+    "batch": 2,
+}
+
+
 def test_gradients_after_training_get_their_own_plot_and_sentence(tmp_path):
-    base = {
-        "kind": "gradients",
-        "status": "ok",
-        "framework": "numpy",
-        "cell": "lstm",
-        "init": "default",
-        "seed": 0,
-        "hidden_size": 8,
-        "lags": [1, 5, 10],
-        "task": "adding",
-        "dtype": "float64",
-        "batch": 2,
-    }
+    base = {**GRADIENT, "cell": "lstm"}
     trained_on = {
         "task": "adding",
         "implementation": "torch",
@@ -261,19 +264,7 @@ def test_gradients_after_training_get_their_own_plot_and_sentence(tmp_path):
 
 
 def test_gradients_measured_on_a_gpu_are_set_against_the_cpu_reference_not_pooled_with_it(tmp_path):
-    base = {
-        "kind": "gradients",
-        "status": "ok",
-        "cell": "rnn",
-        "init": "default",
-        "seed": 0,
-        "hidden_size": 8,
-        "lags": [1, 5, 10],
-        "task": "adding",
-        "dtype": "float64",
-        "batch": 2,
-        "step": 0,
-    }
+    base = {**GRADIENT, "cell": "rnn", "step": 0}
     cpu = {**base, "implementation": "numpy", "framework": "numpy", "norms": [0.5, 0.1, 0.01]}
     gpu = {**base, "implementation": "torch", "framework": "torch", "device": "gpu"}
     write(tmp_path, "gradients.json", [{**cpu, "decay_per_step": 0.6}])
