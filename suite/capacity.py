@@ -13,6 +13,7 @@ from typing import Any
 import impls
 import tasks
 from suite import accuracy
+from suite.records import device_of
 
 # The search's training settings, per task preset: Pascanu et al.'s temporal-order setup (50 units,
 # batch 20, clip 1) for every task, the papers' RMSProp on copy, Adam elsewhere; float32.
@@ -92,19 +93,14 @@ def key(spec_or_record: dict) -> str:
     """The job's content hash: a record holds its spec, so records and specs share keys."""
     fields = ("task", "implementation", "framework", "cell", "init", "seq_len", "seed", *SETTINGS)
     content = {k: spec_or_record.get(k) for k in fields}
-    if device(spec_or_record) != "cpu":  # CPU jobs keep the keys they had before jobs named a device
-        content["device"] = device(spec_or_record)
+    if device_of(spec_or_record) != "cpu":  # CPU jobs keep the keys they had before jobs named a device
+        content["device"] = device_of(spec_or_record)
     return accuracy.job_hash(content)
-
-
-def device(spec_or_record: dict) -> str:
-    """Where the job trains: cpu unless its spec says otherwise."""
-    return spec_or_record.get("device") or "cpu"
 
 
 def where(record: dict) -> str:
     """The implementation, and the device when it is not the CPU: what a row of outcomes ran on."""
-    on = device(record)
+    on = device_of(record)
     return record["implementation"] if on == "cpu" else f"{record['implementation']} ({on})"
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import impls
 import tasks
 from suite import capacity, harness
+from suite.records import device_of
 from suite.training_job import checkpoint_path
 
 PLAN = harness.Plan("suite.gradients:measure", process_per="implementation")
@@ -69,7 +70,7 @@ def measure(job: dict) -> dict:
         task.input_size,
         job["hidden_size"],
         dtype=job["dtype"],
-        device=job.get("device") or "cpu",
+        device=device_of(job),
         seed=job["seed"],
         init=job["init"],
         t_max=job.get("t_max"),
@@ -196,7 +197,7 @@ def summary(records: list[dict]) -> list[dict]:
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("status") == "ok":
-            at = (r["implementation"], r.get("device") or "cpu", r["cell"], r["init"], r.get("step", 0))
+            at = (r["implementation"], device_of(r), r["cell"], r["init"], r.get("step", 0))
             groups.setdefault(at, []).append(r)
     rows = []
     for (implementation, device, cell, init, step), recs in sorted(groups.items()):
@@ -215,10 +216,6 @@ def summary(records: list[dict]) -> list[dict]:
                 row[f"{name}_spread"] = f"{min(values):.3f}-{max(values):.3f}"
         rows.append(row)
     return rows
-
-
-def device_of(record: dict) -> str:
-    return record.get("device") or "cpu"
 
 
 def agreement_with_reference(records: list[dict], reference: str = "numpy") -> list[dict]:

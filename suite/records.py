@@ -212,6 +212,12 @@ RECORD_TYPES: dict[str, type] = {
 KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
 
 
+def device_of(spec_or_record: Mapping[str, Any]) -> str:
+    """Where a job ran or runs: its ``device``, the CPU when it names none (records written before jobs
+    named one)."""
+    return spec_or_record.get("device") or "cpu"
+
+
 def benchmark_key(fields: Mapping[str, Any], kind: str | None = None) -> str:
     """The name of one benchmark, stable across runs (what comparisons pair on), e.g.
     ``torch/lstm/forward/T100/B64/I512/H512/L1/float32/cpu``, led by the implementation's name; with

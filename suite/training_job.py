@@ -14,6 +14,7 @@ import numpy as np
 import impls
 import tasks
 from impls.training import TrainConfig, Trainer
+from suite.records import device_of
 
 CURVE_POINTS = 100  # learning-curve points kept per job
 VALIDATION_SIZE = 1000  # sequences an early-stopping job checks itself on
@@ -62,7 +63,7 @@ def run_job(spec: dict) -> dict:
         spec["hidden_size"],
         1,
         spec["dtype"],
-        spec.get("device") or "cpu",
+        device_of(spec),
         seed=spec["seed"],
         init=spec.get("init", "default"),
         t_max=chrono_t_max(spec),

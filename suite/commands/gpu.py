@@ -10,6 +10,7 @@ import argparse
 import sys
 
 import impls
+from suite.commands.common import UsageError, parse_list
 from suite.environment import gpu_names
 
 
@@ -48,8 +49,7 @@ def steps(names: list[str], out: str, timeout: float, only: tuple[str, ...] = ST
 
 
 def main(args: argparse.Namespace) -> int:
-    from suite import commands
-    from suite.commands.common import UsageError, parse_list
+    from suite import commands  # the package that holds this module: imported once it is complete
 
     only = parse_list(args.only, STEPS, "step")
     if not gpu_names():

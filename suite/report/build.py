@@ -11,6 +11,7 @@ from pathlib import Path
 
 from suite import accuracy, capacity, gradients, profiles
 from suite.analysis import best_implementations, per_step_costs, seq_slopes
+from suite.records import device_of
 from suite.report import findings, plots
 from suite.report.html import slug, to_html
 from suite.report.loading import Results, load_results
@@ -461,7 +462,7 @@ def section_gradients(rep: Report, records: list[dict]) -> None:
         + ", ".join(rep.link(s) for s in sorted({r["source"] for r in records}))
         + "."
     )
-    everywhere, records = records, [r for r in records if gradients.device_of(r) == "cpu"]
+    everywhere, records = records, [r for r in records if device_of(r) == "cpu"]
     rep.figure(plots.gradient_norms(records), "gradients", "gradient norm against lag, per cell and init")
     trained = [r for r in records if r.get("step", 0) > 0]
     if trained:

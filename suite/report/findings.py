@@ -4,9 +4,11 @@ with its number, the section it comes from and the results files behind it."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from suite import gradients, profiles
+from suite.records import device_of
 from suite.report.machines import by_machine, main_run
 from suite.table import CELL_NAMES, fmt
 from suite.workloads import POINTS, describe_point
@@ -178,26 +180,21 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
     """The decay of the gradient per step per cell and init (median over seeds and implementations), and
     how closely the implementations agree on the norms."""
     measured = [r for r in records if r.get("status") == "ok" and r.get("decay_per_step") is not None]
-    elsewhere = [r for r in measured if gradients.device_of(r) != "cpu"]
-    measured = [r for r in measured if gradients.device_of(r) == "cpu"]  # devices are never pooled
+    elsewhere = [r for r in measured if device_of(r) != "cpu"]
+    measured = [r for r in measured if device_of(r) == "cpu"]  # devices are never pooled
     # at initialisation: the run made for it, not the first checkpoint of a training run (its own t_max)
     training_runs = {r.get("source") for r in measured if r.get("step", 0) > 0}
     ok = [r for r in measured if r.get("step", 0) == 0 and r.get("source") not in training_runs]
     ok = ok or [r for r in measured if r.get("step", 0) == 0]
     if not ok:
         return [_missing("Why", "the-vanishing-gradient", "gradient diagnostic", command)]
-    parts = []
-    for cell in ("rnn", "lstm", "gru"):
-        inits = []
-        for init in ("default", "forget1", "chrono"):
-            of = [r for r in ok if r["cell"] == cell and r["init"] == init]
-            if not of:
-                continue
-            h = sorted(r["decay_per_step"] for r in of)[len(of) // 2]
-            c = sorted(r["c_decay_per_step"] for r in of if r.get("c_decay_per_step"))
-            inits.append(f"{init} {h:.3f}" + (f" (c {c[len(c) // 2]:.3f})" if c else ""))
-        if inits:
-            parts.append(f"{CELL_NAMES[cell]} " + ", ".join(inits))
+
+    def h_and_c(of: list[dict]) -> str:
+        h = sorted(r["decay_per_step"] for r in of)[len(of) // 2]
+        c = sorted(r["c_decay_per_step"] for r in of if r.get("c_decay_per_step"))
+        return f"{h:.3f}" + (f" (c {c[len(c) // 2]:.3f})" if c else "")
+
+    parts = _per_cell_and_init(ok, h_and_c)
     same: dict[tuple, list[dict]] = defaultdict(list)
     for r in measured:
         same[
@@ -239,19 +236,12 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
     trained = [r for r in measured if r.get("step", 0) > 0]
     if trained:
         last = max(r["step"] for r in trained)
-        parts = []
-        for cell in ("rnn", "lstm", "gru"):
-            inits = []
-            for init in ("default", "forget1", "chrono"):
-                of = sorted(
-                    (r.get("c_decay_per_step") or r["decay_per_step"])
-                    for r in trained
-                    if r["cell"] == cell and r["init"] == init and r["step"] == last
-                )
-                if of:
-                    inits.append(f"{init} {of[len(of) // 2]:.3f}")
-            if inits:
-                parts.append(f"{CELL_NAMES[cell]} " + ", ".join(inits))
+
+        def c_else_h(of: list[dict]) -> str:
+            decays = sorted(r.get("c_decay_per_step") or r["decay_per_step"] for r in of)
+            return f"{decays[len(decays) // 2]:.3f}"
+
+        parts = _per_cell_and_init([r for r in trained if r["step"] == last], c_else_h)
         on = trained[0]["trained_on"]
         text += (
             f" After {last} training steps on {on['task']} at T={on['seq_len']} (c path for the LSTM): "
@@ -259,6 +249,20 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
             + "."
         )
     return [Finding("Why", text, "the-vanishing-gradient", _sources(measured + elsewhere))]
+
+
+def _per_cell_and_init(records: list[dict], describe: Callable[[list[dict]], str]) -> list[str]:
+    """'LSTM default <describe>, forget1 <describe>' per cell, over the records of each cell and init."""
+    parts = []
+    for cell in ("rnn", "lstm", "gru"):
+        inits = []
+        for init in ("default", "forget1", "chrono"):
+            of = [r for r in records if r["cell"] == cell and r["init"] == init]
+            if of:
+                inits.append(f"{init} {describe(of)}")
+        if inits:
+            parts.append(f"{CELL_NAMES[cell]} " + ", ".join(inits))
+    return parts
 
 
 def reach_text(row: dict) -> str:
