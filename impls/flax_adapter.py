@@ -6,6 +6,9 @@ jitted function (a few transposes and sums per call), so autodiff maps the gradi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import flax.linen as nn
 import jax.numpy as jnp
 
@@ -59,8 +62,9 @@ def flax_stack(cell: str, params: dict, x, h0, c0):
 class FlaxModel(JaxModel):
     """flax.linen.RNN over flax's own cells."""
 
-    def stack(self, params: dict, x, h0, c0):
-        return flax_stack(self.cell, params, x, h0, c0)
+    @classmethod
+    def stack_of(cls, cell: str) -> Callable:
+        return partial(flax_stack, cell)
 
     def _path(self) -> str:
         return f"flax.linen.RNN, xla:{self._device.platform}"

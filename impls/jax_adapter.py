@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -79,13 +79,14 @@ class JaxModel(RecurrentModel):
             self._device = jax.devices(platform)[0]
         except RuntimeError as e:
             raise DeviceUnavailableError(f"jax sees no {platform} device: {e}") from None
-        self._fwd = jax.jit(self.stack)
-        self._grads = jax.jit(partial(stack_grads, self.stack))
+        self.stack = self.stack_of(self.cell)
+        self._fwd, self._grads = compiled(type(self), self.cell)
         self._params: dict = {}
 
-    def stack(self, params: dict, x, h0, c0):
-        """The whole stack, a pure function of canonical params: (y, h_n, c_n or None)."""
-        return stack_forward(self.cell, params, x, h0, c0, self.unroll)
+    @classmethod
+    def stack_of(cls, cell: str) -> Callable:
+        """The whole stack for ``cell``, a pure function: (params, x, h0, c0) -> (y, h_n, c_n or None)."""
+        return partial(stack_forward, cell, unroll=cls.unroll)
 
     def put(self, a: np.ndarray) -> jax.Array:
         """A copy of ``a`` on the model's device."""
@@ -155,6 +156,14 @@ class JaxModel(RecurrentModel):
 
     def _trainer(self, config: TrainConfig, seed: int) -> Trainer:
         return JaxTrainer(self, config, seed)
+
+
+@cache
+def compiled(model_type: type[JaxModel], cell: str) -> tuple[Callable, Callable]:
+    """The jitted forward and gradients of a variant's stack, shared by its models: XLA compiles once per
+    variant, cell, shape and device, not again for every model (the gradient diagnostic builds dozens)."""
+    forward = model_type.stack_of(cell)
+    return jax.jit(forward), jax.jit(partial(stack_grads, forward))
 
 
 class JaxUnrolledModel(JaxModel):
