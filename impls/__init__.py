@@ -70,14 +70,17 @@ def backend(name: str) -> Backend | None:
     return module
 
 
-def configure_threads(name: str, threads: int) -> dict[str, object]:
-    """Pin this process to ``threads`` cores and size the framework's own pools to match. Call it in a
-    fresh process, before the framework does any work. Returns what the framework then reports."""
-    cores = sorted(os.sched_getaffinity(0))
-    if not 1 <= threads <= len(cores):
-        raise ValueError(f"threads must be between 1 and {len(cores)} (the cores this process may use)")
+def configure_threads(name: str, threads: int, cores: list[int] | None = None) -> dict[str, object]:
+    """Pin this process to ``cores`` (default: the first ``threads`` it may use) and size the framework's
+    own pools to match. Call it in a fresh process, before the framework does any work. Returns what the
+    framework then reports."""
+    allowed = sorted(os.sched_getaffinity(0))
+    if not 1 <= threads <= len(allowed):
+        raise ValueError(f"threads must be between 1 and {len(allowed)} (the cores this process may use)")
+    if cores is not None and (len(cores) != threads or not set(cores) <= set(allowed)):
+        raise ValueError(f"cores {cores} are not {threads} of the cores this process may use, {allowed}")
     module = backend(name)
-    os.sched_setaffinity(0, cores[:threads])
+    os.sched_setaffinity(0, cores if cores is not None else allowed[:threads])
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
     if module is None:

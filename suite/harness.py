@@ -11,6 +11,8 @@ out-of-memory kill or a timeout becomes that job's status, and the rest goes on.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib
 import itertools
 import json
@@ -24,9 +26,11 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 300.0  # importing a framework and calibrating GEMM, before the first job starts
+CORE_LOCKS = Path(tempfile.gettempdir()) / f"rnnbench-cores-{os.getuid()}"  # one lock file per core
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,39 @@ def check_threads(threads: int | None) -> int:
 # ----- the parent -----
 
 
+@contextlib.contextmanager
+def reserved_cores(threads: int | None) -> Iterator[list[int] | None]:
+    """``threads`` of this process's cores that no other rnnbench job on this machine holds, waiting while
+    too few are free; None (unpinned) for None. Concurrent jobs never share a core this way, whether they
+    run in threads of one process or in other processes (a Dask cluster's workers, another command)."""
+    if threads is None:
+        yield None
+        return
+    CORE_LOCKS.mkdir(exist_ok=True)
+    held: dict[int, IO] = {}
+    try:
+        while True:
+            for core in sorted(os.sched_getaffinity(0)):
+                if len(held) == threads:
+                    break
+                lock = open(CORE_LOCKS / str(core), "w")
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    held[core] = lock
+                except BlockingIOError:
+                    lock.close()
+            if len(held) == threads:
+                break
+            for lock in held.values():  # all or none: two jobs each holding a part would wait forever
+                lock.close()
+            held.clear()
+            time.sleep(0.05 + 0.1 * (os.getpid() % 7) / 7)
+        yield sorted(held)
+    finally:
+        for lock in held.values():
+            lock.close()
+
+
 def _exit_status(code: int | None) -> tuple[str, str]:
     if code is not None and code < 0:
         name = signal.Signals(-code).name
@@ -75,7 +112,7 @@ def complete_lines(text: str) -> list[str]:
 def _run_process(
     jobs: list[dict],
     plan: Plan,
-    threads: int | None,
+    cores: list[int] | None,
     options: dict,
     timeout_s: float,
     workdir: Path,
@@ -95,7 +132,7 @@ def _run_process(
                 {
                     "function": plan.function,
                     "implementation": jobs[remaining[0]]["implementation"],
-                    "threads": threads,
+                    "cores": cores,
                     "options": options,
                     "jobs": {str(i): jobs[i] for i in remaining},
                 }
@@ -160,7 +197,8 @@ def run_jobs(
     worker: str = "suite.harness",
 ) -> list[dict]:
     """Run every job as ``plan`` says, in order; ``on_result`` sees each record (the job's fields, its
-    ``status`` and its result) as soon as it is finished. ``threads`` None leaves the process unpinned."""
+    ``status`` and its result) as soon as it is finished. Each process is pinned to ``threads`` cores that
+    no concurrent job holds (:func:`reserved_cores`); None leaves it unpinned."""
     if plan.process_per == "implementation":
         groups: dict[str, list[dict]] = {}
         for job in jobs:
@@ -171,10 +209,11 @@ def run_jobs(
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="rnnbench-") as tmp:
         for batch in batches:
-            for record in _run_process(batch, plan, threads, options or {}, timeout_s, Path(tmp), worker):
-                results.append(record)
-                if on_result:
-                    on_result(record)
+            with reserved_cores(threads) as cores:
+                for record in _run_process(batch, plan, cores, options or {}, timeout_s, Path(tmp), worker):
+                    results.append(record)
+                    if on_result:
+                        on_result(record)
     return results
 
 
@@ -198,12 +237,14 @@ def worker_main(spec_path: str, out_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     function = resolve(spec["function"])
     extra, setup_error = {}, None
-    if spec.get("threads"):
+    if spec.get("cores"):
         import impls
         from suite.environment import blas
 
         try:
-            extra["threads_effective"] = impls.configure_threads(spec["implementation"], spec["threads"])
+            extra["threads_effective"] = impls.configure_threads(
+                spec["implementation"], len(spec["cores"]), spec["cores"]
+            )
             extra["libraries"] = blas()  # what this process loaded, the framework's BLAS and OpenMP included
         except Exception as e:  # an unknown or missing implementation: every job says so
             setup_error = e
