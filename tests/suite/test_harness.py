@@ -1,5 +1,9 @@
 """The process harness turns every way a job can end into a status, and the rest goes on."""
 
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from suite import harness
@@ -81,3 +85,31 @@ def test_a_line_the_worker_is_still_writing_is_left_for_later():
     assert harness.complete_lines('{"a": 1}\n{"b": ') == ['{"a": 1}']
     assert harness.complete_lines('{"a": 1}\n{"b": 2}\n') == ['{"a": 1}', '{"b": 2}']
     assert harness.complete_lines('{"a"') == []
+
+
+def test_concurrent_jobs_each_get_their_own_cores(tmp_path, monkeypatch):
+    if harness.cores() < 2:
+        pytest.skip("needs two cores")
+    monkeypatch.setattr(harness, "CORE_LOCKS", tmp_path)
+    jobs = [{"implementation": "numpy", "behaviour": "ok", "n": n} for n in range(4)]
+    with ThreadPoolExecutor(2) as pool:
+        records = [r for f in [pool.submit(harness.run_jobs, [j], PLAN, 1) for j in jobs] for r in f.result()]
+    assert all(r["status"] == "ok" and len(r["cores"]) == 1 for r in records)
+    with harness.reserved_cores(1) as mine:  # a core held here is not handed to a job
+        (record,) = harness.run_jobs(jobs[:1], PLAN, 1)
+    assert record["cores"] != mine
+    assert harness.run_jobs(jobs[:1], PLAN, None)[0]["cores"] == sorted(os.sched_getaffinity(0))
+
+
+def test_cores_are_reserved_all_or_none(tmp_path, monkeypatch):
+    if harness.cores() < 2:
+        pytest.skip("needs two cores")
+    monkeypatch.setattr(harness, "CORE_LOCKS", tmp_path)
+    with ThreadPoolExecutor(1) as pool:
+        with harness.reserved_cores(1) as first:
+            waiting = pool.submit(lambda: harness.reserved_cores(2).__enter__())
+            time.sleep(0.5)
+            assert not waiting.done()  # two cores asked, one free: it waits, holding none
+            with harness.reserved_cores(1) as second:
+                assert first != second
+        assert sorted(waiting.result(timeout=10)) == sorted(os.sched_getaffinity(0))[:2]
