@@ -27,7 +27,7 @@ COMMANDS = {
     "history": "python -m suite track BENCHMARK.json (see README, Regression tracking)",
     "ab": "python -m suite ab BASE --json results/ab/latest.json",
     "gradients": "python -m suite run gradients --init default,forget1,chrono",
-    "capacity": "python -m suite run capacity --longest 320",
+    "capacity": "python -m suite run capacity --jobs 2",
 }
 
 
