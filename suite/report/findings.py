@@ -24,6 +24,11 @@ class Finding:
     sources: list[str] = field(default_factory=list)
 
 
+def _listed(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _sources(records: list[dict]) -> list[str]:
     return sorted({r["source"] for r in records if r.get("source")})
 
@@ -228,9 +233,11 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
     for row in gradients.agreement_with_reference(measured + elsewhere):
         if row["device"] != "cpu":
             gpus = sorted({g for r in elsewhere for g in r["environment"].get("gpus") or []})
+            names = row["implementations"]
             text += (
                 f" On the {row['device'].upper()} ({', '.join(gpus) or 'unnamed'}), "
-                f"{' and '.join(row['implementations'])} match the CPU NumPy reference's norms in all "
+                f"{_listed(names)} {'matches' if len(names) == 1 else 'match'} the CPU NumPy reference's "
+                "norms in all "
                 f"{row['n']} measurements to {row['max_rel_diff']:.0e} relative."
             )
     trained = [r for r in measured if r.get("step", 0) > 0]

@@ -274,5 +274,5 @@ def test_gradients_measured_on_a_gpu_are_set_against_the_cpu_reference_not_poole
     md = (tmp_path / "report.md").read_text()
     finding = next(line for line in md.splitlines() if line.startswith("- Why") and "gradient decay" in line)
     assert "tanh RNN default 0.600" in finding and "1 implementations" in finding  # the CPU's alone
-    assert "On the GPU (NVIDIA H200), torch match the CPU NumPy reference's norms in all 1" in finding
+    assert "On the GPU (NVIDIA H200), torch matches the CPU NumPy reference's norms in all 1" in finding
     assert "| torch | gpu | rnn | default | 0 | 1 |" in md
