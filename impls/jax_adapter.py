@@ -79,14 +79,22 @@ class JaxModel(RecurrentModel):
             self._device = jax.devices(platform)[0]
         except RuntimeError as e:
             raise DeviceUnavailableError(f"jax sees no {platform} device: {e}") from None
-        self.stack = self.stack_of(self.cell)
-        self._fwd, self._grads = compiled(type(self), self.cell)
+        if type(self).stack is JaxModel.stack:  # the class's stack_of: compiled once per class and cell
+            self._fwd, self._grads = compiled(type(self), self.cell)
+        else:  # a plugin's own stack, which may read anything of its model: compiled per model
+            self._fwd = jax.jit(self.stack)
+            self._grads = jax.jit(partial(stack_grads, self.stack))
         self._params: dict = {}
 
     @classmethod
     def stack_of(cls, cell: str) -> Callable:
         """The whole stack for ``cell``, a pure function: (params, x, h0, c0) -> (y, h_n, c_n or None)."""
         return partial(stack_forward, cell, unroll=cls.unroll)
+
+    def stack(self, params: dict, x, h0, c0):
+        """The whole stack, a pure function of canonical params: (y, h_n, c_n or None). A plugin may
+        override it; the built-in variants define :meth:`stack_of` instead."""
+        return self.stack_of(self.cell)(params, x, h0, c0)
 
     def put(self, a: np.ndarray) -> jax.Array:
         """A copy of ``a`` on the model's device."""

@@ -70,6 +70,7 @@ def reserved_cores(threads: int | None) -> Iterator[list[int] | None]:
     if threads is None:
         yield None
         return
+    check_threads(threads)  # more than there are would wait forever
     CORE_LOCKS.mkdir(exist_ok=True)
     held: dict[int, IO] = {}
     try:

@@ -1,5 +1,5 @@
-"""The JAX variants compile once per variant, cell, shape and device, and models sharing the compiled
-functions still compute each with its own weights."""
+"""The JAX variants compile once per variant, cell, shape and device, models sharing the compiled functions
+still compute each with its own weights, and a subclass's own ``stack`` (a plugin's) is what runs."""
 
 import numpy as np
 import pytest
@@ -30,3 +30,22 @@ def test_a_shared_compile_uses_each_models_own_weights():
         np.testing.assert_allclose(model.forward(x)[0], reference.forward(x)[0], rtol=1e-12)
         for name in want:
             np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-14)
+
+
+def test_a_subclass_with_its_own_stack_is_compiled_per_model_and_runs_its_stack():
+    from impls.jax_adapter import JaxModel
+
+    class Doubled(JaxModel):
+        def stack(self, params, x, h0, c0):
+            y, h, c = super().stack(params, x, h0, c0)
+            return 2 * y, h, c
+
+    def create(cls):
+        model = cls("rnn", 3, 8, dtype="float64")
+        model.set_params(_model("jax", "rnn").get_params())
+        return model
+
+    x = np.random.default_rng(0).standard_normal((2, 5, 3))
+    plain, doubled = create(JaxModel), create(Doubled)
+    assert doubled._fwd is not create(Doubled)._fwd
+    np.testing.assert_allclose(doubled.forward(x)[0], 2 * plain.forward(x)[0], rtol=1e-15)

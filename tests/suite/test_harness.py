@@ -79,6 +79,8 @@ def test_bad_plans_and_threads():
     with pytest.raises(ValueError, match="threads must be between 1 and"):
         harness.check_threads(0)
     assert harness.check_threads(None) == harness.cores()
+    with pytest.raises(ValueError, match="threads must be between 1 and"):
+        harness.run_jobs([{"implementation": "numpy", "behaviour": "ok", "n": 0}], PLAN, harness.cores() + 1)
 
 
 def test_a_line_the_worker_is_still_writing_is_left_for_later():
