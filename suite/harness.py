@@ -3,11 +3,11 @@
 A job is a JSON-able dict naming its ``implementation``. A :class:`Plan` says which function runs one job
 in the worker (``"module:function"``, called as ``function(job, **options)``, returning the result as a
 dict that may carry its own ``status``), whether jobs of one implementation share a process or each gets
-its own, and any
-environment the processes need. The worker, ``python -m suite.harness SPEC OUT``, pins itself to the
-requested threads, then writes a "start" line before each job and the job's result after it, so the parent
-always knows which job was running when a process died or hung. An exception, a crash, a signal, an
-out-of-memory kill or a timeout becomes that job's status, and the rest goes on."""
+its own, and any environment the processes need. The worker, ``python -m suite.harness SPEC OUT``, pins
+itself to the cores the parent reserved for it (no two concurrent jobs share one), then writes a "start"
+line before each job and the job's result after it, so the parent always knows which job was running when
+a process died or hung. An exception, a crash, a signal, an out-of-memory kill or a timeout becomes that
+job's status, and the rest goes on."""
 
 from __future__ import annotations
 
