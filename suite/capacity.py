@@ -352,18 +352,23 @@ def search_rows(records: list[dict]) -> list[dict]:
     return [row for _, row in jobs.values()]
 
 
+def _compared_points(records: list[dict]) -> dict[tuple, dict[str, list[dict]]]:
+    """Points (task, cell, init, T, settings) trained on more than one implementation or device: the
+    finished records of each, by ``where``."""
+    by_point: dict[tuple, dict[str, list[dict]]] = {}
+    for (task, cell, init, run, seq_len, settings), recs in outcomes_by_point(
+        [r for r in records if not r.get("throughput")]
+    ).items():
+        by_point.setdefault((task, cell, init, seq_len, settings), {})[run] = recs
+    return {point: runs for point, runs in by_point.items() if len(runs) > 1}
+
+
 def framework_points(records: list[dict]) -> list[dict]:
     """Points (task, cell, init, T, settings) trained on more than one implementation: a row per
     implementation with its seeds' outcomes."""
-    points = outcomes_by_point([r for r in records if not r.get("throughput")])
-    by_point: dict[tuple, list] = {}
-    for (task, cell, init, impl, seq_len, settings), recs in points.items():
-        by_point.setdefault((task, cell, init, seq_len, settings), []).append((impl, recs))
     rows = []
-    for (task, cell, init, seq_len, _), impls_ in by_point.items():
-        if len(impls_) < 2:
-            continue
-        for impl, recs in impls_:
+    for (task, cell, init, seq_len, _), runs in _compared_points(records).items():
+        for impl, recs in runs.items():
             s = point_summary(recs)
             rows.append(
                 {
@@ -386,22 +391,16 @@ def framework_points(records: list[dict]) -> list[dict]:
 def seed_agreement(records: list[dict]) -> list[dict]:
     """Per point trained on more than one implementation or device: over the seeds that several of them ran,
     how many outcomes (solved or not) agree with the majority at the same seed."""
-    points = outcomes_by_point([r for r in records if not r.get("throughput")])
-    by_point: dict[tuple, dict[str, dict[int, bool]]] = {}
-    for (task, cell, init, impl, seq_len, settings), recs in points.items():
-        outcomes = {r["seed"]: bool(r.get("solved")) for r in recs}
-        by_point.setdefault((task, cell, init, seq_len, settings), {})[impl] = outcomes
     rows = []
-    for (task, cell, init, seq_len, _), by_impl in by_point.items():
-        if len(by_impl) < 2:
-            continue
+    for (task, cell, init, seq_len, _), runs in _compared_points(records).items():
+        by_run = {run: {r["seed"]: bool(r.get("solved")) for r in recs} for run, recs in runs.items()}
         agree = total = 0
-        for seed in sorted({s for outcomes in by_impl.values() for s in outcomes}):
-            at_seed = [o[seed] for o in by_impl.values() if seed in o]
+        for seed in sorted({s for outcomes in by_run.values() for s in outcomes}):
+            at_seed = [o[seed] for o in by_run.values() if seed in o]
             if len(at_seed) < 2:
                 continue
             total += len(at_seed)
             agree += max(at_seed.count(True), at_seed.count(False))
-        row = {"task": task, "cell": cell, "init": init, "T": seq_len, "runs": sorted(by_impl)}
+        row = {"task": task, "cell": cell, "init": init, "T": seq_len, "runs": sorted(by_run)}
         rows.append({**row, "agree": agree, "outcomes": total})
     return rows
