@@ -191,6 +191,15 @@ def at_checkpoints(jobs: list[dict], trained: list[dict], steps: list[int]) -> l
     return out
 
 
+def at_initialisation(records: list[dict]) -> list[dict]:
+    """The step-0 records: the diagnostic's own runs, not the first checkpoint of a training run (records
+    loaded from a file that also holds later steps), which would count each seed again, chrono's with the
+    training length's T_max; a training run's when there is nothing else."""
+    start = [r for r in records if r.get("step", 0) == 0]
+    training_runs = {r.get("source") for r in records if r.get("step", 0) > 0}
+    return [r for r in start if r.get("source") not in training_runs] or start
+
+
 def summary(records: list[dict]) -> list[dict]:
     """Per implementation, device, cell, init and training step: the decay per step over seeds (median,
     min, max), for h and, for the LSTM, c."""

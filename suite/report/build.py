@@ -462,7 +462,9 @@ def section_gradients(rep: Report, records: list[dict]) -> None:
         + ", ".join(rep.link(s) for s in sorted({r["source"] for r in records}))
         + "."
     )
-    everywhere, records = records, [r for r in records if device_of(r) == "cpu"]
+    later = [r for r in records if r.get("step", 0) > 0]
+    everywhere = gradients.at_initialisation(records) + later  # each seed once at initialisation
+    records = [r for r in everywhere if device_of(r) == "cpu"]
     rep.figure(plots.gradient_norms(records), "gradients", "gradient norm against lag, per cell and init")
     trained = [r for r in records if r.get("step", 0) > 0]
     if trained:

@@ -187,10 +187,7 @@ def vanishing_gradient(records: list[dict], command: str) -> list[Finding]:
     measured = [r for r in records if r.get("status") == "ok" and r.get("decay_per_step") is not None]
     elsewhere = [r for r in measured if device_of(r) != "cpu"]
     measured = [r for r in measured if device_of(r) == "cpu"]  # devices are never pooled
-    # at initialisation: the run made for it, not the first checkpoint of a training run (its own t_max)
-    training_runs = {r.get("source") for r in measured if r.get("step", 0) > 0}
-    ok = [r for r in measured if r.get("step", 0) == 0 and r.get("source") not in training_runs]
-    ok = ok or [r for r in measured if r.get("step", 0) == 0]
+    ok = gradients.at_initialisation(measured)
     if not ok:
         return [_missing("Why", "the-vanishing-gradient", "gradient diagnostic", command)]
 

@@ -188,3 +188,13 @@ def test_agreement_sets_each_measurement_against_the_cpu_reference_at_the_same_c
     assert rows["gpu"]["n"] == 1 and rows["gpu"]["implementations"] == ["torch"]
     assert rows["gpu"]["max_rel_diff"] == pytest.approx(1e-3)
     assert rows["cpu"]["max_rel_diff"] == pytest.approx(1e-12)
+
+
+def test_at_initialisation_each_seed_counts_once():
+    diagnostic = [{"source": "gradients.json", "seed": s, "step": 0} for s in range(3)]
+    training = [
+        {"source": "gradients-trained.json", "seed": s, "step": step} for s in range(3) for step in (0, 300)
+    ]
+    assert gradients.at_initialisation(diagnostic + training) == diagnostic
+    # a training run's first checkpoint when nothing else was measured at initialisation
+    assert gradients.at_initialisation(training) == [r for r in training if r["step"] == 0]
