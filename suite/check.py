@@ -1,6 +1,7 @@
-"""Equivalence check: every implementation x cell x dtype against the NumPy reference, and the reference's own
-backward against finite differences. Which rows run, and their tolerances, are defined here once: the
-``check`` command and the tests both use them."""
+"""Equivalence check: every implementation x cell x dtype against the NumPy reference on weights the check
+draws itself, get_params against what was set, and the reference's own backward against finite differences.
+Which rows run, and their tolerances, are defined here once: the ``check`` command and the tests both use
+them."""
 
 from __future__ import annotations
 
@@ -11,10 +12,22 @@ import numpy as np
 
 import impls
 from impls.layout import PARAM_KINDS
+from suite import check_weights
 
 TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5}
 FD_TOLERANCE = 1e-6  # the reference's backward against central differences
 REFERENCE = ("numpy", "float64")  # what every row is checked against, so not a row itself
+# what each implementation x cell x dtype is checked for: the function it computes from the weights it was
+# given, and get_params returning those weights exactly; the reference's backward has finite differences
+TESTS: tuple[str, ...] = ("function", "round_trip")
+
+
+def which_test(record: dict) -> str:
+    """Which test a check record is: ``function``, ``round_trip`` or ``finite_differences`` (records written
+    before the check drew its own weights name none: function rows and finite-difference rows)."""
+    if "test" in record:
+        return record["test"]
+    return "finite_differences" if record.get("path") == "finite differences" else "function"
 
 
 def rows(
@@ -70,18 +83,46 @@ def _errors(y, state, grads, ref_y, ref_state, ref_grads) -> dict[str, float]:
     return err
 
 
-def check_one(
+def check_rows(
     implementation: str, cell: str, dtype: str, device: str = "cpu", shape: Shape = Shape(), seed: int = 0
-) -> dict:
-    """One row of the check: the implementation in ``dtype`` against the NumPy reference in float64 on
-    the same (rounded) weights and inputs."""
-    kw = dict(
-        cell=cell, input_size=shape.input_size, hidden_size=shape.hidden_size, num_layers=shape.num_layers
-    )
-    model = impls.create(implementation, dtype=dtype, device=device, seed=seed, **kw)
-    params = model.get_params()
-    reference = impls.create("numpy", dtype="float64", **kw)
-    reference.set_params({n: p.astype("float64") for n, p in params.items()})
+) -> list[dict]:
+    """The two rows of one implementation x cell x dtype: ``function``, its outputs, final states and
+    gradients in ``dtype`` against the NumPy reference in float64, both computing from the weights this
+    check draws (:mod:`suite.check_weights`), loaded into the implementation through ``set_params``; and
+    ``round_trip``, whether ``get_params`` then returns exactly what was loaded. A device the implementation
+    cannot see, or a cell or dtype it does not declare, gives ``skip`` rows with the reason; an exception
+    ``error`` rows (one broken implementation must not hide the others)."""
+    framework = impls.get(implementation).framework
+    base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
+    both = [{**base, "test": test} for test in TESTS]
+    try:
+        model = impls.create(
+            implementation, cell, shape.input_size, shape.hidden_size, shape.num_layers, dtype, device
+        )
+        drawn = check_weights.draw(cell, shape.input_size, shape.hidden_size, shape.num_layers, seed)
+        loaded = check_weights.rounded(drawn, dtype)
+        model.set_params(loaded)
+    except (impls.DeviceUnavailableError, impls.UnsupportedError) as e:
+        return [{**row, "status": "skip", "message": str(e)} for row in both]
+    except Exception as e:
+        return [{**row, "status": "error", "message": f"{type(e).__name__}: {e}"} for row in both]
+    function = _guarded(both[0], lambda: function_row(model, loaded, shape, seed))
+    round_trip = _guarded(both[1], lambda: round_trip_row(model, loaded))  # after the function ran
+    return [{**both[0], **function}, {**both[1], **round_trip}]
+
+
+def _guarded(row: dict, compute: Callable[[], dict]) -> dict:
+    try:
+        return compute()
+    except Exception as e:
+        return {**row, "status": "error", "message": f"{type(e).__name__}: {e}"}
+
+
+def function_row(model: impls.RecurrentModel, loaded: dict[str, np.ndarray], shape: Shape, seed: int) -> dict:
+    """``model`` (holding ``loaded``) against the float64 reference computing from the same values."""
+    cell, dtype = model.cell, model.dtype
+    reference = impls.create("numpy", cell, shape.input_size, shape.hidden_size, shape.num_layers, "float64")
+    reference.set_params({name: p.astype("float64") for name, p in loaded.items()})
     x, state, grad_y = (_cast(v, dtype) for v in make_inputs(cell, shape, seed))
     ref_in = (_cast(x, "float64"), _cast(state, "float64"))
     ref_y, ref_state = reference.forward(*ref_in)
@@ -90,17 +131,20 @@ def check_one(
     grads = model.backward(x, grad_y, state)
     missing = set(ref_grads) - set(grads)
     if missing:
-        raise RuntimeError(f"{implementation} returned no gradient for {sorted(missing)}")
+        raise RuntimeError(f"{model.implementation} returned no gradient for {sorted(missing)}")
     errors = _errors(y, final, grads, ref_y, ref_state, ref_grads)
     worst = max(errors, key=errors.get)
+    activity = check_weights.gate_activity(cell, loaded, *ref_in)
     return {
-        "implementation": implementation,
-        "framework": model.framework,
-        "cell": cell,
-        "dtype": dtype,
-        "device": device,
         "path": model.path(),
         "shape": vars(shape),
+        "weights": {
+            "drawn_by": "suite.check_weights.draw",
+            "seed": seed,
+            # the least saturated and the least mid-range gate: both far from 0 (tame weights give ~0, 1)
+            "min_saturated_share": min(s for s, _ in activity.values()),
+            "min_mid_range_share": min(m for _, m in activity.values()),
+        },
         "errors": errors,
         "max_error": errors[worst],
         "worst": worst,
@@ -109,14 +153,41 @@ def check_one(
     }
 
 
+def round_trip_row(model: impls.RecurrentModel, loaded: dict[str, np.ndarray]) -> dict:
+    """Whether ``get_params`` returns exactly (bitwise, in the model's dtype) the ``loaded`` values:
+    each parameter's relative difference, and what else is wrong (a name, shape or dtype)."""
+    got = model.get_params()
+    problems = [f"{name} is missing" for name in loaded if name not in got]
+    problems += [f"{name} is not a parameter" for name in got if name not in loaded]
+    errors, differ = {}, []
+    for name, want in loaded.items():
+        if name not in got:
+            continue
+        have = np.asarray(got[name])
+        if have.shape != want.shape or have.dtype != want.dtype:
+            problems.append(f"{name} is {have.dtype} {have.shape}, was set as {want.dtype} {want.shape}")
+            continue
+        errors[name] = rel_error(have, want.astype("float64"))
+        if not np.array_equal(have, want):
+            differ.append(name)
+    worst = max(differ, key=lambda n: errors[n], default=None)
+    return {
+        "errors": errors,
+        "max_error": errors[worst] if worst else 0.0,
+        "worst": worst,
+        "tolerance": 0.0,
+        "status": "fail" if problems or differ else "pass",
+        **({"message": "; ".join(problems)} if problems else {}),
+    }
+
+
 def finite_difference_check(cell: str, shape: Shape = Shape(2, 4, 3, 4, 2), eps: float = 1e-6) -> float:
     """Max relative error of the NumPy reference's backward (float64) against central differences
     of sum(y * grad_y), over every parameter, the input and the initial state."""
-    model = impls.create(
-        "numpy", cell, shape.input_size, shape.hidden_size, shape.num_layers, dtype="float64", seed=1
-    )
+    model = impls.create("numpy", cell, shape.input_size, shape.hidden_size, shape.num_layers, "float64")
+    params = check_weights.draw(cell, shape.input_size, shape.hidden_size, shape.num_layers, seed=1)
+    model.set_params(params)
     x, state, grad_y = make_inputs(cell, shape, seed=1)
-    params = model.get_params()
     grads = model.backward(x, grad_y, state)
 
     def loss(p: dict, x: np.ndarray, state) -> float:
@@ -163,20 +234,6 @@ def summarise(errors: dict[str, float]) -> dict[str, float | None]:
     return row
 
 
-def check_row(implementation: str, cell: str, dtype: str, device: str = "cpu") -> dict:
-    """One row, its failure included: a device it cannot see, or a cell or dtype it does not support,
-    gives ``skip`` with the reason; an exception ``error`` (one broken implementation must not hide the
-    others)."""
-    framework = impls.get(implementation).framework
-    base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
-    try:
-        return check_one(implementation, cell, dtype, device)
-    except (impls.DeviceUnavailableError, impls.UnsupportedError) as e:
-        return {**base, "status": "skip", "message": str(e)}
-    except Exception as e:
-        return {**base, "status": "error", "message": f"{type(e).__name__}: {e}"}
-
-
 def finite_difference_row(cell: str) -> dict:
     """The reference's float64 backward against central finite differences, as a row."""
     err = finite_difference_check(cell)
@@ -186,6 +243,7 @@ def finite_difference_row(cell: str) -> dict:
         "cell": cell,
         "dtype": "float64",
         "device": "cpu",
+        "test": "finite_differences",
         "path": "finite differences",
         "max_error": err,
         "tolerance": FD_TOLERANCE,
@@ -200,14 +258,15 @@ def run(
     device: str = "cpu",
     on_row: Callable[[dict], None] | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """(the rows against the reference, the finite-difference rows, run when float64 is asked for)."""
+    """(the function and round-trip rows of every implementation x cell x dtype, the finite-difference rows,
+    run when float64 is asked for)."""
     cells, dtypes = list(cells), list(dtypes)
     checked = []
     for implementation, cell, dtype in rows(implementations, cells, dtypes):
-        row = check_row(implementation, cell, dtype, device)
-        checked.append(row)
-        if on_row:
-            on_row(row)
+        for row in check_rows(implementation, cell, dtype, device):
+            checked.append(row)
+            if on_row:
+                on_row(row)
     fd = [finite_difference_row(cell) for cell in cells] if "float64" in dtypes else []
     return checked, fd
 

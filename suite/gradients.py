@@ -14,6 +14,7 @@ import numpy as np
 
 import impls
 import tasks
+from impls.layout import init_params
 from suite import capacity, harness
 from suite.records import device_of
 from suite.training_job import checkpoint_path
@@ -64,20 +65,19 @@ def measure(job: dict) -> dict:
     fitted decay per step (the harness calls this in a fresh process)."""
     task = tasks.get(job["task"])
     lags = list(job["lags"])
+    cell, hidden, dtype = job["cell"], job["hidden_size"], job["dtype"]
     model = impls.create(
-        job["implementation"],
-        job["cell"],
-        task.input_size,
-        job["hidden_size"],
-        dtype=job["dtype"],
-        device=device_of(job),
-        seed=job["seed"],
-        init=job["init"],
-        t_max=job.get("t_max"),
+        job["implementation"], cell, task.input_size, hidden, dtype=dtype, device=device_of(job)
     )
+    # the weights rnnbench draws (or the checkpoint's), loaded through set_params: never read back
     if job.get("checkpoint"):
         saved = np.load(job["checkpoint"])
-        model.set_params({name: saved[name].astype(job["dtype"]) for name in model.get_params()})
+        weights = {name: saved[name] for name in model.shapes}
+    else:
+        weights = init_params(
+            cell, task.input_size, hidden, 1, dtype, job["seed"], job["init"], job.get("t_max")
+        )
+    model.set_params({name: w.astype(dtype) for name, w in weights.items()})
     x, _ = task.batch(np.random.default_rng([job["seed"], 3]), job["batch"], max(lags))
     u = probe(job["hidden_size"], job["seed"]).astype(job["dtype"])
     norms, c_norms = gradient_norms(model, x.astype(job["dtype"]), tuple(lags), u)

@@ -91,9 +91,11 @@ class _Check(TypedDict):
 
 
 class CheckRecord(_Check, total=False):
+    test: str  # function | round_trip | finite_differences (suite.check.which_test reads older records)
     path: str
     shape: dict
-    errors: dict[str, float]  # relative error of every output, state and gradient
+    weights: dict  # how the check drew the weights it loaded, and how far its gates saturate
+    errors: dict[str, float]  # relative error of every output, state and gradient (round trip: parameter)
     max_error: float
     worst: str
     tolerance: float

@@ -22,6 +22,8 @@ COLUMNS = (
     "c_n",
     *(f"d_{c}" for c in check.GRAD_COLUMNS),
 )
+ROUND_TRIP_COLUMNS = ("implementation", "cell", "dtype", "worst", "max_error", "status")
+TEST_NAMES = {"function": "function", "round_trip": "round trip"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,9 +37,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _progress(row: dict) -> None:
     print(
-        f"  {row['implementation']:<16} {row['cell']:<4} {row['dtype']:<7} {row['status']}",
+        f"  {row['implementation']:<16} {row['cell']:<4} {row['dtype']:<7} "
+        f"{TEST_NAMES[row['test']]:<10} {row['status']}",
         file=sys.stderr,
         flush=True,
+    )
+
+
+def _verdict(row: dict) -> str | None:
+    """One line on a row that did not pass, naming it and its test."""
+    what = f"{row['status']}: {row['implementation']} {row['cell']} {row['dtype']}"
+    if row["status"] == "skip":  # the same for both tests
+        return f"{what}: {row['message']}"
+    what += f" {TEST_NAMES[row['test']]}"
+    if row["status"] == "error":
+        return f"{what}: {row['message']}"
+    if row["status"] != "fail":
+        return None
+    if row["test"] == "function":
+        return f"{what}: {row['worst']} differs by {row['max_error']:.1e} (tolerance {row['tolerance']:.0e})"
+    differs = f"{row['worst']} differs by {row['max_error']:.1e} (relative)" if row.get("worst") else ""
+    return f"{what}: get_params is not what was set: " + "; ".join(
+        filter(None, [differs, row.get("message")])
     )
 
 
@@ -46,18 +67,21 @@ def main(args: argparse.Namespace) -> int:
     cells = parse_list(args.cells, impls.CELLS, "cell")
     dtypes = parse_list(args.dtype, impls.DTYPES, "dtype")
     rows, fd_rows = check.run(implementations, cells, dtypes, args.device, on_row=_progress)
+    function = [r for r in rows if r["test"] == "function"]
+    round_trip = [r for r in rows if r["test"] == "round_trip"]
     print(
-        "Max relative error against the NumPy float64 reference (max|a-b| / max|ref|), "
-        f"tolerance float64 {check.TOLERANCE['float64']:.0e}, float32 {check.TOLERANCE['float32']:.0e}"
+        "The function: max relative error against the NumPy float64 reference (max|a-b| / max|ref|), both "
+        "computing from the weights the check drew and loaded with set_params; tolerance float64 "
+        f"{check.TOLERANCE['float64']:.0e}, float32 {check.TOLERANCE['float32']:.0e}"
     )
-    table = [{**r, **check.summarise(r["errors"])} if "errors" in r else r for r in rows]
+    table = [{**r, **check.summarise(r["errors"])} if "errors" in r else r for r in function]
     print(render(table, [*COLUMNS, "status"]))
-    for r in rows:
-        what = f"{r['status']}: {r['implementation']} {r['cell']} {r['dtype']}"
-        if r["status"] in ("error", "skip"):
-            print(f"{what}: {r['message']}")
-        elif r["status"] == "fail":
-            print(f"{what}: {r['worst']} differs by {r['max_error']:.1e} (tolerance {r['tolerance']:.0e})")
+    print("\nThe round trip: get_params against what set_params loaded (must be bitwise equal)")
+    print(render(round_trip, ROUND_TRIP_COLUMNS))
+    # a skip is the same for both tests: said once
+    verdicts = [_verdict(r) for r in function + [r for r in round_trip if r["status"] != "skip"]]
+    for line in filter(None, verdicts):
+        print(line)
     if fd_rows:
         print("\nNumPy reference backward (float64) against central finite differences")
         print(render(fd_rows, ["cell", "max_error", "tolerance", "status"]))

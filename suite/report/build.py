@@ -11,6 +11,7 @@ from pathlib import Path
 
 from suite import accuracy, capacity, gradients, profiles
 from suite.analysis import best_implementations, per_step_costs, seq_slopes
+from suite.check import which_test
 from suite.records import device_of
 from suite.report import findings, plots
 from suite.report.html import slug, to_html
@@ -115,6 +116,8 @@ def section_environment(rep: Report, results: Results) -> None:
 
 
 def section_equivalence(rep: Report, records: list[dict]) -> None:
+    rows_ = [r for r in records if which_test(r) != "round_trip"]
+    trips = {_check_case(r): r for r in records if which_test(r) == "round_trip"}
     failed = [r for r in records if r["status"] != "pass"]
     if not rep.measured_section(
         "Equivalence",
@@ -125,11 +128,15 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
     ):
         return
     rep.add(
-        "Max relative error (max|a-b| / max|ref|) against the NumPy float64 reference; the rows with path "
-        "`finite differences` check the reference's own backward."
+        "Max relative error (max|a-b| / max|ref|) against the NumPy float64 reference, both computing from "
+        "weights the check draws itself (seeded, saturating every gate somewhere) and loads through "
+        "`set_params`; the rows with path `finite differences` check the reference's own backward. "
+        "`get_params`: whether the implementation then returned exactly (bitwise) the weights it was given, "
+        "a row of the check of its own (`not checked`: a record from before the check drew its own "
+        "weights, whose reference computed from the weights the implementation reported)."
     )
     rows = []
-    for r in records:
+    for r in rows_:
         errors = r.get("errors", {})
         grads = [v for k, v in errors.items() if k.startswith("d_")]
         rows.append(
@@ -140,27 +147,36 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
                 "states": max([v for k, v in errors.items() if k in ("h_n", "c_n")], default=None),
                 "gradients": max(grads, default=r.get("max_error") if not errors else None),
                 "max": r.get("max_error"),
+                "get_params": _round_trip(r, trips),
             }
         )
-    rep.add(
-        md_table(
-            rows,
-            [
-                "implementation",
-                "cell",
-                "dtype",
-                "machine",
-                "path",
-                "outputs",
-                "states",
-                "gradients",
-                "max",
-                "tolerance",
-                "status",
-            ],
-        )
-    )
+    columns = ["implementation", "cell", "dtype", "machine", "path", "outputs", "states", "gradients", "max"]
+    rep.add(md_table(rows, [*columns, "tolerance", "status", "get_params"]))
     rep.add(f"**{len(records) - len(failed)} of {len(records)} rows pass.**")
+
+
+def _check_case(record: dict) -> tuple:
+    return (
+        record.get("source"),
+        record.get("implementation"),
+        record["cell"],
+        record["dtype"],
+        machine(record),
+    )
+
+
+def _round_trip(record: dict, trips: dict[tuple, dict]) -> str:
+    """The get_params column of one function row."""
+    if which_test(record) != "function":
+        return ""
+    trip = trips.get(_check_case(record))
+    if trip is None:
+        return "not checked"
+    if trip["status"] == "pass":
+        return "exact"
+    if trip["status"] == "fail":
+        return f"differs ({trip.get('worst') or trip.get('message')})"
+    return trip["status"]
 
 
 def _runs(records: list[dict]) -> list[tuple[str, str, list[dict]]]:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from suite import gradients, profiles
+from suite.check import which_test
 from suite.records import device_of
-from suite.report.machines import by_machine, main_run
+from suite.report.machines import by_machine, machine, main_run
 from suite.table import CELL_NAMES, fmt
 from suite.workloads import POINTS, describe_point
 
@@ -38,14 +39,17 @@ def _missing(topic: str, section: str, what: str, command: str) -> Finding:
 
 
 def equivalence(records: list[dict], command: str) -> list[Finding]:
-    """Per dtype: how many implementations pass on each machine, and the worst error."""
-    records = [r for r in records if r.get("path") != "finite differences"]
-    if not records:
+    """Per dtype: how many implementations compute the reference's function on each machine, the worst error,
+    and how many return exactly the weights they were given; a machine whose records predate the check's own
+    weights is named as such."""
+    function = [r for r in records if which_test(r) == "function"]
+    round_trip = [r for r in records if which_test(r) == "round_trip"]
+    if not function:
         return [_missing("Agreement", "equivalence", "equivalence check", command)]
     found = []
-    for dtype in sorted({r["dtype"] for r in records}, reverse=True):
-        of_dtype = [r for r in records if r["dtype"] == dtype]
-        counts, failures = [], []
+    for dtype in sorted({r["dtype"] for r in function}, reverse=True):
+        of_dtype = [r for r in function if r["dtype"] == dtype]
+        counts, failures, exact, older = [], [], [], []
         for where, recs in by_machine(of_dtype).items():
             names = sorted({r["implementation"] for r in recs})
             failed = sorted({r["implementation"] for r in recs if r.get("status") != "pass"})
@@ -56,6 +60,13 @@ def equivalence(records: list[dict], command: str) -> list[Finding]:
                 for r in recs
                 if r.get("status") != "pass"
             ]
+            trips = [r for r in round_trip if r["dtype"] == dtype and machine(r) == where]
+            if trips:
+                differ = {r["implementation"] for r in trips if r.get("status") != "pass"}
+                checked = {r["implementation"] for r in trips}
+                exact.append(f"{len(checked - differ)}/{len(checked)} on {where}")
+            if any("test" not in r for r in recs):
+                older.append(f"{where} ({', '.join(_sources(recs))})")
         worst = max(of_dtype, key=lambda r: r.get("max_error") or 0)
         text = (
             f"**{dtype}**: implementations agreeing with the NumPy reference in outputs, final states and "
@@ -64,6 +75,13 @@ def equivalence(records: list[dict], command: str) -> list[Finding]:
         )
         if failures:
             text += " Fails: " + "; ".join(failures[:4]) + ("; ..." if len(failures) > 4 else "") + "."
+        if exact:
+            text += f" get_params returns exactly the weights set: {'; '.join(exact)}."
+        if older:
+            text += (
+                f" Measured before the check drew its own weights, so computed from the weights each "
+                f"implementation reported: {'; '.join(older)}."
+            )
         found.append(Finding("Agreement", text, "equivalence", _sources(of_dtype)))
     return found
 

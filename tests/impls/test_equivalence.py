@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import impls
+from suite import check_weights
 from suite.check import TOLERANCE, Shape, make_inputs, rel_error
 from tests.conftest import framework_params
 
@@ -20,19 +21,16 @@ def cast(value, dtype):
 
 
 def run_pair(framework, cell, dtype, shape, with_state, device="cpu"):
-    kw = dict(
-        cell=cell,
-        input_size=shape.input_size,
-        hidden_size=shape.hidden_size,
-        num_layers=shape.num_layers,
-        seed=3,
-    )
+    """(the implementation's outputs, the reference's), both computing from weights the test draws."""
+    sizes = (shape.input_size, shape.hidden_size, shape.num_layers)
     try:
-        model = impls.create(framework, dtype=dtype, device=device, **kw)
+        model = impls.create(framework, cell, *sizes, dtype=dtype, device=device)
     except impls.DeviceUnavailableError as e:
         pytest.skip(str(e))
-    reference = impls.create("numpy", dtype="float64", **kw)
-    reference.set_params({n: p.astype("float64") for n, p in model.get_params().items()})
+    loaded = check_weights.rounded(check_weights.draw(cell, *sizes, seed=3), dtype)
+    model.set_params(loaded)
+    reference = impls.create("numpy", cell, *sizes, dtype="float64")
+    reference.set_params({n: p.astype("float64") for n, p in loaded.items()})
     x, state, grad_y = (cast(v, dtype) for v in make_inputs(cell, shape, seed=5))
     state = state if with_state else None
     ref_state = None if state is None else cast(state, "float64")

@@ -9,20 +9,31 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PLUGIN = REPO / "tests" / "plugins" / "rnnbench-demo"
+PLUGINS = REPO / "tests" / "plugins"
+
+
+def install(tmp_path_factory, *plugins: str) -> Path:
+    """A folder with the plugin packages under tests/plugins/ installed into it."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+        + ["--target", str(target), *(str(PLUGINS / p) for p in plugins)],
+        check=True,
+        capture_output=True,
+    )
+    return target
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     pytest.importorskip("jax")  # the demo plugin is written in JAX
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
-        + ["--target", str(target), str(PLUGIN)],
-        check=True,
-        capture_output=True,
-    )
-    return target
+    return install(tmp_path_factory, "rnnbench-demo")
+
+
+@pytest.fixture(scope="module")
+def numpy_site(tmp_path_factory):
+    """Plugins on the NumPy reference: three that alter the weights on loading, one honest."""
+    return install(tmp_path_factory, "rnnbench-fooling", "rnnbench-slowdown")
 
 
 def run(site, *argv):
@@ -34,7 +45,8 @@ def test_a_correct_plugin_passes_the_check(site):
     out = run(site, "-m", "suite", "check", "--impls", "demo-gru")
     assert out.returncode == 0, out.stdout + out.stderr
     rows = [line.split()[-1] for line in out.stdout.splitlines() if line.startswith("demo-gru ")]
-    assert sorted(rows) == ["pass", "pass", "skip", "skip", "skip", "skip"]  # gru in float32 and float64
+    # gru in float32 and float64, the function and the round trip
+    assert sorted(rows) == ["pass"] * 4 + ["skip"] * 8
     # the cells it does not declare are skipped, with the reason
     assert "skip: demo-gru lstm float32: demo-gru does not support cell 'lstm'; it supports gru" in out.stdout
 
@@ -42,9 +54,56 @@ def test_a_correct_plugin_passes_the_check(site):
 def test_a_subtly_wrong_plugin_fails_and_the_rows_are_named(site):
     out = run(site, "-m", "suite", "check", "--impls", "demo-gru-textbook", "--cells", "gru")
     assert out.returncode == 1
-    assert "fail: demo-gru-textbook gru float32: " in out.stdout
-    assert "fail: demo-gru-textbook gru float64: " in out.stdout
+    assert "fail: demo-gru-textbook gru float32 function: " in out.stdout
+    assert "fail: demo-gru-textbook gru float64 function: " in out.stdout
+    assert _failures(out) == ["gru float32 function", "gru float64 function"]  # it holds what it was given
     assert "2 failed" in out.stdout
+
+
+def _failures(out: subprocess.CompletedProcess) -> list[str]:
+    """The rows that failed, as 'cell dtype test'."""
+    lines = [line.partition(": ")[2] for line in out.stdout.splitlines() if line.startswith("fail: ")]
+    return sorted(" ".join(line.partition(":")[0].split()[1:]) for line in lines)
+
+
+def test_a_plugin_that_scales_a_weight_on_loading_fails_both_tests(numpy_site):
+    out = run(numpy_site, "-m", "suite", "check", "--impls", "fool-scale")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert _failures(out) == sorted(
+        f"{cell} {dtype} {test}"
+        for cell in ("rnn", "lstm", "gru")
+        for dtype in ("float32", "float64")
+        for test in ("function", "round trip")
+    )
+    assert (
+        "fail: fool-scale gru float32 round trip: get_params is not what was set: weight_hh_l" in out.stdout
+    )
+
+
+def test_a_plugin_that_drops_b_hn_and_reports_zero_fails_both_tests(numpy_site):
+    out = run(numpy_site, "-m", "suite", "check", "--impls", "fool-drop-bhn", "--cells", "gru")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert _failures(out) == [
+        "gru float32 function",
+        "gru float32 round trip",
+        "gru float64 function",
+        "gru float64 round trip",
+    ]
+    assert "get_params is not what was set: bias_hh_l" in out.stdout
+
+
+def test_a_plugin_that_swaps_gates_and_swaps_them_back_fails_the_function(numpy_site):
+    """Its get_params returns exactly what was set: only the function shows the bug."""
+    out = run(numpy_site, "-m", "suite", "check", "--impls", "fool-swap-gates", "--cells", "lstm")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert _failures(out) == ["lstm float32 function", "lstm float64 function"]
+    assert "2 failed" in out.stdout
+
+
+def test_an_honest_numpy_plugin_passes(numpy_site):
+    out = run(numpy_site, "-m", "suite", "check", "--impls", "slowdown")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 failed" in out.stdout and "fail:" not in out.stdout
 
 
 def test_broken_plugins_are_named_and_everything_else_runs(site):
@@ -89,9 +148,13 @@ def test_the_readme_plugin_passes_the_check(monkeypatch):
     )
     monkeypatch.setattr(registry, "registry", lambda: found)
     rows, _ = check.run(["my-gru"], ["gru", "lstm"], ["float64", "float32"])
-    assert [(r["cell"], r["dtype"], r["status"]) for r in rows] == [
-        ("gru", "float64", "pass"),
-        ("gru", "float32", "pass"),
-        ("lstm", "float64", "skip"),
-        ("lstm", "float32", "skip"),
+    assert [(r["cell"], r["dtype"], r["test"], r["status"]) for r in rows] == [
+        ("gru", "float64", "function", "pass"),
+        ("gru", "float64", "round_trip", "pass"),
+        ("gru", "float32", "function", "pass"),
+        ("gru", "float32", "round_trip", "pass"),
+        ("lstm", "float64", "function", "skip"),
+        ("lstm", "float64", "round_trip", "skip"),
+        ("lstm", "float32", "function", "skip"),
+        ("lstm", "float32", "round_trip", "skip"),
     ]

@@ -5,6 +5,7 @@ import pytest
 
 import impls
 import tasks
+from impls.layout import init_params
 from impls.training import TrainConfig
 from suite.training_job import batches
 from tests.conftest import framework_params
@@ -14,7 +15,8 @@ STEPS = 50
 
 def trajectory(framework, cell, task_name, optimizer, lr):
     task = tasks.get(task_name)
-    model = impls.create(framework, cell, task.input_size, 6, num_layers=2, dtype="float64", seed=4)
+    model = impls.create(framework, cell, task.input_size, 6, num_layers=2, dtype="float64")
+    model.set_params(init_params(cell, task.input_size, 6, 2, "float64", seed=4))  # drawn here, not read back
     config = TrainConfig(loss=task.loss, output_size=task.output_size, optimizer=optimizer, lr=lr, clip=0.5)
     trainer = model.trainer(config, seed=4)
     length = max(7, task.min_length)

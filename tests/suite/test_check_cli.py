@@ -18,16 +18,20 @@ def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
     code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "gru,rnn", "--json", str(path))
     assert code == 0
     records = read_records(path)
-    # numpy float32 rows for two cells, plus the finite-difference rows of the float64 reference
-    assert [(r["cell"], r["dtype"], r["path"]) for r in records] == [
-        ("gru", "float32", "numpy"),
-        ("rnn", "float32", "numpy"),
-        ("gru", "float64", "finite differences"),
-        ("rnn", "float64", "finite differences"),
+    # numpy float32 rows for two cells (the function and the round trip), plus the finite-difference rows of
+    # the float64 reference
+    assert [(r["cell"], r["dtype"], r["test"]) for r in records] == [
+        ("gru", "float32", "function"),
+        ("gru", "float32", "round_trip"),
+        ("rnn", "float32", "function"),
+        ("rnn", "float32", "round_trip"),
+        ("gru", "float64", "finite_differences"),
+        ("rnn", "float64", "finite_differences"),
     ]
     assert all(r["kind"] == "check" and r["status"] == "pass" for r in records)
+    assert records[0]["weights"]["seed"] == 0 and records[1]["errors"]["weight_hh_l1"] == 0.0
     assert {"git_commit", "date", "cpu", "versions"} <= set(records[0]["environment"])
-    assert "4 passed, 0 failed" in out
+    assert "6 passed, 0 failed" in out
 
 
 def test_a_failure_gives_exit_code_1(capsys, monkeypatch):
@@ -41,15 +45,16 @@ def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monk
     real = impls.create
 
     def create(framework, *args, **kwargs):
-        if framework == "numpy" and kwargs.get("dtype") == "float32":
+        if framework == "numpy" and "float32" in (*args, kwargs.get("dtype")):
             raise RuntimeError("boom")
         return real(framework, *args, **kwargs)
 
     monkeypatch.setattr(impls, "create", create)
     code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "rnn,gru")
     assert code == 1
-    assert out.count("error: numpy") == 2 and "RuntimeError: boom" in out
-    assert "2 passed, 2 failed" in out  # the finite-difference rows still ran
+    # both tests of both cells
+    assert out.count("error: numpy") == 4 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
+    assert "2 passed, 4 failed" in out  # the finite-difference rows still ran
 
 
 @pytest.mark.parametrize(

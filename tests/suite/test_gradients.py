@@ -144,7 +144,7 @@ def test_at_training_checkpoints_the_norms_are_those_of_the_saved_weights(capsys
     assert trained["trained_on"]["implementation"] == "numpy" and trained["trained_on"]["seq_len"] == 5
     saved = np.load(trained["checkpoint"])
     model = impls.create("numpy", "lstm", 2, 4, dtype="float64", seed=0, init="forget1")
-    model.set_params({n: saved[n].astype("float64") for n in model.get_params()})
+    model.set_params({n: saved[n].astype("float64") for n in model.shapes})
     x, _ = tasks.get("adding").batch(np.random.default_rng([0, 3]), trained["batch"], 6)
     norms, _ = gradients.gradient_norms(model, x, (1, 5, 6), gradients.probe(4, 0))
     np.testing.assert_allclose(trained["norms"], norms, rtol=1e-12)

@@ -96,7 +96,21 @@ def test_full_report(tmp_path, capsys):
                 "max_error": 3e-16,
                 "tolerance": 1e-10,
                 "status": "pass",
-            }
+                "test": "function",
+            },
+            {
+                "kind": "check",
+                "framework": "torch",
+                "cell": "gru",
+                "dtype": "float64",
+                "device": "cpu",
+                "test": "round_trip",
+                "errors": {"weight_ih_l0": 0.0},
+                "max_error": 0.0,
+                "worst": None,
+                "tolerance": 0.0,
+                "status": "pass",
+            },
         ],
     )
     write(tmp_path, "speed.json", speed_records())
@@ -107,7 +121,8 @@ def test_full_report(tmp_path, capsys):
     md = (tmp_path / "report.md").read_text()
     for heading in ("## Where and when", "## Equivalence", "## Speed", "## Memory", "## Learning long"):
         assert heading in md
-    assert "1 of 1 rows pass" in md and "Test CPU" in md and "abc123" in md
+    assert "2 of 2 rows pass" in md and "Test CPU" in md and "abc123" in md
+    assert "| 3.0e-16 | 1.0e-10 | pass | exact |" in md  # the round trip, in its own column
     assert "more than 2x slower than the fastest: 24." in md  # numpy, 3x slower than torch everywhere
     assert md.index("## Findings") < md.index("## Contents") < md.index("## Equivalence")
     assert "_Not measured: no memory results" in md and "python -m suite run memory" in md

@@ -117,6 +117,25 @@ def test_equivalence_counts_passing_implementations_per_machine_and_names_failur
     assert "Fails: torch rnn on Test GPU (GPU) (2.0e-05 > 1.0e-05, d_x)" in f32.text
 
 
+def test_equivalence_counts_exact_round_trips_and_names_records_from_before_the_checks_own_weights():
+    def new(impl, test, status="pass"):
+        return {**check(impl, "float32", 0.0 if test == "round_trip" else 2e-7, status), "test": test}
+
+    records = [
+        new("torch", "function"),
+        new("torch", "round_trip"),
+        new("jax", "function"),
+        {**new("jax", "round_trip", "fail"), "worst": "bias_hh_l0"},
+        {**check("torch", "float32", 2e-6, env=GPU, device="gpu"), "source": "check-gpu.json"},  # no test
+    ]
+    (f32,) = findings.equivalence(records, "CMD")
+    assert "2/2 on Test CPU, 2 cores; 1/1 on Test GPU (GPU)" in f32.text
+    assert "get_params returns exactly the weights set: 1/2 on Test CPU, 2 cores." in f32.text
+    assert (
+        "computed from the weights each implementation reported: Test GPU (GPU) (check-gpu.json)." in f32.text
+    )
+
+
 def test_memory_reports_the_peak_against_the_analytic_size():
     records = [
         {**speed("torch", "torch", 1), "kind": "memory", "peak_bytes": 2 * 2**20, "analytic_bytes": 2**20},
