@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from suite.stability import is_unstable
+
 
 def _name(r: dict) -> str:
     return r.get("implementation") or r["framework"]
@@ -91,16 +93,20 @@ def best_implementations(records: list[dict], groups: tuple[str, ...] = ("fastrn
     for (framework, group, cell, mode), recs in cases.items():
         recs.sort(key=lambda r: r["median_s"])
         best = recs[0]
+
+        def named(r: dict) -> str:
+            return _name(r) + (" (unstable)" if is_unstable(r) else "")
+
         rows.append(
             {
                 "framework": framework,
                 "point": group,
                 "cell": cell,
                 "mode": mode,
-                "best": _name(best),
+                "best": named(best),
                 "median_ms": best["median_s"] * 1e3,
                 "efficiency": best.get("efficiency"),
-                "others": ", ".join(f"{_name(r)} {r['median_s'] / best['median_s']:.2f}x" for r in recs[1:]),
+                "others": ", ".join(f"{named(r)} {r['median_s'] / best['median_s']:.2f}x" for r in recs[1:]),
             }
         )
     return rows

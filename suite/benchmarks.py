@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from suite import harness, profiles
+from suite import harness, profiles, stability
 from suite.workloads import Workload
 
 # The malloc settings make a phase's peak RSS its own, but each large allocation a system call: memory
@@ -22,6 +22,7 @@ def _speed_columns(r: dict) -> dict[str, Any]:
         "GFLOP/s": f"{r['gflops']:.1f}" if r.get("gflops") else None,
         "eff": f"{r['efficiency']:.0%}" if r.get("efficiency") is not None else None,
         "compile_s": f"{r['compile_seconds']:.2f}",
+        "timing": "UNSTABLE" if stability.is_unstable(r) else "stable",
     }
 
 
@@ -33,7 +34,8 @@ def _memory_columns(r: dict) -> dict[str, Any]:
 
 
 def _speed_line(r: dict) -> str:
-    return f"{r['median_s'] * 1e3:.2f} ms (IQR {r['iqr_s'] * 1e3:.2f})  {r['path']}"
+    line = f"{r['median_s'] * 1e3:.2f} ms (IQR {r['iqr_s'] * 1e3:.2f})  {r['path']}"
+    return line + (f"  UNSTABLE: {stability.describe(r)}" if stability.is_unstable(r) else "")
 
 
 def _memory_line(r: dict) -> str:
@@ -87,7 +89,7 @@ SPEED = Benchmark(
     value="median_s",
     quantity="time",
     timed=True,
-    columns=("median_ms", "iqr_ms", "GFLOP/s", "eff", "compile_s"),
+    columns=("median_ms", "iqr_ms", "GFLOP/s", "eff", "compile_s", "timing"),
     format=_speed_columns,
     line=_speed_line,
 )

@@ -60,6 +60,9 @@ class SpeedRecord(_Benchmark, total=False):
     min_s: float
     samples: list[float]  # seconds per round
     rounds: int
+    rel_iqr: float  # the rounds' interquartile range over their median (suite.stability)
+    drift: float  # between the first and second half of the rounds, over the median
+    unstable: bool  # flagged, warned about and drawn as such; never a finding
     first_call_s: float  # tracing and compilation included
     compile_seconds: float
     gemm_gflops: float  # this process's square-GEMM calibration

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import impls
-from suite import harness, profiles
+from suite import harness, measure, profiles, stability
 from suite.analysis import seq_slopes
 from suite.benchmarks import BENCHMARKS, Benchmark
 from suite.commands.common import (
@@ -20,7 +20,7 @@ from suite.commands.common import (
     parse_list,
 )
 from suite.environment import environment
-from suite.records import derived, run_peaks, write_records
+from suite.records import benchmark_key, derived, run_peaks, write_records
 from suite.table import render
 
 WORKLOAD_COLUMNS = ("implementation", "cell", "mode", "seq_len", "batch", "input_size", "hidden_size")
@@ -107,3 +107,21 @@ def print_summary(benchmark: Benchmark, records: list[dict]) -> None:
         print(render(slopes, ["implementation", "cell", "mode", "T", "points", "slope"]))
     for (dtype, device), peak in run_peaks(records).items():
         print(f"\nmeasured GEMM peak ({dtype}, {device}): {peak:.1f} GFLOP/s")
+    if benchmark.timed:
+        warn_unstable([r for r in records if r["status"] == "ok"])
+
+
+def warn_unstable(records: list[dict]) -> None:
+    """Name the timings whose rounds spread or drift too much to be reported as facts (stderr)."""
+    unstable = [r for r in records if stability.is_unstable(r)]
+    if not unstable:
+        return
+    print(
+        f"\nwarning: {len(unstable)} of {len(records)} timings are unstable (IQR over "
+        f"{stability.MAX_REL_IQR:.0%} of the median, or drift over {stability.MAX_DRIFT:.0%}, after up to "
+        f"{measure.EXTEND}x the rounds): flagged in the results file, drawn hollow in plots, left out of "
+        "findings. Rerun them on quiet cores:",
+        file=sys.stderr,
+    )
+    for r in unstable:
+        print(f"  {benchmark_key(r)}: {stability.describe(r)}", file=sys.stderr)

@@ -9,10 +9,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite import accuracy, capacity, gradients, profiles
+from suite import accuracy, capacity, gradients, profiles, stability
 from suite.analysis import best_implementations, per_step_costs, seq_slopes
 from suite.check import which_test
-from suite.records import device_of
+from suite.records import benchmark_key, device_of
 from suite.report import findings, plots
 from suite.report.html import slug, to_html
 from suite.report.loading import Results, load_results
@@ -233,6 +233,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
                 "efficiency": f"{r.get('efficiency', 0):.0%}",
                 "GFLOP/s": f"{r['gflops']:.0f}" if r.get("gflops") else None,
                 "first_call_s": r["first_call_s"],
+                "timing": f"UNSTABLE ({stability.describe(r)})" if stability.is_unstable(r) else "stable",
             }
             for r in point
         ]
@@ -251,9 +252,19 @@ def section_speed(rep: Report, records: list[dict]) -> None:
                     "GFLOP/s",
                     "efficiency",
                     "first_call_s",
+                    "timing",
                 ],
             )
         )
+        timed = [r for r in recs if r.get("status") == "ok"]
+        shaky = [r for r in timed if stability.is_unstable(r)]
+        if shaky:
+            named = ", ".join(f"`{benchmark_key(r)}`" for r in shaky)
+            rep.add(
+                f"**{len(shaky)} of {len(timed)} timings in this run are unstable** (IQR over "
+                f"{stability.MAX_REL_IQR:.0%} of the median, or the rounds' halves {stability.MAX_DRIFT:.0%} "
+                f"apart): drawn hollow, marked in the tables, left out of the findings: {named}."
+            )
         slow = _more_than_twice(recs)
         rep.add(
             f"Sizes where an implementation is more than 2x slower than the fastest: {len(slow)}."

@@ -11,6 +11,7 @@ from suite import gradients, profiles
 from suite.check import which_test
 from suite.records import device_of
 from suite.report.machines import by_machine, machine, main_run
+from suite.stability import is_unstable
 from suite.table import CELL_NAMES, fmt
 from suite.workloads import POINTS, describe_point
 
@@ -88,11 +89,13 @@ def equivalence(records: list[dict], command: str) -> list[Finding]:
 
 def speed(records: list[dict], command: str, cell: str = "lstm", mode: str = "train") -> list[Finding]:
     """Per machine and reference point: the fastest implementation of each framework (one run), its share
-    of that machine's measured GEMM peak, and the spread between the frameworks' best."""
+    of that machine's measured GEMM peak, and the spread between the frameworks' best. Unstable timings are
+    left out, and said to be."""
     found = []
     for where, recs in by_machine(records).items():
         for point in POINTS:
-            run = [r for r in main_run(recs, point) if r["cell"] == cell and r["mode"] == mode]
+            measured = [r for r in main_run(recs, point) if r["cell"] == cell and r["mode"] == mode]
+            run = [r for r in measured if not is_unstable(r)]
             if not run:
                 continue
             best: dict[str, dict] = {}
@@ -110,6 +113,9 @@ def speed(records: list[dict], command: str, cell: str = "lstm", mode: str = "tr
                 "fastest per "
                 f"framework: {listed}; the frameworks' best differ by {spread:.1f}x."
             )
+            shaky = sorted(r["implementation"] for r in measured if is_unstable(r))
+            if shaky:
+                text += f" Left out as unstable timings: {_listed(shaky)}."
             found.append(Finding("Speed", text, "speed", _sources(run)))
     return found or [_missing("Speed", "speed", "speed results at the reference points", command)]
 

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import tasks as task_defs  # noqa: E402
 from suite import capacity  # noqa: E402
+from suite.stability import is_unstable  # noqa: E402
 from suite.table import CELL_NAMES  # noqa: E402
 
 COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}  # per framework
@@ -104,18 +105,46 @@ def speed_vs_length(records: list[dict], device: str) -> Figure | None:
                         color=colour(framework),
                         label=f"{name} {mode}",
                     )
+                shaky = [
+                    (r["seq_len"], r["median_s"] * 1e3)
+                    for r in sweep
+                    if r["cell"] == cell and _name(r) == name and r["mode"] == mode and is_unstable(r)
+                ]
+                if shaky:
+                    ax.plot(*zip(*shaky, strict=True), "o", ms=7, mfc="white", mec=colour(framework))
         _log_axes(ax, cell.upper(), "median time per call (ms)")
+    _note_unstable(fig, sweep)
     fig.tight_layout()
     return fig
 
 
-def _bars(ax, groups: list[str], series: dict[tuple[str, str], list[float | None]], ylabel: str) -> None:
-    """Grouped bars, one series per (implementation, framework): hue by framework, hatch by variant."""
+def _note_unstable(fig: Figure, records: list[dict]) -> None:
+    """Say under the figure how unstable timings are drawn, when there are any."""
+    if any(is_unstable(r) for r in records):
+        fig.text(
+            0.01, 0.005, "hollow: an unstable timing (its rounds spread or drift; not a finding)", fontsize=7
+        )
+
+
+def _bars(
+    ax,
+    groups: list[str],
+    series: dict[tuple[str, str], list[float | None]],
+    ylabel: str,
+    hollow: dict[tuple[str, str], list[bool]] | None = None,
+) -> None:
+    """Grouped bars, one series per (implementation, framework): hue by framework, hatch by variant; the
+    bars ``hollow`` names drawn as outlines (unstable timings)."""
     width = 0.8 / max(1, len(series))
     for i, ((name, framework), values) in enumerate(series.items()):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
         hatch = VARIANT_HATCHES[_variant(name) % len(VARIANT_HATCHES)]
-        ax.bar(xs, [v or 0 for v in values], width, color=colour(framework), hatch=hatch, label=name)
+        bars = ax.bar(xs, [v or 0 for v in values], width, color=colour(framework), hatch=hatch, label=name)
+        for bar, empty in zip(bars, (hollow or {}).get((name, framework), []), strict=False):
+            if empty:
+                bar.set_fill(False)
+                bar.set_edgecolor(colour(framework))
+                bar.set_linestyle("--")
     ax.set_xticks(range(len(groups)), groups, fontsize=8)
     ax.set_ylabel(ylabel)
     ax.grid(True, axis="y", alpha=0.3)
@@ -136,6 +165,8 @@ def fastrnns_point(records: list[dict], device: str, group: str = "fastrnns") ->
         return {s: [(table.get((s[0], g)) or 0) * scale for g in groups] for s in series}
 
     peak = max(r.get("peak_gflops") or 0 for r in point)
+    shaky = {(_name(r), f"{r['cell']} {r['mode']}") for r in point if is_unstable(r)}
+    hollow = {s: [(s[0], g) in shaky for g in groups] for s in series}
     r0 = point[0]
     fig, axes = _panels(
         3,
@@ -149,9 +180,10 @@ def fastrnns_point(records: list[dict], device: str, group: str = "fastrnns") ->
         groups,
         {s: [batch / t if t else 0 for t in v] for s, v in values("median_s").items()},
         "throughput (sequences / s)",
+        hollow,
     )
     axes[0].set_title("throughput")
-    _bars(axes[1], groups, values("efficiency", 100.0), "% of the measured GEMM peak")
+    _bars(axes[1], groups, values("efficiency", 100.0), "% of the measured GEMM peak", hollow)
     axes[1].set_title(f"efficiency (GEMM peak {peak:.0f} GFLOP/s)")
     _bars(axes[2], groups, values("first_call_s"), "first call (s), tracing and compilation included")
     axes[2].set_title("first-call time")
@@ -162,6 +194,7 @@ def fastrnns_point(records: list[dict], device: str, group: str = "fastrnns") ->
         if ax.get_legend():
             ax.get_legend().remove()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 9), fontsize=8, frameon=False)
+    _note_unstable(fig, point)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 

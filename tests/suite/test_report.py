@@ -291,3 +291,23 @@ def test_gradients_measured_on_a_gpu_are_set_against_the_cpu_reference_not_poole
     assert "tanh RNN default 0.600" in finding and "1 implementations" in finding  # the CPU's alone
     assert "On the GPU (NVIDIA H200), torch matches the CPU NumPy reference's norms in all 1" in finding
     assert "| torch | gpu | rnn | default | 0 | 1 |" in md
+
+
+def test_unstable_timings_are_drawn_hollow_and_named(tmp_path):
+    from suite.report import plots
+
+    records = speed_records()
+    shaky = next(r for r in records if r["group"] == "fastrnns" and r["framework"] == "torch")
+    shaky["unstable"], shaky["rel_iqr"], shaky["drift"] = True, 0.9, 0.4
+    sweep = next(r for r in records if r["group"] == "seq_sweep")
+    sweep["unstable"], sweep["rel_iqr"], sweep["drift"] = True, 0.5, 0.0
+    fig = plots.fastrnns_point(records, "cpu")
+    hollow = [p for ax in fig.axes[:2] for p in ax.patches if not p.get_fill()]
+    assert len(hollow) == 2  # throughput and efficiency of that one timing
+    assert any("hollow: an unstable timing" in t.get_text() for t in fig.texts)
+    fig = plots.speed_vs_length(records, "cpu")
+    assert any(line.get_markerfacecolor() == "white" for ax in fig.axes for line in ax.lines)
+    write(tmp_path, "speed.json", records)
+    assert main(["--results", str(tmp_path)]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "**2 of 48 timings in this run are unstable**" in md and "UNSTABLE (IQR 90% of the median" in md

@@ -220,3 +220,14 @@ def test_machine_names_the_gpu_on_a_gpu_run_and_the_cpu_otherwise():
         machine({"device": "cpu", "environment": {"cpu": "Intel(R) Xeon(R) X", "cores": 4}})
         == "Intel Xeon X, 4 cores"
     )
+
+
+def test_speed_leaves_out_unstable_timings_and_says_so():
+    records = [
+        speed("torch", "torch", 0.010, samples=[0.005, 0.015] * 5),  # fastest, but its rounds spread
+        speed("torch-cells", "torch", 0.020, samples=[0.020] * 10),
+        speed("jax", "jax", 0.030, unstable=False),
+    ]
+    (found,) = findings.speed(records, "CMD")
+    assert "torch-cells 20 ms" in found.text and "torch 10 ms" not in found.text
+    assert "Left out as unstable timings: torch." in found.text
