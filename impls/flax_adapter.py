@@ -63,7 +63,7 @@ class FlaxModel(JaxModel):
     """flax.linen.RNN over flax's own cells."""
 
     @classmethod
-    def stack_of(cls, cell: str) -> Callable:
+    def stack_of(cls, cell: str, device: str = "cpu") -> Callable:
         return partial(flax_stack, cell)
 
     def _path(self) -> str:

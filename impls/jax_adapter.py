@@ -1,5 +1,6 @@
-"""JAX: ``lax.scan`` under ``jit`` with the input projection hoisted out of the scan (also with the scan
-unrolled), and flax's own cells driven by ``flax.linen.RNN``; gradients by ``jax.vjp``. Parameters stay in
+"""JAX: ``lax.scan`` under ``jit``, the input projection in the step or hoisted out of the scan as measured
+fastest per device (also with the scan unrolled, and hoisted everywhere), and flax's own cells driven by
+``flax.linen.RNN``; gradients by ``jax.vjp``. Parameters stay in
 the canonical layout; a variant maps them to its own inside the jitted function, so autodiff maps the
 gradients back."""
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from impls import training
 from impls.base import DeviceUnavailableError, RecurrentModel, State
-from impls.layout import layer_params
+from impls.layout import GATES, layer_params
 from impls.training import TrainConfig, Trainer
 
 # float64 needs x64 before any array exists; full float32 matmuls (no TF32) for equivalence on GPU.
@@ -23,38 +24,59 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_default_matmul_precision", "highest")
 
 
-def _layer(cell: str, x, weights, h0, c0, unroll: int = 1):
-    """One layer, batch-first in and out: (y, h_n, c_n or None); ``unroll`` steps per scan iteration."""
-    w_ih, w_hh, b_ih, b_hh = weights
-    hid = w_hh.shape[1]
-    xw = jnp.swapaxes(x @ w_ih.T + b_ih, 0, 1)  # (time, batch, gates*hidden)
-    w_hh_t = w_hh.T
+PROJECTIONS: tuple[str, ...] = ("in step", "hoisted")
 
-    def step(carry, xw_t):
+
+def _update(cell: str, xs: list, hs: list, h, c):
+    """One step from each gate's input and recurrent pre-activations (biases included): (h, c)."""
+    if cell == "rnn":
+        return jnp.tanh(xs[0] + hs[0]), c
+    if cell == "lstm":
+        i, f, g, o = (x + r for x, r in zip(xs, hs, strict=True))
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        return jax.nn.sigmoid(o) * jnp.tanh(c), c
+    r, z = jax.nn.sigmoid(xs[0] + hs[0]), jax.nn.sigmoid(xs[1] + hs[1])
+    n = jnp.tanh(xs[2] + r * hs[2])
+    return (1 - z) * n + z * h, c
+
+
+def _layer(cell: str, x, weights, h0, c0, projection: str = "in step", unroll: int = 1):
+    """One layer, batch-first in and out: (y, h_n, c_n or None); ``unroll`` steps per scan iteration.
+    ``projection``: ``in step``, the input's matmuls inside the step, one per gate, as flax's cells do (on
+    XLA's CPU backend the fastest); ``hoisted``, every step's input projection in one matmul before the
+    scan, as cuDNN does (on XLA's CPU backend this materialises a transposed (T, B, G*H) tensor: slower)."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    gates = GATES[cell]
+    w_hh_t = [w.T for w in jnp.split(w_hh, gates)]
+    b_hh = jnp.split(b_hh, gates)
+    if projection == "hoisted":
+        xs = jnp.swapaxes(x @ w_ih.T + b_ih, 0, 1)  # (time, batch, gates*hidden)
+
+        def inputs(xw_t):
+            return jnp.split(xw_t, gates, axis=-1)
+
+    else:
+        xs = jnp.swapaxes(x, 0, 1)
+        w_ih_t, b_ih = [w.T for w in jnp.split(w_ih, gates)], jnp.split(b_ih, gates)
+
+        def inputs(x_t):
+            return [x_t @ w + b for w, b in zip(w_ih_t, b_ih, strict=True)]
+
+    def step(carry, x_t):
         h, c = carry
-        hw = h @ w_hh_t + b_hh
-        if cell == "rnn":
-            h = jnp.tanh(xw_t + hw)
-        elif cell == "lstm":
-            i, f, g, o = jnp.split(xw_t + hw, 4, axis=-1)
-            c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-            h = jax.nn.sigmoid(o) * jnp.tanh(c)
-        else:
-            rz = jax.nn.sigmoid(xw_t[:, : 2 * hid] + hw[:, : 2 * hid])
-            r, z = rz[:, :hid], rz[:, hid:]
-            n = jnp.tanh(xw_t[:, 2 * hid :] + r * hw[:, 2 * hid :])
-            h = (1 - z) * n + z * h
+        h, c = _update(cell, inputs(x_t), [h @ w + b for w, b in zip(w_hh_t, b_hh, strict=True)], h, c)
         return (h, c), h
 
-    (h, c), ys = jax.lax.scan(step, (h0, c0), xw, unroll=unroll)
+    (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=unroll)
     return jnp.swapaxes(ys, 0, 1), h, c
 
 
-def stack_forward(cell: str, params: dict, x, h0, c0, unroll: int = 1):
+def stack_forward(cell: str, params: dict, x, h0, c0, projection: str = "in step", unroll: int = 1):
     """The whole stack: (y, h_n, c_n or None), states (layers, batch, hidden)."""
     hs, cs = [], []
     for k in range(h0.shape[0]):
-        x, h, c = _layer(cell, x, layer_params(params, k), h0[k], None if c0 is None else c0[k], unroll)
+        c0_k = None if c0 is None else c0[k]
+        x, h, c = _layer(cell, x, layer_params(params, k), h0[k], c0_k, projection, unroll)
         hs.append(h)
         cs.append(c)
     return x, jnp.stack(hs), None if c0 is None else jnp.stack(cs)
@@ -72,6 +94,10 @@ UNROLL = 8  # jax-unroll's steps per scan iteration, chosen by measurement (READ
 class JaxModel(RecurrentModel):
     framework = "jax"
     unroll = 1  # scan steps per loop iteration
+    # where the input projection goes, per device, chosen by measurement: in the step on the CPU (as fast as
+    # flax's own cells; hoisted was 1.2-2.4x slower forward there); hoisted on the GPU, the only formulation
+    # measured there (the fastest JAX LSTM on an H200); see the README's "which implementation to use"
+    projection: dict[str, str] = {"cpu": "in step", "gpu": "hoisted"}
 
     def _build(self) -> None:
         platform = "gpu" if self.device == "gpu" else "cpu"
@@ -79,22 +105,23 @@ class JaxModel(RecurrentModel):
             self._device = jax.devices(platform)[0]
         except RuntimeError as e:
             raise DeviceUnavailableError(f"jax sees no {platform} device: {e}") from None
-        if type(self).stack is JaxModel.stack:  # the class's stack_of: compiled once per class and cell
-            self._fwd, self._grads = compiled(type(self), self.cell)
+        if type(self).stack is JaxModel.stack:  # the class's stack_of: compiled once per class, cell, device
+            self._fwd, self._grads = compiled(type(self), self.cell, self.device)
         else:  # a plugin's own stack, which may read anything of its model: compiled per model
             self._fwd = jax.jit(self.stack)
             self._grads = jax.jit(partial(stack_grads, self.stack))
         self._params: dict = {}
 
     @classmethod
-    def stack_of(cls, cell: str) -> Callable:
-        """The whole stack for ``cell``, a pure function: (params, x, h0, c0) -> (y, h_n, c_n or None)."""
-        return partial(stack_forward, cell, unroll=cls.unroll)
+    def stack_of(cls, cell: str, device: str = "cpu") -> Callable:
+        """The whole stack for ``cell`` on ``device``, a pure function: (params, x, h0, c0) -> (y, h_n,
+        c_n or None)."""
+        return partial(stack_forward, cell, projection=cls.projection[device], unroll=cls.unroll)
 
     def stack(self, params: dict, x, h0, c0):
         """The whole stack, a pure function of canonical params: (y, h_n, c_n or None). A plugin may
         override it; the built-in variants define :meth:`stack_of` instead."""
-        return self.stack_of(self.cell)(params, x, h0, c0)
+        return self.stack_of(self.cell, self.device)(params, x, h0, c0)
 
     def put(self, a: np.ndarray) -> jax.Array:
         """A copy of ``a`` on the model's device."""
@@ -160,17 +187,17 @@ class JaxModel(RecurrentModel):
         return int(self._device.memory_stats()["peak_bytes_in_use"]) - getattr(self, "_peak_base", 0)
 
     def _path(self) -> str:
-        return f"xla:{self._device.platform}"
+        return f"xla:{self._device.platform}, projection {self.projection[self.device]}"
 
     def _trainer(self, config: TrainConfig, seed: int) -> Trainer:
         return JaxTrainer(self, config, seed)
 
 
 @cache
-def compiled(model_type: type[JaxModel], cell: str) -> tuple[Callable, Callable]:
+def compiled(model_type: type[JaxModel], cell: str, device: str) -> tuple[Callable, Callable]:
     """The jitted forward and gradients of a variant's stack, shared by its models: XLA compiles once per
     variant, cell, shape and device, not again for every model (the gradient diagnostic builds dozens)."""
-    forward = model_type.stack_of(cell)
+    forward = model_type.stack_of(cell, device)
     return jax.jit(forward), jax.jit(partial(stack_grads, forward))
 
 
@@ -180,7 +207,14 @@ class JaxUnrolledModel(JaxModel):
     unroll = UNROLL
 
     def _path(self) -> str:
-        return f"xla:{self._device.platform} unroll={self.unroll}"
+        return f"xla:{self._device.platform} unroll={self.unroll}, projection {self.projection[self.device]}"
+
+
+class JaxHoistedModel(JaxModel):
+    """The scan with the input projection hoisted out of it on every device (cuDNN's formulation, and
+    ``jax``'s until it was measured slower on the CPU): keeps the choice measurable."""
+
+    projection = {"cpu": "hoisted", "gpu": "hoisted"}
 
 
 class JaxTrainer(Trainer):

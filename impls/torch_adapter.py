@@ -259,8 +259,10 @@ class TorchCompiledModel(TorchModel):
     On a machine without a C++ compiler inductor cannot build CPU kernels: creating it raises
     DeviceUnavailableError saying so."""
 
+    compiled = True
+
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
-        missing = _compiler_missing() if self.device == "cpu" else None
+        missing = _compiler_missing() if self.device == "cpu" and self.compiled else None
         if missing:
             raise DeviceUnavailableError(missing)
         shapes = param_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers)
@@ -270,9 +272,11 @@ class TorchCompiledModel(TorchModel):
                 for n, s in shapes.items()
             }
         )
-        # one compiled graph per shape and dtype: a benchmark process sees many of each
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 512)
-        self._step = torch.compile(partial(_recurrence, self.cell), fullgraph=True, dynamic=False)
+        self._step = partial(_recurrence, self.cell)
+        if self.compiled:
+            # one compiled graph per shape and dtype: a benchmark process sees many of each
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 512)
+            self._step = torch.compile(self._step, fullgraph=True, dynamic=False)
         return module, {n: module[n] for n in shapes}
 
     def _run(self, x: torch.Tensor, state=None):
@@ -288,6 +292,17 @@ class TorchCompiledModel(TorchModel):
 
     def _path(self) -> str:
         return f"inductor:{self._device.type}"
+
+
+class TorchHoistedLoopModel(TorchCompiledModel):
+    """An eager loop with each layer's input projection in one matmul before it, the step in PyTorch ops:
+    against ``torch-cells`` (nn.*Cell, the projection in every step), what hoisting buys a hand-written
+    PyTorch loop."""
+
+    compiled = False
+
+    def _path(self) -> str:
+        return "eager loop, projection hoisted"
 
 
 class TorchTrainer(Trainer):

@@ -4,14 +4,19 @@ import impls
 import impls.registry
 
 
-def framework_params(names=None):
+def framework_params(names=None, device="cpu"):
     """pytest params, one per implementation (default: every registered one), skipped where it is not
-    installed."""
+    installed or does not declare ``device``."""
     installed = impls.available()
-    return [
-        pytest.param(f, marks=pytest.mark.skipif(f not in installed, reason=f"{f} not installed"))
-        for f in (names if names is not None else impls.registry.names())
-    ]
+
+    def skip(name):
+        if name not in installed:
+            return pytest.mark.skip(reason=f"{name} not installed")
+        if device not in impls.get(name).devices:
+            return pytest.mark.skip(reason=f"{name} does not run on the {device}")
+        return ()
+
+    return [pytest.param(f, marks=skip(f)) for f in (names if names is not None else impls.registry.names())]
 
 
 def pytest_addoption(parser):

@@ -71,7 +71,7 @@ def test_matches_reference_on_cpu(framework, cell, dtype, shape_name):
 
 @pytest.mark.parametrize("cell", impls.CELLS)
 @pytest.mark.parametrize(
-    "framework", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices])
+    "framework", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices], "gpu")
 )
 def test_matches_reference_on_gpu(framework, cell):
     """Every implementation with a GPU path; skips cleanly where it is not installed or sees no GPU."""

@@ -17,7 +17,7 @@ def _model(name: str, cell: str = "lstm", seed: int = 0, init: str = "default"):
 def test_models_of_one_variant_and_cell_share_the_compiled_functions():
     a, b = _model("jax"), _model("jax", seed=1, init="chrono")
     assert a._fwd is b._fwd and a._grads is b._grads
-    for other in (_model("jax", "gru"), _model("jax-unroll"), _model("jax-flax")):
+    for other in (_model("jax", "gru"), _model("jax-hoisted"), _model("jax-flax")):
         assert other._grads is not a._grads
 
 

@@ -138,7 +138,7 @@ def test_cli_writes_records(capsys, tmp_path):
         "copy",
         "--lengths",
         "3",
-        "--frameworks",
+        "--impls",
         "numpy",
         "--cells",
         "gru",
@@ -162,7 +162,7 @@ def test_cli_writes_records(capsys, tmp_path):
 def test_the_profile_sets_the_optimizer_and_flags_override_it(capsys, tmp_path):
     assert profiles.training("full", "copy")["optimizer"] == "rmsprop"  # the papers' setup for copy
     assert profiles.training("full", "adding")["optimizer"] == profiles.TRAINING_DEFAULTS["optimizer"]
-    common = ["run", "accuracy", "--task", "varcopy", "--profile", "full", "--lengths", "3", "--frameworks"]
+    common = ["run", "accuracy", "--task", "varcopy", "--profile", "full", "--lengths", "3", "--impls"]
     common += ["numpy", "--cells", "rnn", "--steps", "2", "--batch-size", "2", "--hidden-size", "2"]
     common += ["--no-progress", "--cache", str(tmp_path / "cache")]
     for extra, expected in (

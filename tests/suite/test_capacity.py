@@ -345,7 +345,7 @@ def test_training_on_the_gpu_without_one_exits_2(capsys, monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices])
+    "name", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices], "gpu")
 )
 def test_a_job_trains_on_the_gpu_and_says_so(name):
     """Skips cleanly where the implementation is not installed or sees no GPU."""

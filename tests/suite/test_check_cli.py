@@ -15,7 +15,7 @@ def run(capsys, *argv):
 
 def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
     path = tmp_path / "check.json"
-    code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "gru,rnn", "--json", str(path))
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "gru,rnn", "--json", str(path))
     assert code == 0
     records = read_records(path)
     # numpy float32 rows for two cells (the function and the round trip), plus the finite-difference rows of
@@ -36,7 +36,7 @@ def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
 
 def test_a_failure_gives_exit_code_1(capsys, monkeypatch):
     monkeypatch.setitem(check.TOLERANCE, "float32", 0.0)
-    code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "rnn", "--dtype", "float32")
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "rnn", "--dtype", "float32")
     assert code == 1
     assert "fail" in out
 
@@ -50,7 +50,7 @@ def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monk
         return real(framework, *args, **kwargs)
 
     monkeypatch.setattr(impls, "create", create)
-    code, out, _ = run(capsys, "check", "--frameworks", "numpy", "--cells", "rnn,gru")
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "rnn,gru")
     assert code == 1
     # both tests of both cells
     assert out.count("error: numpy") == 4 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
@@ -80,7 +80,7 @@ def test_framework_not_installed_exits_2(capsys, monkeypatch):
 
 
 def test_gpu_check_without_a_gpu_skips_and_exits_2(capsys):
-    code, out, err = run(capsys, "check", "--frameworks", "numpy", "--dtype", "float32", "--device", "gpu")
+    code, out, err = run(capsys, "check", "--impls", "numpy", "--dtype", "float32", "--device", "gpu")
     assert code == 2
     assert "skip: numpy" in out and "nothing was checked" in err
 

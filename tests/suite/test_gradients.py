@@ -72,7 +72,7 @@ def test_every_implementation_measures_the_same_norms(cell="lstm", init="chrono"
 
 
 @pytest.mark.parametrize(
-    "name", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices])
+    "name", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices], "gpu")
 )
 def test_on_the_gpu_every_implementation_measures_the_cpu_references_norms(name):
     """Skips cleanly where the implementation is not installed or sees no GPU."""
