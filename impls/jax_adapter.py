@@ -212,9 +212,16 @@ class JaxUnrolledModel(JaxModel):
 
 class JaxHoistedModel(JaxModel):
     """The scan with the input projection hoisted out of it on every device (cuDNN's formulation, and
-    ``jax``'s until it was measured slower on the CPU): keeps the choice measurable."""
+    ``jax``'s until it was measured slower on the CPU): with ``jax-in-step``, keeps the choice measurable
+    on any device."""
 
     projection = {"cpu": "hoisted", "gpu": "hoisted"}
+
+
+class JaxInStepModel(JaxModel):
+    """The scan with the input projection in the step, a matmul per gate, on every device."""
+
+    projection = {"cpu": "in step", "gpu": "in step"}
 
 
 class JaxTrainer(Trainer):

@@ -171,6 +171,15 @@ _BUILTIN = (
         variant=3,
     ),
     Implementation(
+        "jax-in-step",
+        "jax",
+        "impls.jax_adapter:JaxInStepModel",
+        ("jax",),
+        "jax",
+        "the same scan with the input projection in the step, a matmul per gate, on every device",
+        variant=4,
+    ),
+    Implementation(
         "numpy-in-step",
         "numpy",
         "impls.numpy_adapter:NumpyInStepModel",

@@ -110,3 +110,42 @@ def best_implementations(records: list[dict], groups: tuple[str, ...] = ("fastrn
             }
         )
     return rows
+
+
+# where a framework lets you choose where the input projection goes: (hoisted, in the step)
+PROJECTION_PAIRS: dict[str, tuple[str, str]] = {
+    "numpy": ("numpy", "numpy-in-step"),
+    "torch": ("torch-hoisted-loop", "torch-cells"),
+    "jax": ("jax-hoisted", "jax-in-step"),
+}
+
+
+def projection_rows(records: list[dict], groups: tuple[str, ...] = ("fastrnns", "small")) -> list[dict]:
+    """Per framework, point, cell and mode of one run: the hoisted and the in-step formulation's medians and
+    how many times faster hoisting is (below 1: slower); unstable timings are marked."""
+    table = {
+        (_name(r), r["group"], r["cell"], r["mode"]): r
+        for r in records
+        if r.get("group") in groups and r.get("status") == "ok"
+    }
+    rows = []
+    for framework, (hoisted, in_step) in PROJECTION_PAIRS.items():
+        for (name, group, cell, mode), h in table.items():
+            s = table.get((in_step, group, cell, mode))
+            if name != hoisted or s is None:
+                continue
+            rows.append(
+                {
+                    "framework": framework,
+                    "point": group,
+                    "cell": cell,
+                    "mode": mode,
+                    "hoisted": hoisted,
+                    "hoisted_ms": h["median_s"] * 1e3,
+                    "in_step": in_step,
+                    "in_step_ms": s["median_s"] * 1e3,
+                    "hoisting_x": s["median_s"] / h["median_s"],
+                    "unstable": is_unstable(h) or is_unstable(s),
+                }
+            )
+    return rows

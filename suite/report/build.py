@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from suite import accuracy, capacity, gradients, profiles, stability
-from suite.analysis import best_implementations, per_step_costs, seq_slopes
+from suite.analysis import best_implementations, per_step_costs, projection_rows, seq_slopes
 from suite.check import which_test
 from suite.records import benchmark_key, device_of
 from suite.report import findings, plots
@@ -218,6 +218,20 @@ def section_speed(rep: Report, records: list[dict]) -> None:
                     ["framework", "point", "cell", "mode", "best", "median_ms", "efficiency", "others"],
                 )
             )
+        pairs = projection_rows(recs)
+        if pairs:
+            rep.add(
+                "Where the input projection goes, where a framework lets you choose: `hoisted`, every "
+                "step's input matmul in one GEMM before the loop (cuDNN's form); `in_step`, a matmul per "
+                "step inside it (what a cell called in a loop does). `hoisting_x`: the in-step time over "
+                "the hoisted one (above 1: hoisting is faster), measured in this run."
+            )
+            columns = ["framework", "point", "cell", "mode", "hoisted", "hoisted_ms", "in_step", "in_step_ms"]
+            rows = [
+                {**r, "hoisting_x": f"{r['hoisting_x']:.2f}" + (" (unstable)" if r["unstable"] else "")}
+                for r in pairs
+            ]
+            rep.add(md_table(rows, [*columns, "hoisting_x"]))
         rep.figure(plots.speed_vs_length(recs, device), f"{name}_vs_length", f"time against T on {device}")
         point = [r for r in recs if r.get("group") == "fastrnns" and r.get("status") == "ok"]
         best = {}
@@ -650,6 +664,7 @@ def headline(rep: Report, results: Results) -> list[str]:
     found = [
         *findings.equivalence(results.of("check"), COMMANDS["check"]),
         *findings.speed(results.of("speed"), COMMANDS["speed"]),
+        *findings.projection(results.of("speed"), COMMANDS["speed"]),
         *findings.memory(results.of("memory"), COMMANDS["memory"]),
         *findings.learning(results.of("accuracy"), COMMANDS["accuracy"]),
         *findings.capacity(

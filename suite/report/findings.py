@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from suite import gradients, profiles
+from suite.analysis import PROJECTION_PAIRS, projection_rows
 from suite.check import which_test
 from suite.records import device_of
 from suite.report.machines import by_machine, machine, main_run
@@ -118,6 +119,31 @@ def speed(records: list[dict], command: str, cell: str = "lstm", mode: str = "tr
                 text += f" Left out as unstable timings: {_listed(shaky)}."
             found.append(Finding("Speed", text, "speed", _sources(run)))
     return found or [_missing("Speed", "speed", "speed results at the reference points", command)]
+
+
+def projection(records: list[dict], command: str) -> list[Finding]:
+    """Per machine: how many times faster hoisting the input projection out of the loop is than a matmul per
+    step, per framework that lets you choose (one run per point; unstable timings left out)."""
+    found = []
+    for where, recs in by_machine(records).items():
+        rows = [r for point in POINTS for r in projection_rows(main_run(recs, point)) if not r["unstable"]]
+        if not rows:
+            continue
+        parts = []
+        for framework in PROJECTION_PAIRS:
+            xs = sorted(r["hoisting_x"] for r in rows if r["framework"] == framework)
+            if xs:
+                hoisted, in_step = PROJECTION_PAIRS[framework]
+                parts.append(f"{framework} ({hoisted} against {in_step}) {xs[0]:.2f}-{xs[-1]:.2f}x")
+        text = (
+            f"**{where}**: hoisting the input projection out of the loop is this many times faster than a "
+            f"matmul per step (below 1: slower), over both points, cells and modes: {'; '.join(parts)}."
+        )
+        names = {r["hoisted"] for r in rows} | {r["in_step"] for r in rows}
+        found.append(
+            Finding("Speed", text, "speed", _sources([r for r in recs if r.get("implementation") in names]))
+        )
+    return found
 
 
 def memory(records: list[dict], command: str, cell: str = "lstm") -> list[Finding]:

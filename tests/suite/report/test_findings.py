@@ -231,3 +231,19 @@ def test_speed_leaves_out_unstable_timings_and_says_so():
     (found,) = findings.speed(records, "CMD")
     assert "torch-cells 20 ms" in found.text and "torch 10 ms" not in found.text
     assert "Left out as unstable timings: torch." in found.text
+
+
+def test_projection_gives_the_range_of_what_hoisting_buys_per_framework():
+    records = [
+        speed("numpy", "numpy", 0.010, group="small"),
+        speed("numpy-in-step", "numpy", 0.030, group="small"),
+        speed("numpy", "numpy", 0.100),
+        speed("numpy-in-step", "numpy", 0.150),
+        speed("jax-hoisted", "jax", 0.020, group="small"),
+        speed("jax-in-step", "jax", 0.010, group="small"),
+    ]
+    (found,) = findings.projection(records, "CMD")
+    assert (
+        "numpy (numpy against numpy-in-step) 1.50-3.00x; jax (jax-hoisted against jax-in-step) 0.50-0.50x"
+        in found.text
+    )
