@@ -116,12 +116,15 @@ def section_environment(rep: Report, results: Results) -> None:
 
 
 def section_equivalence(rep: Report, records: list[dict]) -> None:
+    skipped = [r for r in records if r["status"] == "skip"]  # combinations an implementation does not declare
+    records = [r for r in records if r["status"] != "skip"]
     rows_ = [r for r in records if which_test(r) != "round_trip"]
     trips = {_check_case(r): r for r in records if which_test(r) == "round_trip"}
     failed = [r for r in records if r["status"] != "pass"]
     if not rep.measured_section(
         "Equivalence",
-        f"{len(records) - len(failed)} of {len(records)} checks pass.",
+        f"{len(records) - len(failed)} of {len(records)} checks pass"
+        + (f" ({len(skipped)} skipped: combinations not declared)." if skipped else "."),
         bool(records),
         "equivalence check",
         "check",
@@ -153,6 +156,9 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
     columns = ["implementation", "cell", "dtype", "machine", "path", "outputs", "states", "gradients", "max"]
     rep.add(md_table(rows, [*columns, "tolerance", "status", "get_params"]))
     rep.add(f"**{len(records) - len(failed)} of {len(records)} rows pass.**")
+    if skipped:
+        why = sorted({f"{r['implementation']} ({r.get('message', '')})" for r in skipped})
+        rep.add(f"Skipped, {len(skipped)} rows: " + "; ".join(why) + ".")
 
 
 def _check_case(record: dict) -> tuple:

@@ -44,8 +44,9 @@ def equivalence(records: list[dict], command: str) -> list[Finding]:
     """Per dtype: how many implementations compute the reference's function on each machine, the worst error,
     and how many return exactly the weights they were given; a machine whose records predate the check's own
     weights is named as such."""
-    function = [r for r in records if which_test(r) == "function"]
-    round_trip = [r for r in records if which_test(r) == "round_trip"]
+    checked = [r for r in records if r.get("status") != "skip"]  # a combination it does not declare
+    function = [r for r in checked if which_test(r) == "function"]
+    round_trip = [r for r in checked if which_test(r) == "round_trip"]
     if not function:
         return [_missing("Agreement", "equivalence", "equivalence check", command)]
     found = []

@@ -127,6 +127,7 @@ def test_equivalence_counts_exact_round_trips_and_names_records_from_before_the_
         new("jax", "function"),
         {**new("jax", "round_trip", "fail"), "worst": "bias_hh_l0"},
         {**check("torch", "float32", 2e-6, env=GPU, device="gpu"), "source": "check-gpu.json"},  # no test
+        {**new("jax-unroll", "function", "skip"), "message": "jax-unroll does not support device 'cpu'"},
     ]
     (f32,) = findings.equivalence(records, "CMD")
     assert "2/2 on Test CPU, 2 cores; 1/1 on Test GPU (GPU)" in f32.text
