@@ -139,12 +139,12 @@ def _bars(
     for i, ((name, framework), values) in enumerate(series.items()):
         xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
         hatch = VARIANT_HATCHES[_variant(name) % len(VARIANT_HATCHES)]
-        bars = ax.bar(xs, [v or 0 for v in values], width, color=colour(framework), hatch=hatch, label=name)
-        for bar, empty in zip(bars, (hollow or {}).get((name, framework), []), strict=False):
-            if empty:
-                bar.set_fill(False)
-                bar.set_edgecolor(colour(framework))
-                bar.set_linestyle("--")
+        empty = (hollow or {}).get((name, framework)) or [False] * len(values)
+        filled = [0 if e else v or 0 for v, e in zip(values, empty, strict=True)]
+        ax.bar(xs, filled, width, color=colour(framework), hatch=hatch, label=name)
+        if any(empty):  # outlines, apart from the filled bars so that the legend shows the fill
+            outline = [v or 0 if e else 0 for v, e in zip(values, empty, strict=True)]
+            ax.bar(xs, outline, width, fill=False, edgecolor=colour(framework), linestyle="--", hatch=hatch)
     ax.set_xticks(range(len(groups)), groups, fontsize=8)
     ax.set_ylabel(ylabel)
     ax.grid(True, axis="y", alpha=0.3)
