@@ -86,30 +86,17 @@ def test_per_step_costs_fit_a_line_and_compare_with_the_flop_time():
     assert row["overhead_x"] == pytest.approx(5.0)
 
 
-def _timed(name, framework, median_s, group="small", cell="lstm", mode="train", **kw):
-    return {
-        "implementation": name,
-        "framework": framework,
-        "group": group,
-        "cell": cell,
-        "mode": mode,
-        "device": "cpu",
-        "status": "ok",
-        "median_s": median_s,
-        **kw,
-    }
-
-
 def test_projection_rows_set_hoisting_against_the_step_per_framework():
     from suite.analysis import projection_rows
+    from tests.suite.report.test_findings import speed
 
     records = [
-        _timed("numpy", "numpy", 0.010),
-        _timed("numpy-in-step", "numpy", 0.020),
-        _timed("jax-hoisted", "jax", 0.030),
-        _timed("jax-in-step", "jax", 0.015, samples=[0.01, 0.02] * 5),  # unstable
-        _timed("jax", "jax", 0.001),  # the per-device choice: not one of the pair
-        _timed("torch-cells", "torch", 0.010),  # its hoisted twin was not measured: no row
+        speed("numpy", "numpy", 0.010),
+        speed("numpy-in-step", "numpy", 0.020),
+        speed("jax-hoisted", "jax", 0.030),
+        speed("jax-in-step", "jax", 0.015, samples=[0.01, 0.02] * 5),  # unstable
+        speed("jax", "jax", 0.001),  # the per-device choice: not one of the pair
+        speed("torch-cells", "torch", 0.010),  # its hoisted twin was not measured: no row
     ]
     rows = {r["framework"]: r for r in projection_rows(records)}
     assert set(rows) == {"numpy", "jax"}
