@@ -24,9 +24,6 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_default_matmul_precision", "highest")
 
 
-PROJECTIONS: tuple[str, ...] = ("in step", "hoisted")
-
-
 def _update(cell: str, xs: list, hs: list, h, c):
     """One step from each gate's input and recurrent pre-activations (biases included): (h, c)."""
     if cell == "rnn":
@@ -42,29 +39,31 @@ def _update(cell: str, xs: list, hs: list, h, c):
 
 def _layer(cell: str, x, weights, h0, c0, projection: str = "in step", unroll: int = 1):
     """One layer, batch-first in and out: (y, h_n, c_n or None); ``unroll`` steps per scan iteration.
-    ``projection``: ``in step``, the input's matmuls inside the step, one per gate, as flax's cells do (on
-    XLA's CPU backend the fastest); ``hoisted``, every step's input projection in one matmul before the
-    scan, as cuDNN does (on XLA's CPU backend this materialises a transposed (T, B, G*H) tensor: slower)."""
+    ``projection``: ``in step``, the input's and the state's matmuls inside the step, one per gate, as
+    flax's cells do (on XLA's CPU backend the fastest); ``hoisted``, every step's input projection in one
+    matmul before the scan and one fused recurrent matmul per step, as cuDNN does (on XLA's CPU backend the
+    hoisted tensor is materialised and transposed, (T, B, G*H): slower)."""
     w_ih, w_hh, b_ih, b_hh = weights
     gates = GATES[cell]
-    w_hh_t = [w.T for w in jnp.split(w_hh, gates)]
-    b_hh = jnp.split(b_hh, gates)
-    if projection == "hoisted":
+    if projection == "hoisted":  # and one fused recurrent matmul per step, as cuDNN
         xs = jnp.swapaxes(x @ w_ih.T + b_ih, 0, 1)  # (time, batch, gates*hidden)
+        w_hh_t = w_hh.T
 
-        def inputs(xw_t):
-            return jnp.split(xw_t, gates, axis=-1)
+        def pre_activations(xw_t, h):
+            return jnp.split(xw_t, gates, axis=-1), jnp.split(h @ w_hh_t + b_hh, gates, axis=-1)
 
     else:
         xs = jnp.swapaxes(x, 0, 1)
-        w_ih_t, b_ih = [w.T for w in jnp.split(w_ih, gates)], jnp.split(b_ih, gates)
+        w_i, w_h = [w.T for w in jnp.split(w_ih, gates)], [w.T for w in jnp.split(w_hh, gates)]
+        b_i, b_h = jnp.split(b_ih, gates), jnp.split(b_hh, gates)
 
-        def inputs(x_t):
-            return [x_t @ w + b for w, b in zip(w_ih_t, b_ih, strict=True)]
+        def pre_activations(x_t, h):
+            from_input = [x_t @ w + b for w, b in zip(w_i, b_i, strict=True)]
+            return from_input, [h @ w + b for w, b in zip(w_h, b_h, strict=True)]
 
     def step(carry, x_t):
         h, c = carry
-        h, c = _update(cell, inputs(x_t), [h @ w + b for w, b in zip(w_hh_t, b_hh, strict=True)], h, c)
+        h, c = _update(cell, *pre_activations(x_t, h), h, c)
         return (h, c), h
 
     (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=unroll)
