@@ -1,6 +1,7 @@
-"""Whether a timing is stable enough to report: the spread of its rounds against their median, and the drift
-between its first and second half (as pyperf warns on a large spread). An unstable timing is kept in the
-results, flagged, warned about and drawn as such, but never used as a finding."""
+"""Whether a timing is stable enough to report: the spread of its rounds against their median, the drift
+between its first and second half (as pyperf warns on a large spread), and, when it was measured in several
+fresh processes, how far their medians disagree. An unstable timing is kept in the results, flagged, warned
+about and drawn as such, but never used as a finding."""
 
 from __future__ import annotations
 
@@ -41,4 +42,33 @@ def is_unstable(record: Mapping) -> bool:
 def describe(record: Mapping) -> str:
     """Why a timing is unstable, in a few words."""
     found = assess(record["samples"]) if record.get("samples") else record
-    return f"IQR {found['rel_iqr']:.0%} of the median, drift {found['drift']:.0%}"
+    words = f"IQR {found['rel_iqr']:.0%} of the median, drift {found['drift']:.0%}"
+    if record.get("processes", 1) > 1:
+        words += f", {record['processes']} processes {record['process_spread']:.0%} apart"
+    return words
+
+
+MAX_PROCESS_SPREAD = 0.25  # (slowest - fastest process median) over the median of the processes' medians
+
+
+def across_processes(records: Sequence[Mapping]) -> dict:
+    """One timing measured in several fresh processes, as one record: the median of the processes' medians,
+    each process's median (``process_medians``), their spread over that median (``process_spread``), and
+    ``unstable`` when any process was or the processes disagree by more than ``MAX_PROCESS_SPREAD`` (a second
+    run of the same code in a fresh process can move far more than a process's own rounds spread)."""
+    if not records:
+        raise ValueError("no processes to combine")
+    ordered = sorted(records, key=lambda r: r["median_s"])
+    medians = [r["median_s"] for r in ordered]
+    middle = ordered[(len(ordered) - 1) // 2]
+    median = statistics.median(medians)
+    spread = (medians[-1] - medians[0]) / median
+    return {
+        **middle,
+        "median_s": median,
+        "min_s": min(r["min_s"] for r in ordered),
+        "processes": len(ordered),
+        "process_medians": [r["median_s"] for r in records],
+        "process_spread": spread,
+        "unstable": spread > MAX_PROCESS_SPREAD or any(is_unstable(r) for r in records),
+    }

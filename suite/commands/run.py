@@ -42,6 +42,14 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
             help=f"only these parts of the grid: {', '.join(profiles.groups('full', benchmark.name))}",
         )
         p.add_argument("--timeout", type=float, default=600.0, help="seconds per job before it is killed")
+        if benchmark.timed:
+            p.add_argument(
+                "--repeat",
+                type=int,
+                default=1,
+                help="time the whole grid this many times, each time in fresh processes; a record then holds "
+                "the median of the processes' medians and is unstable when they disagree (default: 1)",
+            )
         add_json(p, default=f"results/{benchmark.name}-DEVICE-PROFILE.json")
         p.set_defaults(func=main, benchmark=benchmark)
 
@@ -65,6 +73,9 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"--threads: {e}") from None
     if args.timeout <= 0:
         raise UsageError("--timeout must be > 0")
+    repeat = getattr(args, "repeat", 1)
+    if repeat < 1:
+        raise UsageError("--repeat must be >= 1")
     groups = None
     if args.groups:
         groups = parse_list(args.groups, profiles.groups(args.profile, benchmark.name), "group")
@@ -72,15 +83,18 @@ def main(args: argparse.Namespace) -> int:
         args.profile, benchmark.name, implementations, cells, dtype, args.device, groups
     )
     path = Path(args.json or f"results/{benchmark.name}-{args.device}-{args.profile}.json")
-    records: list[dict] = []
+    measured: list[dict] = []  # every process's record
+    records: list[dict] = []  # one per job, its processes combined
     started = time.monotonic()
+    total = len(workloads) * repeat
 
     def on_record(record: dict) -> None:
-        records.append(record)
+        measured.append(record)
+        records[:] = combined(measured)
         write_records(path, records)  # after every job: an interrupted run keeps what finished
         elapsed = time.monotonic() - started
-        eta = elapsed / len(records) * (len(workloads) - len(records))
-        done = f"[{len(records)}/{len(workloads)}]"
+        eta = elapsed / len(measured) * (total - len(measured))
+        done = f"[{len(measured)}/{total}]"
         print(
             f"{done} {_job_line(benchmark, record)}  ({elapsed:.0f} s, ~{eta:.0f} s left)",
             file=sys.stderr,
@@ -88,13 +102,27 @@ def main(args: argparse.Namespace) -> int:
         )
 
     try:
-        benchmark.run(workloads, threads, args.profile, environment(threads), args.timeout, on_record)
+        for _ in range(repeat):  # each pass in fresh processes, so the processes of one job are apart in time
+            benchmark.run(workloads, threads, args.profile, environment(threads), args.timeout, on_record)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(records)} finished jobs kept in {path}", file=sys.stderr)
+        print(f"\ninterrupted: {len(measured)} finished jobs kept in {path}", file=sys.stderr)
         return 130
     print_summary(benchmark, records)
     print(f"\nwrote {path}")
     return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+def combined(records: list[dict]) -> list[dict]:
+    """One record per job, in the order first measured: a job timed in several processes as one
+    (stability.across_processes); failures and single processes as they are."""
+    jobs: dict[tuple, list[dict]] = {}
+    for r in records:
+        jobs.setdefault((r.get("group"), benchmark_key(r)), []).append(r)
+    out = []
+    for runs in jobs.values():
+        ok = [r for r in runs if r["status"] == "ok" and r.get("median_s") is not None]
+        out.append(stability.across_processes(ok) if len(ok) > 1 else (ok or runs)[0])
+    return out
 
 
 def print_summary(benchmark: Benchmark, records: list[dict]) -> None:

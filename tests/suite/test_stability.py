@@ -76,3 +76,39 @@ def test_the_command_line_warns_with_each_unstable_timing(capsys):
     err = capsys.readouterr().err
     assert "1 of 2 timings are unstable" in err
     assert "torch/rnn/forward/T100/B64/I512/H512/L1/float32/cpu: IQR" in err and "lstm" not in err
+
+
+def _process(median_s, samples=None):
+    return {"median_s": median_s, "min_s": median_s * 0.9, "samples": samples or [median_s] * 10}
+
+
+def test_processes_that_agree_combine_into_their_median():
+    found = stability.across_processes([_process(1.0), _process(1.1), _process(1.05)])
+    assert found["median_s"] == 1.05 and found["processes"] == 3 and found["min_s"] == 0.9
+    assert found["process_medians"] == [1.0, 1.1, 1.05] and not found["unstable"]
+
+
+def test_processes_that_disagree_are_unstable_even_when_each_is_steady():
+    found = stability.assess([1.0] * 10)  # each process alone: steady
+    assert not found["unstable"]
+    combined = stability.across_processes([_process(1.0), _process(1.5), _process(1.1)])
+    assert combined["process_spread"] == pytest.approx(0.5 / 1.1) and combined["unstable"]
+    assert "3 processes 45% apart" in stability.describe(combined)
+    with pytest.raises(ValueError, match="no processes"):
+        stability.across_processes([])
+
+
+def test_run_speed_repeat_times_each_job_in_fresh_processes_and_combines_them(capsys, tmp_path):
+    from suite.records import read_records
+    from tests.conftest import run_cli
+
+    path = tmp_path / "speed.json"
+    argv = ["run", "speed", "--impls", "numpy", "--cells", "rnn", "--groups", "small", "--repeat", "2"]
+    code, _ = run_cli(capsys, *argv, "--json", str(path))
+    assert code == 0
+    records = read_records(path)
+    assert [(r["mode"], r["processes"], len(r["process_medians"])) for r in records] == [
+        ("forward", 2, 2),
+        ("train", 2, 2),
+    ]
+    assert run_cli(capsys, *argv[:-1], "0", "--json", str(path))[0] == 2
