@@ -138,7 +138,8 @@ def projection(records: list[dict], command: str) -> list[Finding]:
                 parts.append(f"{framework} ({hoisted} against {in_step}) {xs[0]:.2f}-{xs[-1]:.2f}x")
         text = (
             f"**{where}**: hoisting the input projection out of the loop is this many times faster than a "
-            f"matmul per step (below 1: slower), over both points, cells and modes: {'; '.join(parts)}."
+            "matmul per step (below 1: slower), over both points, cells and modes, stable timings only: "
+            f"{'; '.join(parts)}."
         )
         names = {r["hoisted"] for r in rows} | {r["in_step"] for r in rows}
         found.append(
