@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from impls.layout import GATES, PARAM_KINDS, param_name, param_shapes
+from impls.numpy_adapter import layer_forward
 
 # the units' total biases of each gate lie evenly spread within (-span, span) (at hidden size 6: +-3, +-1.8,
 # +-0.6 for a sigmoid): a sigmoid saturates beyond |a| = 2.9, a tanh beyond 1.8. The ends are left out, so
@@ -58,8 +59,6 @@ def gate_activity(
     """Per layer and gate (e.g. ``l0.f``): the shares of its values over batch, time and units that are
     saturated (a sigmoid outside [0.05, 0.95], a tanh beyond +-0.95) and mid-range (a sigmoid within
     [0.25, 0.75], a tanh within +-0.5), running the NumPy reference in float64."""
-    from impls.numpy_adapter import layer_forward
-
     num_layers = len(params) // len(PARAM_KINDS)
     hid = params[param_name("weight_hh", 0)].shape[1]
     x = x.astype(np.float64)

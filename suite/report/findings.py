@@ -66,8 +66,8 @@ def equivalence(records: list[dict], command: str) -> list[Finding]:
             trips = [r for r in round_trip if r["dtype"] == dtype and machine(r) == where]
             if trips:
                 differ = {r["implementation"] for r in trips if r.get("status") != "pass"}
-                checked = {r["implementation"] for r in trips}
-                exact.append(f"{len(checked - differ)}/{len(checked)} on {where}")
+                tripped = {r["implementation"] for r in trips}
+                exact.append(f"{len(tripped - differ)}/{len(tripped)} on {where}")
             if any("test" not in r for r in recs):
                 older.append(f"{where} ({', '.join(_sources(recs))})")
         worst = max(of_dtype, key=lambda r: r.get("max_error") or 0)
