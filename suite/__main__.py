@@ -1,5 +1,5 @@
 import sys
 
-from suite.commands import main
+from suite.cli import main
 
 sys.exit(main(prog="python -m suite"))

@@ -31,7 +31,7 @@ class ResultsError(ValueError):
 
 
 class _Benchmark(TypedDict):
-    """What every speed and memory record names: one benchmark job (see suite.workloads.Workload)."""
+    """What every speed and memory record names: one benchmark job (suite.measurement.workloads.Workload)."""
 
     kind: str
     implementation: str  # the registry name (a framework's name for its default implementation)
@@ -94,7 +94,7 @@ class _Check(TypedDict):
 
 
 class CheckRecord(_Check, total=False):
-    test: str  # function | round_trip | finite_differences (suite.check.which_test reads older records)
+    test: str  # function | round_trip | finite_differences (check.which_test reads older records)
     path: str
     shape: dict
     weights: dict  # how the check drew the weights it loaded, and how far its gates saturate

@@ -51,7 +51,7 @@ def thread_settings(request):
 
 def run_cli(capsys, *argv):
     """Run ``python -m suite ARGV`` in-process: (exit code, captured output)."""
-    from suite.commands import main
+    from suite.cli import main
 
     try:
         code = main(list(argv))

@@ -1,5 +1,7 @@
+"""``python -m suite.report``: one report, with plots, of everything rnnbench measured."""
+
 import sys
 
-from suite.report.build import main
+from suite.report.command import main
 
 sys.exit(main())

@@ -5,9 +5,9 @@ import time
 import pytest
 
 import impls
-from suite import measure
+from suite.measurement import measure
+from suite.measurement.workloads import FASTRNNS, MODES, Workload, flops
 from suite.records import derived
-from suite.workloads import FASTRNNS, MODES, Workload, flops
 from tests.conftest import framework_params
 
 SIZES = {

@@ -12,7 +12,7 @@ import pytest
 
 import impls
 from impls.training import TrainConfig
-from suite.check import TOLERANCE
+from suite.studies.equivalence.check import TOLERANCE
 from tests.impls.test_equivalence import SHAPES, assert_close, run_pair
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import impls
-from suite import check_weights
-from suite.check import TOLERANCE, Shape, make_inputs, rel_error
+from suite.studies.equivalence import weights as check_weights
+from suite.studies.equivalence.check import TOLERANCE, Shape, make_inputs, rel_error
 from tests.conftest import framework_params
 
 SHAPES = {

@@ -5,7 +5,7 @@ import pytest
 
 import impls
 from impls.numpy_adapter import _sigmoid
-from suite.check import finite_difference_check
+from suite.studies.equivalence.check import finite_difference_check
 
 
 @pytest.mark.parametrize("cell", impls.CELLS)

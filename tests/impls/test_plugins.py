@@ -135,7 +135,7 @@ def test_the_readme_plugin_passes_the_check(monkeypatch):
 
     import impls
     from impls import registry
-    from suite import check
+    from suite.studies.equivalence import check
 
     text = (REPO / "README.md").read_text()
     (source,) = [block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "class MyGRU" in block]

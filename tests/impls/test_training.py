@@ -7,7 +7,7 @@ import impls
 import tasks
 from impls.layout import init_params
 from impls.training import TrainConfig
-from suite.training_job import batches
+from suite.training.job import batches
 from tests.conftest import framework_params
 
 STEPS = 50

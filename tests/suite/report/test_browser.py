@@ -11,17 +11,20 @@ import subprocess
 import pytest
 
 from suite.records import write_records
-from suite.report.build import main
-from tests.suite.test_report import ENV, accuracy_records, speed_records, write
+from suite.report.command import main
+from tests.suite.report.test_build import ENV, accuracy_records, speed_records, write
 
 BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
 
 PROBE = """<script>
 window.addEventListener('load', function () {
   var out = {};
-  var findings = document.getElementById('findings').nextElementSibling;
-  out.findings = findings.querySelectorAll('li').length;
-  out.finding_links = findings.querySelectorAll('a').length;
+  out.findings = 0; out.finding_links = 0;  // the rows of the tables between Findings and Contents
+  for (var el = document.getElementById('findings').nextElementSibling; el && el.id !== 'contents';
+       el = el.nextElementSibling) {
+    out.findings += el.querySelectorAll('tbody tr').length;
+    out.finding_links += el.querySelectorAll('tbody a').length;
+  }
   var links = Array.prototype.slice.call(document.querySelectorAll('a[href^="#"]'));
   out.anchors = links.length;
   out.broken = links.map(function (a) { return a.getAttribute('href').slice(1); })

@@ -1,0 +1,173 @@
+"""Measurements taken inside one worker process: timing, phase peak memory, GEMM calibration.
+:func:`speed` and :func:`memory` are what the harness runs for each speed or memory job."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import impls
+from suite.measurement import stability
+from suite.measurement.workloads import Workload, analytic_bytes, flops
+
+EXTEND = 3  # an unstable timing goes on for up to this many times its rounds and budget
+
+
+def timed_rounds(
+    fn: Callable[[], object], min_rounds: int, max_rounds: int, budget_s: float
+) -> tuple[float, list[float]]:
+    """(first-call seconds, per-round seconds). The first call (tracing, compilation) and one more
+    warm-up call are kept out of the rounds; the garbage collector is off while timing. A timing that is
+    unstable at the end of its budget (:mod:`suite.stability`) takes more rounds, up to ``EXTEND`` times
+    its rounds and budget, before it is given up as unstable."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    fn()
+    samples: list[float] = []
+    gc.collect()
+    gc.disable()
+    try:
+        began = time.perf_counter()
+        while len(samples) < max_rounds and (
+            len(samples) < min_rounds or time.perf_counter() - began < budget_s
+        ):
+            t = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t)
+        while (
+            stability.assess(samples)["unstable"]
+            and len(samples) < EXTEND * max_rounds
+            and time.perf_counter() - began < EXTEND * budget_s
+        ):
+            t = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t)
+    finally:
+        gc.enable()
+    return first, samples
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Median and interquartile range of the rounds."""
+    q = statistics.quantiles(samples, n=4, method="inclusive") if len(samples) > 1 else samples * 3
+    return {"median_s": statistics.median(samples), "iqr_s": q[2] - q[0], "min_s": min(samples)}
+
+
+def inputs(w: Workload) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded input and output cotangent for a workload."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((w.batch, w.seq_len, w.input_size)).astype(w.dtype)
+    grad_y = rng.standard_normal((w.batch, w.seq_len, w.hidden_size)).astype(w.dtype) / w.seq_len
+    return x, grad_y
+
+
+def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
+    """The model and its prepared native step for the workload's mode."""
+    model = impls.create(
+        w.implementation, w.cell, w.input_size, w.hidden_size, w.num_layers, w.dtype, w.device
+    )
+    x, grad_y = inputs(w)
+    if w.mode == "forward":
+        return model, model.prepare_forward(x)
+    return model, model.prepare_train_step(x, grad_y)
+
+
+def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
+    """Time one workload (a Workload's fields); with this process's GEMM calibration beside it."""
+    w = Workload(**job)
+    gemm = gemm_gflops(w.framework, w.dtype, w.device)  # the first job of a process calibrates, untimed
+    model, fn = prepare(w)
+    first, samples = timed_rounds(fn, min_rounds, max_rounds, budget_s)
+    stats = summary(samples)
+    judged = stability.assess(samples)
+    n_flops = flops(w)
+    return {
+        "path": model.path(),
+        "flops": n_flops,
+        "first_call_s": first,
+        "compile_seconds": max(first - stats["median_s"], 0.0),
+        "rounds": len(samples),
+        "samples": samples,
+        **stats,
+        **judged,
+        "gemm_gflops": gemm,
+    }
+
+
+def _status_bytes(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def memory(job: dict) -> dict:
+    """Peak memory of one call of the measured phase, after a warm-up call. CPU: the rise of the
+    resident set's high-water mark (VmHWM, reset through /proc/self/clear_refs) over the resident set
+    before the phase; the first call's rise (tracing and compilation included) is kept beside it,
+    since an allocator that keeps memory from the warm-up hides part of the phase. GPU: the
+    framework allocator's peak."""
+    w = Workload(**job)
+    model, fn = prepare(w)
+    gc.collect()
+    first = None
+    if w.device == "cpu":
+        before_first = _reset_peak()
+        fn()
+        first = _status_bytes("VmHWM") - before_first
+    else:
+        fn()  # tracing and compilation are not part of the phase
+    gc.collect()
+    if w.device == "gpu":
+        model.reset_device_peak()
+        fn()
+        peak, before, method = model.device_peak_bytes(), None, "allocator peak"
+    else:
+        before = _reset_peak()
+        fn()
+        peak, method = _status_bytes("VmHWM") - before, "VmHWM - VmRSS"
+    return {
+        "path": model.path(),
+        "peak_bytes": peak,
+        "first_call_peak_bytes": first,
+        "analytic_bytes": analytic_bytes(w),
+        "rss_before_bytes": before,
+        "memory_method": method,
+    }
+
+
+def _reset_peak() -> int:
+    """Reset the high-water mark to the current resident set; return that resident set."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status_bytes("VmRSS")
+
+
+@functools.cache
+def gemm_gflops(
+    framework: str, dtype: str, device: str, sizes: tuple[int, ...] = (1024, 2048)
+) -> float | None:
+    """The framework's best square GEMM rate (GFLOP/s), best of several calls at each size; measured
+    once per process. None for a plugin's framework, which has no backend here."""
+    module = impls.backend(framework)
+    if module is None:
+        return None
+    best = 0.0
+    for n in sizes:
+        fn = module.matmul(n, dtype, device)
+        fn()
+        t = min(_once(fn) for _ in range(5))
+        best = max(best, 2.0 * n**3 / t / 1e9)
+    return best
+
+
+def _once(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t

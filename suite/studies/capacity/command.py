@@ -1,0 +1,264 @@
+"""``run capacity``: how far each cell reaches. Three modes: ``--throughput`` times a short training run of
+each implementation (to pick the one the search runs on); the default searches lengths for each task x cell
+x init on one implementation; ``--at`` trains several implementations at fixed lengths (the framework
+comparison)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import impls
+from suite import harness
+from suite.environment import cpu_model, environment
+from suite.options import (
+    UsageError,
+    add_device,
+    add_json,
+    add_selection,
+    implementations_arg,
+    on_device,
+    on_gpu,
+    parse_ints,
+    parse_list,
+)
+from suite.records import ResultsError, read_records, write_records
+from suite.studies.capacity import search as capacity
+from suite.studies.learning import sweep as accuracy
+from suite.table import render
+
+DEFAULT_JSON = "results/capacity.json"
+THROUGHPUT_JSON = "results/capacity-throughput.json"
+THROUGHPUT_STEPS, THROUGHPUT_LENGTH = 40, 100
+JOB_STEPS = 1000  # a typical search job's steps, to weigh a compiling framework's first step
+
+
+def add_parser(kinds: argparse._SubParsersAction) -> None:
+    p = kinds.add_parser(
+        "capacity",
+        help="the longest sequence each cell solves: lengths doubled per task x cell x init, several seeds",
+    )
+    p.add_argument("--tasks", help=f"comma-separated, from {','.join(capacity.TASKS)} (default: all)")
+    add_selection(p)
+    p.add_argument("--init", help=f"comma-separated, from {','.join(impls.INITS)} (default: all)")
+    p.add_argument("--seeds", type=int, default=5, help="seeds per length (default 5)")
+    p.add_argument(
+        "--start", type=int, default=capacity.START, help=f"first length (default {capacity.START})"
+    )
+    p.add_argument(
+        "--longest", type=int, default=capacity.LONGEST, help=f"longest length (default {capacity.LONGEST})"
+    )
+    p.add_argument(
+        "--at", help="comma-separated lengths: train every selected implementation there, no search"
+    )
+    p.add_argument("--throughput", action="store_true", help="time each implementation's training step first")
+    for name in ("steps", "batch-size", "hidden-size", "eval-every"):
+        default = capacity.SETTINGS[name.replace("-", "_")]
+        p.add_argument(f"--{name}", type=int, help=f"default {default}")
+    p.add_argument("--lr", type=float, help=f"default {capacity.SETTINGS['lr']}")
+    add_device(p, "the jobs train")
+    p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
+    add_json(p, default=f"{DEFAULT_JSON}; {THROUGHPUT_JSON} with --throughput")
+    p.set_defaults(func=main)
+
+
+def _positive(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    try:
+        return [r for r in read_records(path) if r["kind"] == "capacity"]
+    except ResultsError as e:
+        raise UsageError(f"cannot resume from {e}") from None
+
+
+def fastest(records: list[dict], cpu: str) -> dict[str, str]:
+    """Per cell, the implementation whose typical search job costs least on a machine with this CPU: the
+    first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured rate."""
+    cost: dict[str, dict[str, float]] = {}
+    for r in records:
+        if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
+            seconds = (r.get("first_step_seconds") or 0.0) + JOB_STEPS * r["seconds_per_step"]
+            cost.setdefault(r["cell"], {})[r["implementation"]] = seconds
+    return {cell: min(by_impl, key=by_impl.get) for cell, by_impl in cost.items()}
+
+
+def main(args: argparse.Namespace) -> int:
+    task_names = parse_list(args.tasks, capacity.TASKS, "task")
+    cells = parse_list(args.cells, impls.CELLS, "cell")
+    inits = parse_list(args.init, impls.INITS, "init")
+    _positive(args, "seeds", "start", "longest", "steps", "batch_size", "hidden_size", "eval_every", "lr")
+    _positive(args, "jobs", "timeout")
+    try:
+        search = capacity.lengths(args.start, args.longest)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    chain_list = capacity.chains(task_names, cells, inits)
+    if not chain_list:
+        raise UsageError("nothing to run: forget1 and chrono apply to lstm and gru only")
+    overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "hidden_size", "eval_every", "lr")}
+    overrides["device"] = None if args.device == "cpu" else args.device  # CPU jobs keep their keys
+
+    def settings_of(task: str) -> dict:
+        return capacity.settings_for(task, **overrides)
+
+    if args.throughput:
+        return _throughput(args, cells, on_device(implementations_arg(args), args.device))
+    if args.device == "gpu" and args.jobs > 1:  # jobs share the GPU: none may claim most of it up front
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    path = Path(args.json or DEFAULT_JSON)
+    old = _read(path)
+    done = {capacity.key(r): r for r in old if capacity.finished(r)}
+    env = environment(1)
+    failed: list[dict] = []
+
+    def on_record(record: dict) -> None:
+        record["environment"] = env
+        if not capacity.finished(record):
+            failed.append(record)
+        # after every job, merged with the file as it is now: nothing finished is lost, even to a
+        # second run writing the same file
+        write_records(path, capacity.merge(_read(path), done.values(), failed))
+        print(_line(record), file=sys.stderr, flush=True)
+
+    try:
+        if args.at:
+            at = parse_ints(args.at, "--at")
+            if not at or min(at) < 1:
+                raise UsageError(f"--at must be lengths >= 1, got {args.at!r}")
+            names = on_device(implementations_arg(args), args.device)
+            specs = capacity.grid(chain_list, names, args.seeds, settings_of, at)
+            print(
+                f"{len(specs)} jobs, {sum(capacity.key(s) in done for s in specs)} already done",
+                file=sys.stderr,
+            )
+            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record)
+        else:
+            chosen = _search_implementations(args, cells)
+            on_device(sorted(set(chosen.values())), args.device)
+            print(f"{len(done)} finished jobs read from {path}", file=sys.stderr)
+            capacity.run(
+                chain_list, chosen, args.seeds, settings_of, search, done, args.jobs, args.timeout, on_record
+            )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: no new job starts (those in flight finish); finished jobs are kept in {path}; "
+            "run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    if not done and not failed:
+        raise UsageError("no job ran and none was found finished")
+    write_records(path, capacity.merge(_read(path), done.values(), failed))
+    print(render(_rows(capacity.reach(done.values())), list(_rows([{}])[0]) if done else ["task"]))
+    print(f"\nwrote {path}")
+    return 1 if failed else 0
+
+
+def _search_implementations(args: argparse.Namespace, cells: list[str]) -> dict[str, str]:
+    """The implementation each cell is searched on: the one named, else the cheapest per cell in the
+    throughput file measured on this CPU (when installed), else torch (or the first installed)."""
+    if args.impls is not None or args.frameworks is not None:
+        names = implementations_arg(args)
+        if len(names) != 1:
+            raise UsageError("a search runs on one implementation: name one with --impls (or use --at)")
+        return dict.fromkeys(cells, names[0])
+    measured = Path(THROUGHPUT_JSON)
+    cheapest = fastest(_read(measured), cpu_model()) if measured.exists() else {}
+    installed = impls.available()
+    fallback = "torch" if "torch" in installed else installed[0]
+    chosen = {}
+    for cell in cells:
+        name = cheapest.get(cell)
+        chosen[cell] = name if name in installed else fallback
+        why = (
+            f"the cheapest measured on this CPU ({measured})"
+            if name in installed
+            else "no throughput measured"
+        )
+        print(f"{cell}: searched on {chosen[cell]}: {why}", file=sys.stderr)
+    return chosen
+
+
+def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
+    """Time THROUGHPUT_STEPS training steps per implementation and cell at THROUGHPUT_LENGTH, one job at a
+    time (nothing else running), with the search's settings on the adding problem."""
+    device = None if args.device == "cpu" else args.device
+    settings = capacity.settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0, device=device)
+    specs = [
+        {**capacity.spec(("adding", c, "default"), n, THROUGHPUT_LENGTH, 0, settings), "throughput": True}
+        for n in names
+        for c in cells
+        if impls.get(n).unsupported(c, settings["dtype"], args.device) is None
+    ]
+    path = Path(args.json or THROUGHPUT_JSON)
+    env = environment(1)
+    records = []
+    for s in specs:
+        record = {"kind": "capacity", **s, **accuracy.run_in_subprocess(s, args.timeout), "environment": env}
+        records.append(record)
+        write_records(path, records)
+        print(_line(record), file=sys.stderr, flush=True)
+    rows = [
+        {
+            "implementation": capacity.where(r),
+            "cell": r["cell"],
+            "ms_per_step": None if not r.get("seconds_per_step") else 1e3 * r["seconds_per_step"],
+            "first_step_ms": None if not r.get("first_step_seconds") else 1e3 * r["first_step_seconds"],
+            "status": r["status"],
+        }
+        for r in records
+    ]
+    print(render(rows, list(rows[0])))
+    print(f"\ncheapest per cell: {fastest(records, env['cpu'])}\nwrote {path}")
+    return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+def _line(r: dict) -> str:
+    what = f"{r['task']} {capacity.where(r)} {r['cell']} {r.get('init', 'default')}"
+    what += f" T={r['seq_len']} seed {r['seed']}"
+    if r["status"] not in accuracy.CACHEABLE:
+        return f"{what}: {r['status'].upper()} {r.get('error', '')}"
+    if r.get("solved_step"):
+        return f"{what}: solved at step {r['solved_step']} ({r.get('wall_seconds', 0):.0f} s)"
+    acc = r.get("accuracy")
+    acc = "-" if acc is None else f"{acc:.3f}"
+    return f"{what}: {r['status']}, not solved, accuracy {acc} ({r.get('wall_seconds', 0):.0f} s)"
+
+
+def _rows(reach: list[dict]) -> list[dict]:
+    return [
+        {
+            "task": row.get("task"),
+            "cell": row.get("cell"),
+            "init": row.get("init"),
+            "implementation": row.get("implementation"),
+            "seeds": row.get("seeds"),
+            "longest_T_half": row.get("longest_half"),
+            "longest_T_any": row.get("longest_any"),
+            "solved_by_T": " ".join(
+                f"{t}:{s['solved']}/{s['seeds']}" for t, s in (row.get("by_length") or {}).items()
+            ),
+        }
+        for row in reach
+    ]
+
+
+# The framework-comparison points, trained again on the GPU: does cuDNN's or XLA's float32 on the GPU change
+# the outcomes?
+GPU_POINTS = ["--tasks", "temporal2", "--cells", "rnn,lstm", "--init", "default", "--at", "40"]
+
+
+def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]]:
+    """Training at the framework-comparison points, on the GPU."""
+    argv = ["run", "capacity", *on_gpu(names), *GPU_POINTS, "--seeds", "5", "--jobs", "8"]
+    return {"capacity": [*argv, "--json", f"{out}/capacity-gpu.json"]}

@@ -1,0 +1,236 @@
+"""The capacity study's part of the report: its findings, its section and its plot."""
+
+from __future__ import annotations
+
+import statistics
+
+import tasks as task_defs
+from suite.report.loading import Results
+from suite.report.machines import machine
+from suite.report.page import Finding, Report, md_table, missing_finding, sources_of
+from suite.report.style import (
+    CELLS,
+    INIT_COLOURS,
+    Figure,
+    legend,
+    plt,
+)
+from suite.studies.capacity import STUDY
+from suite.studies.capacity import search as capacity
+from suite.table import CELL_NAMES
+
+
+def reach_text(row: dict) -> str:
+    """A reach row's longest T solved by at least half the seeds ('>=' when the search was capped there), or
+    '<' the shortest length tried."""
+    if row["longest_half"] is not None:
+        capped = row.get("capped") and row["longest_half"] == max(row["by_length"])
+        return f"{'>=' if capped else ''}{row['longest_half']}"
+    return f"<{min(row['by_length'])}"
+
+
+def capacity_findings(rows: list[dict], records: list[dict], command: str) -> list[Finding]:
+    """Per task, the longest T solved by at least half the seeds, per cell and init, with the budget."""
+    if not rows:
+        return [missing_finding("How far", "how-far-each-cell-reaches", "capacity search", command)]
+    parts, short = [], []
+    for task in sorted({r["task"] for r in rows}):
+        cells, defaults = [], []
+        for cell in ("rnn", "lstm", "gru"):
+            of = {r["init"]: r for r in rows if r["task"] == task and r["cell"] == cell}
+            if "default" in of:
+                defaults.append(f"{CELL_NAMES[cell]} {reach_text(of['default'])}")
+            if of:
+                inits = [i for i in ("default", "forget1", "chrono") if i in of]
+                cells.append(
+                    f"{CELL_NAMES[cell]} "
+                    + "/".join(reach_text(of[i]) for i in inits)
+                    + f" ({'/'.join(inits)})"
+                )
+        parts.append(f"{task}: " + ", ".join(cells))
+        short.append(f"{task}: " + ", ".join(defaults))
+    s = rows[0]["settings"]
+    seeds = min(r["seeds"] for r in rows)
+    text = (
+        f"**longest T solved by at least half of {seeds}+ seeds** within {s['steps']} steps of batch "
+        f"{s['batch_size']} (hidden {s['hidden_size']}, {s['dtype']}): " + "; ".join(parts) + "."
+    )
+    question = f"Longest T solved by half the seeds in {s['steps']} steps (default init)?"
+    return [Finding(question, text, "how-far-each-cell-reaches", sources_of(records), "; ".join(short))]
+
+
+def section_capacity(rep: Report, records: list[dict]) -> None:
+    rows = capacity.search_rows(records)
+    sources = sorted({r["source"] for r in records})
+    if not rep.measured_section(
+        "How far each cell reaches",
+        f"{sum(1 for r in records if not r.get('throughput'))} training jobs: the longest T each cell solves "
+        "per task and init, with the spread over seeds.",
+        bool(rows),
+        "capacity search",
+        "capacity",
+    ):
+        return
+    s = rows[0]["settings"]
+    measured_on = sorted({machine(r) for r in records})
+    start = min(min(r["by_length"]) for r in rows)
+    rep.add(
+        f"Each task x cell x init is searched over lengths doubling from {start}; a length is passed when "
+        "any seed solves it, the chain stops at the first length no seed solves (and halves down when the "
+        f"first fails). Each job trains for at most {s['steps']} steps of batch {s['batch_size']} (hidden "
+        f"{s['hidden_size']}, Adam / RMSProp on copy, lr {s['lr']}, clip {s['clip']}, {s['dtype']}), checks "
+        f"1,000 validation sequences every {s['eval_every']} steps and stops once they meet the task's "
+        "criterion and the test set confirms it (adding: test MSE < 0.01; copy: recall accuracy > 99 %; "
+        "temporal order: under 1 % error on 10,000 sequences). Each cell runs on the implementation whose "
+        "typical job costs least on this CPU (the throughput table below): their float64 training "
+        "trajectories agree, so the choice changes the cost, not the outcome. "
+        f"Measured on {', '.join(measured_on)}; from " + ", ".join(rep.link(x) for x in sources) + "."
+    )
+    rep.figure(capacity_vs_length(rows), "capacity", "test accuracy against T, per task, cell and init")
+    rep.add("### Longest T solved, beside the published anchors")
+    table = [
+        {
+            **r,
+            "longest_T_half": reach_text(r),
+            "longest_T_any": r["longest_any"] or f"<{min(r['by_length'])}",
+            "solved_by_T": " ".join(
+                f"{t}:{p['solved']}/{p['seeds']}" + (f"@{p['median_solve_step']:g}" if p["solved"] else "")
+                for t, p in r["by_length"].items()
+            ),
+            "anchor": capacity.ANCHORS.get((r["task"], r["cell"]), ""),
+        }
+        for r in sorted(rows, key=lambda r: (r["task"], r["cell"], r["init"]))
+    ]
+    rep.add(
+        "`longest_T_half`: solved by at least half the seeds (`>=`: the longest length the search tried, "
+        "so the reach may be longer); `longest_T_any`: by any seed; `solved_by_T`: seeds solved / run at "
+        "each length, with the median step the solved seeds met the criterion at. The anchors' budgets are "
+        "in their text: set them against this search's before reading a difference as a disagreement "
+        "(README, How far each cell reaches)."
+    )
+    rep.add(
+        md_table(
+            table,
+            [
+                "task",
+                "cell",
+                "init",
+                "implementation",
+                "longest_T_half",
+                "longest_T_any",
+                "solved_by_T",
+                "anchor",
+            ],
+        )
+    )
+    compared = capacity.framework_points(records)
+    if compared:
+        rep.add("### Does the framework change the outcome?")
+        rep.add(
+            "The same points trained on several implementations, same seeds and batches: float32 rounding "
+            "differs between frameworks, so trajectories part after enough steps; what matters is whether "
+            "the distribution of outcomes moves."
+        )
+        rep.add(md_table(compared, list(compared[0])))
+        for row in capacity.seed_agreement(records):
+            rep.add(
+                f"{row['task']} {CELL_NAMES[row['cell']]} {row['init']} at T={row['T']} "
+                f"({', '.join(row['runs'])}): {row['agree']} of {row['outcomes']} outcomes agree with the "
+                "majority at the same seed."
+            )
+    timed = [r for r in records if r.get("throughput")]
+    if timed:
+        rep.add("### Training throughput, which chose the implementation per cell")
+        rep.add(
+            f"One job at a time, one thread, {timed[0]['steps']} steps at T={timed[0]['seq_len']} on the "
+            "adding problem; the first step (where a framework compiles) is kept apart. Measured on "
+            f"{machine(timed[0])}."
+        )
+        rep.add(
+            md_table(
+                [
+                    {
+                        **r,
+                        "ms_per_step": r["seconds_per_step"] * 1e3 if r.get("seconds_per_step") else None,
+                        "first_step_ms": r["first_step_seconds"] * 1e3
+                        if r.get("first_step_seconds")
+                        else None,
+                    }
+                    for r in timed
+                ],
+                ["implementation", "cell", "ms_per_step", "first_step_ms", "status"],
+            )
+        )
+
+
+def capacity_vs_length(rows: list[dict]) -> Figure | None:
+    """The capacity search's outcome against T, a row of panels per task and a panel per cell, the inits
+    overlaid: every seed as a dot, the median joined, the min-max band shaded, the seeds solved out of those
+    run written at each length. Classification tasks show test accuracy (solve line at 0.99, chance
+    dotted); the adding problem, a regression, its test MSE (solved below 0.01, baseline 1/6).
+    ``rows``: suite.studies.capacity.search.reach rows."""
+    task_names = [t for t in capacity.TASKS if any(r["task"] == t for r in rows)]
+    cells = [c for c in CELLS if any(r["cell"] == c for r in rows)]
+    if not task_names:
+        return None
+    fig, grid = plt.subplots(
+        len(task_names), len(cells), figsize=(5.0 * len(cells), 3.6 * len(task_names)), squeeze=False
+    )
+    fig.suptitle("how far each cell reaches (dots: seeds; k/n: seeds solved at that T)")
+    for axes, task in zip(grid, task_names, strict=True):
+        regression = task_defs.get(task).loss == "mse_last"
+        field = "losses" if regression else "accuracies"
+        for ax, cell in zip(axes, cells, strict=True):
+            lengths_tried: set[int] = set()
+            for row in (r for r in rows if r["task"] == task and r["cell"] == cell):
+                colour_ = INIT_COLOURS.get(row["init"], "black")
+                ts = [t for t, p in row["by_length"].items() if p[field]]
+                lengths_tried.update(ts)
+                values = [row["by_length"][t][field] for t in ts]
+                label = f"{row['init']} ({row['implementation']})"
+                ax.plot(ts, [statistics.median(v) for v in values], "-", color=colour_, label=label)
+                ax.fill_between(
+                    ts, [min(v) for v in values], [max(v) for v in values], color=colour_, alpha=0.1
+                )
+                for t, v in zip(ts, values, strict=True):
+                    p = row["by_length"][t]
+                    ax.scatter([t] * len(v), v, s=8, color=colour_, alpha=0.6)
+                    ax.annotate(
+                        f"{p['solved']}/{p['seeds']}",
+                        (t, max(v) if not regression else min(v)),
+                        textcoords="offset points",
+                        xytext=(0, 5 if not regression else -11),
+                        ha="center",
+                        fontsize=7,
+                        color=colour_,
+                    )
+            definition = task_defs.get(task)
+            if regression:
+                solved, baseline = definition.solved_below, definition.baseline(1)
+                ax.axhline(solved, color="green", ls="--", lw=0.8, label=f"solved below {solved:g}")
+                ax.axhline(baseline, color="grey", ls=":", lw=0.8, label=f"baseline {baseline:.3g}")
+                ax.set(yscale="log", ylabel="test MSE")
+            else:
+                solved, chance = definition.solved_above, definition.chance
+                ax.axhline(solved, color="green", ls="--", lw=0.8, label=f"solved above {solved:g}")
+                ax.axhline(chance, color="grey", ls=":", lw=0.8, label=f"chance {chance:.3g}")
+                ax.set(ylim=(0, 1.08), ylabel="test accuracy")
+            if lengths_tried:
+                ax.set_xscale("log", base=2)
+                ticks = sorted(lengths_tried)
+                ax.set_xticks(ticks, [str(t) for t in ticks])
+                ax.set_xlim(min(ticks) / 1.4, max(ticks) * 1.4)
+            ax.set(title=f"{task}: {CELL_NAMES[cell]}", xlabel="T (steps)")
+            ax.grid(True, which="both", alpha=0.3)
+            legend(ax)
+    fig.tight_layout()
+    return fig
+
+
+def findings(results: Results) -> list[Finding]:
+    records = results.of("capacity")
+    return capacity_findings(capacity.search_rows(records), records, STUDY.measures["capacity"])
+
+
+def sections(page: Report, results: Results) -> None:
+    section_capacity(page, results.of("capacity"))

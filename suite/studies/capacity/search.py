@@ -1,0 +1,406 @@
+"""How far each cell reaches: for each task x cell x init, the longest sequence length solved within a step
+budget, over several seeds. Lengths double from a start until no seed solves; each job stops once it meets
+the task's solve criterion and records the step. Records already in the results file count as finished
+jobs, so an interrupted or moved search resumes where it stopped."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import impls
+import tasks
+from suite.records import device_of
+from suite.studies.learning import sweep as accuracy
+
+# The search's training settings, per task preset: Pascanu et al.'s temporal-order setup (50 units,
+# batch 20, clip 1) for every task, the papers' RMSProp on copy, Adam elsewhere; float32.
+SETTINGS: dict[str, Any] = {
+    "steps": 2000,
+    "batch_size": 20,
+    "hidden_size": 50,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "clip": 1.0,
+    "dtype": "float32",
+    "eval_every": 100,
+}
+OPTIMIZER_OF = {"copy": "rmsprop", "varcopy": "rmsprop"}
+START, LONGEST = 10, 640
+# The shortest length a search halves down to, where it is not the task's own shortest: copy's sequence
+# holds 10 symbols through T + 10 steps, so below T = 10 the length hardly changes what is to be learnt.
+SHORTEST: dict[str, int] = {"copy": 10, "varcopy": 10}
+TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
+Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
+
+# What the papers report, per (task, cell), to set beside the search's reach (../shared/reference/tasks.md)
+ANCHORS: dict[tuple[str, str], str] = {
+    ("adding", "lstm"): "solved T=100/200/400 in ~5k/15k/15k steps of batch 20-50, plateau at T=750 "
+    "(Arjovsky 2016, Fig. 2); H&S 1997 Table 7: T=100/500/1000 after 74k/209k/853k sequences (their form)",
+    ("adding", "rnn"): "never beats the 0.167 baseline at T=100..750 (Arjovsky 2016)",
+    ("adding", "gru"): "TCN paper (Bai 2018, Table 1): MSE 5.3e-5 at T=600 (recalled, unverified)",
+    ("copy", "lstm"): "T=100: slowly below the baseline after 1M examples; T>=200 at the baseline "
+    "(Arjovsky 2016, Fig. 1); forget bias 1 learns T=500 (Tallec & Ollivier 2018)",
+    ("copy", "rnn"): "T=100: at the baseline (Arjovsky 2016)",
+    ("temporal2", "lstm"): "H&S 1997 Table 9: solved at T~100 after 31k sequences (mean of 20 trials)",
+    ("temporal2", "rnn"): "Pascanu 2013: with clipping alone success falls with T; with their regulariser "
+    "5/5 seeds to T=200 (50 units, batch 20)",
+    ("temporal3", "lstm"): "H&S 1997 Table 9: solved at T~100 after 571k sequences (mean of 10 trials)",
+}
+
+
+def settings_for(task: str, **overrides: Any) -> dict[str, Any]:
+    """The search's training settings for ``task``, with the overrides that are not None."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return {**SETTINGS, "optimizer": OPTIMIZER_OF.get(task, SETTINGS["optimizer"]), **given}
+
+
+def lengths(start: int = START, longest: int = LONGEST) -> list[int]:
+    """The lengths a search may try: ``start`` doubled while it is at most ``longest``."""
+    if start < 1 or longest < start:
+        raise ValueError(f"need 1 <= start <= longest, got start {start}, longest {longest}")
+    out = [start]
+    while out[-1] * 2 <= longest:
+        out.append(out[-1] * 2)
+    return out
+
+
+def chains(tasks: Iterable[str], cells: Iterable[str], inits: Iterable[str]) -> list[Chain]:
+    """Every (task, cell, init) searched: the gate inits only for gated cells."""
+    return [(t, c, i) for t in tasks for c in cells for i in inits if c != "rnn" or i == "default"]
+
+
+def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: dict) -> dict:
+    """One job of a chain."""
+    task, cell, init = chain
+    framework = impls.get(implementation).framework
+    return {
+        "task": task,
+        "implementation": implementation,
+        "framework": framework,
+        "cell": cell,
+        "init": init,
+        "seq_len": seq_len,
+        "seed": seed,
+        "threads": 1,
+        **settings,
+    }
+
+
+def key(spec_or_record: dict) -> str:
+    """The job's content hash: a record holds its spec, so records and specs share keys."""
+    fields = ("task", "implementation", "framework", "cell", "init", "seq_len", "seed", *SETTINGS)
+    content = {k: spec_or_record.get(k) for k in fields}
+    if device_of(spec_or_record) != "cpu":  # CPU jobs keep the keys they had before jobs named a device
+        content["device"] = device_of(spec_or_record)
+    return accuracy.job_hash(content)
+
+
+def where(record: dict) -> str:
+    """The implementation, and the device when it is not the CPU: what a row of outcomes ran on."""
+    on = device_of(record)
+    return record["implementation"] if on == "cpu" else f"{record['implementation']} ({on})"
+
+
+def finished(record: dict) -> bool:
+    """A job whose outcome is the job's own (trained, or diverged): never run again."""
+    return record.get("status") in accuracy.CACHEABLE
+
+
+def next_jobs(
+    chain: Chain,
+    implementation: str,
+    seeds: int,
+    settings: dict,
+    done: dict[str, dict],
+    search: list[int],
+) -> list[dict]:
+    """The jobs a chain needs next: the missing seeds at the first length not yet complete (a length is
+    passed once any of its seeds solves it); [] when the chain is over: no seed solved the last complete
+    length, or every length is done. When no seed solves the first length, lengths halve down to the task's
+    shortest (SHORTEST, else its own) until one is solved."""
+
+    def missing_or_solved(seq_len: int) -> list[dict] | bool:
+        specs = [spec(chain, implementation, seq_len, s, settings) for s in range(seeds)]
+        missing = [s for s in specs if key(s) not in done]
+        return missing or any(done[key(s)].get("solved") for s in specs)
+
+    for seq_len in search:
+        outcome = missing_or_solved(seq_len)
+        if outcome is False and seq_len == search[0]:
+            return _shorter(chain, search[0], missing_or_solved)
+        if outcome is not True:
+            return outcome or []
+    return []
+
+
+def _shorter(chain: Chain, start: int, missing_or_solved: Callable[[int], list[dict] | bool]) -> list[dict]:
+    shortest = SHORTEST.get(chain[0], tasks.get(chain[0]).min_length)
+    seq_len = start // 2
+    while seq_len >= shortest:
+        outcome = missing_or_solved(seq_len)
+        if outcome is not False:
+            return [] if outcome is True else outcome
+        seq_len //= 2
+    return []
+
+
+def run(
+    chain_list: list[Chain],
+    implementation_of: dict[str, str],
+    seeds: int,
+    settings_of: Callable[[str], dict],
+    search: list[int],
+    done: dict[str, dict],
+    jobs: int = 1,
+    timeout_s: float = accuracy.JOB_TIMEOUT_S,
+    on_record: Callable[[dict], None] | None = None,
+    runner: Callable[[dict, float], dict] | None = None,
+) -> dict[str, dict]:
+    """Search every chain on its cell's implementation (``implementation_of``: cell -> name), ``jobs`` jobs
+    at a time, each in a fresh process; ``done`` holds the finished records by key and gains the new ones.
+    A job that crashes or times out counts as unsolved for this run (it is recorded, and a later run tries
+    it again)."""
+    outcomes = dict(done)
+
+    def then(chain: Chain) -> list[dict]:
+        name = implementation_of[chain[1]]
+        return next_jobs(chain, name, seeds, settings_of(chain[0]), outcomes, search)
+
+    def record(r: dict) -> None:
+        outcomes[key(r)] = r
+        if on_record:
+            on_record(r)
+
+    first = [(chain, s) for chain in chain_list for s in then(chain)]
+    _execute(first, then, done, jobs, timeout_s, record, runner)
+    return outcomes
+
+
+def grid(
+    chain_list: list[Chain],
+    implementations: list[str],
+    seeds: int,
+    settings_of: Callable[[str], dict],
+    seq_lens: list[int],
+) -> list[dict]:
+    """Fixed points, no search: every chain at every length, per implementation and seed (the framework
+    comparison)."""
+    return [
+        spec(chain, name, t, s, settings_of(chain[0]))
+        for chain in chain_list
+        for t in seq_lens
+        for name in implementations
+        for s in range(seeds)
+    ]
+
+
+def run_grid(
+    specs: list[dict],
+    done: dict[str, dict],
+    jobs: int = 1,
+    timeout_s: float = accuracy.JOB_TIMEOUT_S,
+    on_record: Callable[[dict], None] | None = None,
+    runner: Callable[[dict, float], dict] | None = None,
+) -> dict[str, dict]:
+    """Every spec not finished yet, ``jobs`` at a time."""
+    todo = [(None, s) for s in specs if key(s) not in done]
+    _execute(todo, lambda group: [], done, jobs, timeout_s, on_record or (lambda r: None), runner)
+    return done
+
+
+def _execute(
+    first: list[tuple[Any, dict]],
+    then: Callable[[Any], list[dict]],
+    done: dict[str, dict],
+    jobs: int,
+    timeout_s: float,
+    on_record: Callable[[dict], None],
+    runner: Callable[[dict, float], dict] | None,
+) -> None:
+    """Run the (group, spec) pairs ``first``, ``jobs`` at a time; once a group has nothing in flight, run
+    what ``then(group)`` asks for next. Each record goes into ``done`` when finished and to ``on_record``;
+    an interrupt starts nothing more (the jobs in flight finish)."""
+    runner = runner or accuracy.run_in_subprocess
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures: dict[Future, tuple[Any, dict]] = {}
+    running: set[str] = set()
+
+    def submit(group: Any, specs: Iterable[dict]) -> None:
+        for s in specs:
+            if key(s) not in running:
+                running.add(key(s))
+                futures[pool.submit(runner, s, timeout_s)] = (group, s)
+
+    try:
+        for group, s in first:
+            submit(group, [s])
+        while futures:
+            ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for future in ready:
+                group, s = futures.pop(future)
+                record = {"kind": "capacity", **s, **future.result()}
+                running.discard(key(s))
+                if finished(record):
+                    done[key(s)] = record
+                on_record(record)
+                if not any(g == group for g, _ in futures.values()):
+                    submit(group, then(group))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def merge(*record_lists: Iterable[dict]) -> list[dict]:
+    """One record per job: the last finished one, else the last failure; later lists win. Two runs
+    writing one results file keep each other's finished jobs this way."""
+    by_key: dict[str, dict] = {}
+    for records in record_lists:
+        for r in records:
+            k = key(r)
+            if finished(r) or not finished(by_key.get(k, {})):
+                by_key[k] = r
+    return list(by_key.values())
+
+
+# ----- what the records say -----
+
+
+def outcomes_by_point(records: Iterable[dict]) -> dict[tuple, list[dict]]:
+    """Finished records by (task, cell, init, implementation and device, seq_len, settings), in seed
+    order."""
+    points: dict[tuple, list[dict]] = {}
+    for r in records:
+        if r.get("kind") == "capacity" and finished(r):
+            settings = tuple(r.get(k) for k in SETTINGS)
+            point = (
+                r["task"],
+                r["cell"],
+                r.get("init", "default"),
+                where(r),
+                r["seq_len"],
+                settings,
+            )
+            points.setdefault(point, []).append(r)
+    return {p: sorted(rs, key=lambda r: r["seed"]) for p, rs in sorted(points.items(), key=str)}
+
+
+def point_summary(records: list[dict]) -> dict[str, Any]:
+    """One point's seeds: how many solved, at which steps, and the spread of test accuracy."""
+    solved = [r for r in records if r.get("solved")]
+    acc = [r["accuracy"] for r in records if r.get("accuracy") is not None]
+    # a seed the test set passes at the end of its budget, though no validation check did, solved there
+    steps = sorted(r.get("solved_step") or r.get("steps_run") or r["steps"] for r in solved)
+    return {
+        "seeds": len(records),
+        "solved": len(solved),
+        "fraction": len(solved) / len(records) if records else 0.0,
+        "median_solve_step": statistics.median(steps) if steps else None,
+        "accuracies": acc,
+        "losses": [r["test_loss"] for r in records if r.get("test_loss") is not None],
+        "accuracy_median": statistics.median(acc) if acc else None,
+        "accuracy_min": min(acc) if acc else None,
+        "accuracy_max": max(acc) if acc else None,
+    }
+
+
+def reach(records: Iterable[dict]) -> list[dict]:
+    """Per task, cell, init, implementation and settings: the longest length solved by at least half the
+    seeds, the longest solved by any seed, the success fraction at each length tried, and whether the
+    longest length tried was solved (``capped``: the search stopped at its limit, not at a failure)."""
+    rows: dict[tuple, dict] = {}
+    for (task, cell, init, impl, seq_len, settings), rs in outcomes_by_point(records).items():
+        row = rows.setdefault(
+            (task, cell, init, impl, settings),
+            {
+                "task": task,
+                "cell": cell,
+                "init": init,
+                "implementation": impl,
+                "settings": dict(zip(SETTINGS, settings, strict=True)),
+                "by_length": {},
+                "longest_half": None,
+                "longest_any": None,
+                "seeds": 0,
+            },
+        )
+        s = point_summary(rs)
+        row["by_length"][seq_len] = s
+        row["seeds"] = max(row["seeds"], s["seeds"])
+        if s["fraction"] >= 0.5:
+            row["longest_half"] = max(row["longest_half"] or 0, seq_len)
+        if s["solved"]:
+            row["longest_any"] = max(row["longest_any"] or 0, seq_len)
+    for row in rows.values():
+        row["by_length"] = dict(sorted(row["by_length"].items()))
+        # solved at the longest length tried: the search was capped there, the reach may be longer
+        row["capped"] = row["by_length"][max(row["by_length"])]["solved"] > 0
+    return list(rows.values())
+
+
+def search_rows(records: list[dict]) -> list[dict]:
+    """The capacity search's reach rows: per task, cell and init, the implementation that ran most of its
+    jobs (fixed points run on other implementations are the framework comparison)."""
+    rows = reach([r for r in records if not r.get("throughput")])
+    jobs = {}
+    for r in rows:
+        n = sum(p["seeds"] for p in r["by_length"].values())
+        chain = (r["task"], r["cell"], r["init"])
+        if n > jobs.get(chain, (0, None))[0]:
+            jobs[chain] = (n, r)
+    return [row for _, row in jobs.values()]
+
+
+def _compared_points(records: list[dict]) -> dict[tuple, dict[str, list[dict]]]:
+    """Points (task, cell, init, T, settings) trained on more than one implementation or device: the
+    finished records of each, by ``where``."""
+    by_point: dict[tuple, dict[str, list[dict]]] = {}
+    for (task, cell, init, run, seq_len, settings), recs in outcomes_by_point(
+        [r for r in records if not r.get("throughput")]
+    ).items():
+        by_point.setdefault((task, cell, init, seq_len, settings), {})[run] = recs
+    return {point: runs for point, runs in by_point.items() if len(runs) > 1}
+
+
+def framework_points(records: list[dict]) -> list[dict]:
+    """Points (task, cell, init, T, settings) trained on more than one implementation: a row per
+    implementation with its seeds' outcomes."""
+    rows = []
+    for (task, cell, init, seq_len, _), runs in _compared_points(records).items():
+        for impl, recs in runs.items():
+            s = point_summary(recs)
+            rows.append(
+                {
+                    "task": task,
+                    "cell": cell,
+                    "init": init,
+                    "T": seq_len,
+                    "implementation": impl,
+                    "seeds": s["seeds"],
+                    "solved": s["solved"],
+                    "median_solve_step": s["median_solve_step"],
+                    "accuracy_median": s["accuracy_median"],
+                    "accuracy_min": s["accuracy_min"],
+                    "accuracy_max": s["accuracy_max"],
+                }
+            )
+    return rows
+
+
+def seed_agreement(records: list[dict]) -> list[dict]:
+    """Per point trained on more than one implementation or device: over the seeds that several of them ran,
+    how many outcomes (solved or not) agree with the majority at the same seed."""
+    rows = []
+    for (task, cell, init, seq_len, _), runs in _compared_points(records).items():
+        by_run = {run: {r["seed"]: bool(r.get("solved")) for r in recs} for run, recs in runs.items()}
+        agree = total = 0
+        for seed in sorted({s for outcomes in by_run.values() for s in outcomes}):
+            at_seed = [o[seed] for o in by_run.values() if seed in o]
+            if len(at_seed) < 2:
+                continue
+            total += len(at_seed)
+            agree += max(at_seed.count(True), at_seed.count(False))
+        row = {"task": task, "cell": cell, "init": init, "T": seq_len, "runs": sorted(by_run)}
+        rows.append({**row, "agree": agree, "outcomes": total})
+    return rows

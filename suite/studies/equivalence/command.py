@@ -1,0 +1,102 @@
+"""``check``: equivalence of every implementation x cell against the NumPy reference."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import impls
+from suite.environment import environment
+from suite.options import add_json, add_selection, implementations_arg, on_gpu, parse_list
+from suite.records import write_records
+from suite.studies.equivalence import check
+from suite.table import render
+
+COLUMNS = (
+    "implementation",
+    "cell",
+    "dtype",
+    "path",
+    "y",
+    "h_n",
+    "c_n",
+    *(f"d_{c}" for c in check.GRAD_COLUMNS),
+)
+ROUND_TRIP_COLUMNS = ("implementation", "cell", "dtype", "worst", "max_error", "status")
+TEST_NAMES = {"function": "function", "round_trip": "round trip"}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="equivalence of every implementation x cell against NumPy")
+    add_selection(p)
+    p.add_argument("--dtype", help="float32, float64 or both comma-separated (default: both)")
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    add_json(p)
+    p.set_defaults(func=main)
+
+
+def _progress(row: dict) -> None:
+    print(
+        f"  {row['implementation']:<16} {row['cell']:<4} {row['dtype']:<7} "
+        f"{TEST_NAMES[row['test']]:<10} {row['status']}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _verdict(row: dict) -> str | None:
+    """One line on a row that did not pass, naming it and its test."""
+    what = f"{row['status']}: {row['implementation']} {row['cell']} {row['dtype']}"
+    if row["status"] == "skip":  # the same for both tests
+        return f"{what}: {row['message']}"
+    what += f" {TEST_NAMES[row['test']]}"
+    if row["status"] == "error":
+        return f"{what}: {row['message']}"
+    if row["status"] != "fail":
+        return None
+    if row["test"] == "function":
+        return f"{what}: {row['worst']} differs by {row['max_error']:.1e} (tolerance {row['tolerance']:.0e})"
+    differs = f"{row['worst']} differs by {row['max_error']:.1e} (relative)" if row.get("worst") else ""
+    return f"{what}: get_params is not what was set: " + "; ".join(
+        filter(None, [differs, row.get("message")])
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    implementations = implementations_arg(args)
+    cells = parse_list(args.cells, impls.CELLS, "cell")
+    dtypes = parse_list(args.dtype, impls.DTYPES, "dtype")
+    rows, fd_rows = check.run(implementations, cells, dtypes, args.device, on_row=_progress)
+    function = [r for r in rows if r["test"] == "function"]
+    round_trip = [r for r in rows if r["test"] == "round_trip"]
+    print(
+        "The function: max relative error against the NumPy float64 reference (max|a-b| / max|ref|), both "
+        "computing from the weights the check drew and loaded with set_params; tolerance float64 "
+        f"{check.TOLERANCE['float64']:.0e}, float32 {check.TOLERANCE['float32']:.0e}"
+    )
+    table = [{**r, **check.summarise(r["errors"])} if "errors" in r else r for r in function]
+    print(render(table, [*COLUMNS, "status"]))
+    print("\nThe round trip: get_params against what set_params loaded (must be bitwise equal)")
+    print(render(round_trip, ROUND_TRIP_COLUMNS))
+    # a skip is the same for both tests: said once
+    verdicts = [_verdict(r) for r in function + [r for r in round_trip if r["status"] != "skip"]]
+    for line in filter(None, verdicts):
+        print(line)
+    if fd_rows:
+        print("\nNumPy reference backward (float64) against central finite differences")
+        print(render(fd_rows, ["cell", "max_error", "tolerance", "status"]))
+    if args.json:
+        env = environment()
+        write_records(args.json, [{"kind": "check", **r, "environment": env} for r in rows + fd_rows])
+        print(f"\nwrote {args.json}")
+    n = check.counts(rows + fd_rows)
+    print(f"\n{n['passed']} passed, {n['failed']} failed, {n['skipped']} skipped")
+    if n["passed"] + n["failed"] == 0:
+        print("nothing was checked", file=sys.stderr)
+        return 2
+    return 1 if n["failed"] else 0
+
+
+def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]]:
+    """The check, on the GPU."""
+    return {"check": ["check", *on_gpu(names), "--json", f"{out}/check-gpu.json"]}

@@ -1,0 +1,145 @@
+"""The equivalence study's part of the report: its findings and its section."""
+
+from __future__ import annotations
+
+from suite.report.loading import Results
+from suite.report.machines import by_machine, machine
+from suite.report.page import Finding, Report, md_table, missing_finding, sources_of
+from suite.studies.equivalence import STUDY
+from suite.studies.equivalence.check import which_test
+from suite.table import fmt
+
+
+def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
+    """Per dtype: how many implementations compute the reference's function on each machine, the worst error,
+    and how many return exactly the weights they were given; a machine whose records predate the check's own
+    weights is named as such."""
+    checked = [r for r in records if r.get("status") != "skip"]  # a combination it does not declare
+    function = [r for r in checked if which_test(r) == "function"]
+    round_trip = [r for r in checked if which_test(r) == "round_trip"]
+    if not function:
+        return [missing_finding("Agreement", "equivalence", "equivalence check", command)]
+    found = []
+    for dtype in sorted({r["dtype"] for r in function}, reverse=True):
+        of_dtype = [r for r in function if r["dtype"] == dtype]
+        counts, failures, exact, older = [], [], [], []
+        for where, recs in by_machine(of_dtype).items():
+            names = sorted({r["implementation"] for r in recs})
+            failed = sorted({r["implementation"] for r in recs if r.get("status") != "pass"})
+            counts.append(f"{len(names) - len(failed)}/{len(names)} on {where}")
+            failures += [
+                f"{r['implementation']} {r['cell']} on {where} ({fmt(r.get('max_error'))} > "
+                f"{fmt(r.get('tolerance'))}, {r.get('worst', 'max')})"
+                for r in recs
+                if r.get("status") != "pass"
+            ]
+            trips = [r for r in round_trip if r["dtype"] == dtype and machine(r) == where]
+            if trips:
+                differ = {r["implementation"] for r in trips if r.get("status") != "pass"}
+                tripped = {r["implementation"] for r in trips}
+                exact.append(f"{len(tripped - differ)}/{len(tripped)} on {where}")
+            if any("test" not in r for r in recs):
+                older.append(f"{where} ({', '.join(sources_of(recs))})")
+        worst = max(of_dtype, key=lambda r: r.get("max_error") or 0)
+        text = (
+            f"**{dtype}**: implementations agreeing with the NumPy reference in outputs, final states and "
+            f"every gradient: {'; '.join(counts)}; worst error {fmt(worst.get('max_error'))} "
+            f"({worst['implementation']} {worst['cell']}, tolerance {fmt(worst.get('tolerance'))})."
+        )
+        if failures:
+            text += " Fails: " + "; ".join(failures[:4]) + ("; ..." if len(failures) > 4 else "") + "."
+        if exact:
+            text += f" get_params returns exactly the weights set: {'; '.join(exact)}."
+        if older:
+            text += (
+                f" Measured before the check drew its own weights, so computed from the weights each "
+                f"implementation reported: {'; '.join(older)}."
+            )
+        answer = (
+            ("no: " if failures else "yes: ") + "; ".join(counts) + f"; worst {fmt(worst.get('max_error'))}"
+        )
+        if failures:
+            answer += f"; fails: {failures[0]}" + (
+                f" and {len(failures) - 1} more" if len(failures) > 1 else ""
+            )
+        question = f"{dtype}: same outputs, states and gradients as the reference?"
+        found.append(Finding(question, text, "equivalence", sources_of(of_dtype), answer))
+    return found
+
+
+def section_equivalence(rep: Report, records: list[dict]) -> None:
+    skipped = [r for r in records if r["status"] == "skip"]  # combinations an implementation does not declare
+    records = [r for r in records if r["status"] != "skip"]
+    rows_ = [r for r in records if which_test(r) != "round_trip"]
+    trips = {_check_case(r): r for r in records if which_test(r) == "round_trip"}
+    failed = [r for r in records if r["status"] != "pass"]
+    if not rep.measured_section(
+        "Equivalence",
+        f"{len(records) - len(failed)} of {len(records)} checks pass"
+        + (f" ({len(skipped)} skipped: combinations not declared)." if skipped else "."),
+        bool(records),
+        "equivalence check",
+        "check",
+    ):
+        return
+    rep.add(
+        "Max relative error (max|a-b| / max|ref|) against the NumPy float64 reference, both computing from "
+        "weights the check draws itself (seeded, saturating every gate somewhere) and loads through "
+        "`set_params`; the rows with path `finite differences` check the reference's own backward. "
+        "`get_params`: whether the implementation then returned exactly (bitwise) the weights it was given, "
+        "a row of the check of its own (`not checked`: a record from before the check drew its own "
+        "weights, whose reference computed from the weights the implementation reported)."
+    )
+    rows = []
+    for r in rows_:
+        errors = r.get("errors", {})
+        grads = [v for k, v in errors.items() if k.startswith("d_")]
+        rows.append(
+            {
+                **r,
+                "machine": machine(r),
+                "outputs": errors.get("y"),
+                "states": max([v for k, v in errors.items() if k in ("h_n", "c_n")], default=None),
+                "gradients": max(grads, default=r.get("max_error") if not errors else None),
+                "max": r.get("max_error"),
+                "get_params": _round_trip(r, trips),
+            }
+        )
+    columns = ["implementation", "cell", "dtype", "machine", "path", "outputs", "states", "gradients", "max"]
+    rep.add(md_table(rows, [*columns, "tolerance", "status", "get_params"]))
+    rep.add(f"**{len(records) - len(failed)} of {len(records)} rows pass.**")
+    if skipped:
+        why = sorted({f"{r['implementation']} ({r.get('message', '')})" for r in skipped})
+        rep.add(f"Skipped, {len(skipped)} rows: " + "; ".join(why) + ".")
+
+
+def _check_case(record: dict) -> tuple:
+    return (
+        record.get("source"),
+        record.get("implementation"),
+        record["cell"],
+        record["dtype"],
+        machine(record),
+    )
+
+
+def _round_trip(record: dict, trips: dict[tuple, dict]) -> str:
+    """The get_params column of one function row."""
+    if which_test(record) != "function":
+        return ""
+    trip = trips.get(_check_case(record))
+    if trip is None:
+        return "not checked"
+    if trip["status"] == "pass":
+        return "exact"
+    if trip["status"] == "fail":
+        return f"differs ({trip.get('worst') or trip.get('message')})"
+    return trip["status"]
+
+
+def findings(results: Results) -> list[Finding]:
+    return equivalence_findings(results.of("check"), STUDY.measures["check"])
+
+
+def sections(page: Report, results: Results) -> None:
+    section_equivalence(page, results.of("check"))

@@ -1,0 +1,151 @@
+"""Fits over the records of one run: log-log slopes against T, and the cost per time step."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+from suite.measurement.stability import is_unstable
+
+
+def _name(r: dict) -> str:
+    return r.get("implementation") or r["framework"]
+
+
+def loglog_slope(xs: list[float], ys: list[float]) -> float | None:
+    """Least-squares slope of log(y) against log(x); None with fewer than two usable points."""
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y and y > 0]
+    if len(pts) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx if sxx else None
+
+
+def seq_slopes(records: list[dict], field: str) -> list[dict]:
+    """Slope of ``field`` against T over the sequence sweep, per implementation, cell and mode."""
+    series: dict[tuple, list[tuple[int, float]]] = defaultdict(list)
+    for r in records:
+        if r.get("group") == "seq_sweep" and r.get("status") == "ok" and r.get(field) is not None:
+            series[(_name(r), r["framework"], r["cell"], r["mode"])].append((r["seq_len"], r[field]))
+    rows = []
+    for (implementation, framework, cell, mode), pts in sorted(series.items()):
+        pts.sort()
+        rows.append(
+            {
+                "implementation": implementation,
+                "framework": framework,
+                "cell": cell,
+                "mode": mode,
+                "T": f"{pts[0][0]}-{pts[-1][0]}",
+                "points": len(pts),
+                "slope": loglog_slope([p[0] for p in pts], [p[1] for p in pts]),
+            }
+        )
+    return rows
+
+
+def per_step_costs(records: list[dict]) -> list[dict]:
+    """From a straight-line fit time = fixed + per_step * T over the sequence sweep: each framework's
+    cost per time step beside the time the step's FLOPs need at the run's GEMM peak. Where per_step is
+    many times the FLOP time, the framework's per-step overhead (dispatch, loop machinery) dominates."""
+    series: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("group") == "seq_sweep" and r.get("status") == "ok":
+            series[(_name(r), r["framework"], r["cell"], r["mode"])].append(r)
+    rows = []
+    for (implementation, framework, cell, mode), recs in sorted(series.items()):
+        if len(recs) < 2:
+            continue
+        ts = [r["seq_len"] for r in recs]
+        ys = [r["median_s"] for r in recs]
+        mt, my = sum(ts) / len(ts), sum(ys) / len(ys)
+        stt = sum((t - mt) ** 2 for t in ts)
+        slope = sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True)) / stt
+        peak = recs[0].get("peak_gflops")
+        flops = recs[0].get("flops")
+        flop_time = flops / recs[0]["seq_len"] / (peak * 1e9) if peak and flops else None
+        rows.append(
+            {
+                "implementation": implementation,
+                "framework": framework,
+                "cell": cell,
+                "mode": mode,
+                "per_step_us": slope * 1e6,
+                "fixed_ms": (my - slope * mt) * 1e3,
+                "flop_time_us": flop_time * 1e6 if flop_time else None,
+                "overhead_x": slope / flop_time if flop_time else None,
+            }
+        )
+    return rows
+
+
+def best_implementations(records: list[dict], groups: tuple[str, ...] = ("fastrnns", "small")) -> list[dict]:
+    """Per framework, point of the grid, cell and mode: its fastest implementation, that one's share of the
+    run's GEMM peak, and how much slower each other implementation of the framework is (records of one run,
+    with derived figures)."""
+    cases: dict[tuple, list[dict]] = defaultdict(list)
+    for r in records:
+        if r.get("group") in groups and r.get("status") == "ok":
+            cases[(r["framework"], r["group"], r["cell"], r["mode"])].append(r)
+    rows = []
+    for (framework, group, cell, mode), recs in cases.items():
+        recs.sort(key=lambda r: r["median_s"])
+        best = recs[0]
+
+        def named(r: dict) -> str:
+            return _name(r) + (" (unstable)" if is_unstable(r) else "")
+
+        rows.append(
+            {
+                "framework": framework,
+                "point": group,
+                "cell": cell,
+                "mode": mode,
+                "best": named(best),
+                "median_ms": best["median_s"] * 1e3,
+                "efficiency": best.get("efficiency"),
+                "others": ", ".join(f"{named(r)} {r['median_s'] / best['median_s']:.2f}x" for r in recs[1:]),
+            }
+        )
+    return rows
+
+
+# where a framework lets you choose where the input projection goes: (hoisted, in the step)
+PROJECTION_PAIRS: dict[str, tuple[str, str]] = {
+    "numpy": ("numpy", "numpy-in-step"),
+    "torch": ("torch-hoisted-loop", "torch-cells"),
+    "jax": ("jax-hoisted", "jax-in-step"),
+}
+
+
+def projection_rows(records: list[dict], groups: tuple[str, ...] = ("fastrnns", "small")) -> list[dict]:
+    """Per framework, point, cell and mode of one run: the hoisted and the in-step formulation's medians and
+    how many times faster hoisting is (below 1: slower); unstable timings are marked."""
+    table = {
+        (_name(r), r["group"], r["cell"], r["mode"]): r
+        for r in records
+        if r.get("group") in groups and r.get("status") == "ok"
+    }
+    rows = []
+    for framework, (hoisted, in_step) in PROJECTION_PAIRS.items():
+        for (name, group, cell, mode), h in table.items():
+            s = table.get((in_step, group, cell, mode))
+            if name != hoisted or s is None:
+                continue
+            rows.append(
+                {
+                    "framework": framework,
+                    "point": group,
+                    "cell": cell,
+                    "mode": mode,
+                    "hoisted": hoisted,
+                    "hoisted_ms": h["median_s"] * 1e3,
+                    "in_step": in_step,
+                    "in_step_ms": s["median_s"] * 1e3,
+                    "hoisting_x": s["median_s"] / h["median_s"],
+                    "unstable": is_unstable(h) or is_unstable(s),
+                }
+            )
+    return rows

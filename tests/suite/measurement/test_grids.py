@@ -1,0 +1,74 @@
+"""Profiles: the benchmark grids, the timing and the training presets, and how overrides resolve."""
+
+import pytest
+
+from suite.measurement import grids as profiles
+from suite.measurement.benchmarks import BENCHMARKS
+
+
+@pytest.mark.parametrize("kind", BENCHMARKS)
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_every_grid_holds_the_fastrnns_point_for_every_framework_and_cell(profile, kind):
+    ws = profiles.workloads(profile, kind, ["numpy", "jax"], ["rnn", "gru"])
+    points = {(w.framework, w.cell, w.mode) for w in ws if w.group == "fastrnns"}
+    assert points == {
+        (f, c, m) for f in ("numpy", "jax") for c in ("rnn", "gru") for m in ("forward", "train")
+    }
+    assert len({w.key() for w in ws}) == len(ws)
+    longest = max(w.seq_len for w in ws if w.group == "seq_sweep")
+    assert longest == (400 if profile == "quick" else 1600)
+
+
+def test_quick_memory_keeps_the_fastrnns_point_and_the_sweeps_train_step():
+    ws = profiles.workloads("quick", "memory", ["numpy"], ["lstm"])
+    assert {w.group for w in ws} == {"fastrnns", "seq_sweep"}
+    assert {w.mode for w in ws if w.group == "seq_sweep"} == {"train"}
+
+
+def test_groups_narrow_the_grid():
+    ws = profiles.workloads("full", "speed", ["numpy"], ["rnn"], only_groups=["deepbench_inference"])
+    assert [(w.seq_len, w.batch, w.mode) for w in ws] == [(50, 1, "forward"), (100, 4, "forward")]
+    with pytest.raises(ValueError, match="unknown group 'everything'"):
+        profiles.workloads("quick", "speed", ["numpy"], ["rnn"], only_groups=["everything"])
+
+
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="unknown profile 'huge'"):
+        profiles.workloads("huge", "speed", ["numpy"], ["rnn"])
+    with pytest.raises(ValueError, match="unknown profile 'huge'"):
+        profiles.training("huge", "adding")
+
+
+def test_timing_is_what_the_speed_benchmark_takes():
+    assert BENCHMARKS["speed"].options("full") == {"min_rounds": 10, "max_rounds": 200, "budget_s": 2.0}
+    assert BENCHMARKS["memory"].options("full") == {}
+
+
+def test_training_presets_and_overrides():
+    full_copy = profiles.resolve_training("full", "copy")
+    assert full_copy["optimizer"] == "rmsprop" and full_copy["steps"] == 15000 and full_copy["clip"] == 1.0
+    assert profiles.resolve_training("full", "varcopy") == full_copy  # varcopy shares copy's preset
+    assert profiles.resolve_training("full", "adding")["optimizer"] == "adam"
+    changed = profiles.resolve_training("quick", "adding", steps=7, clip=0, lr=None, lengths=[3])
+    assert (changed["steps"], changed["clip"], changed["lr"], changed["lengths"]) == (7, None, 1e-3, [3])
+    settings = (7, 32, 32, "adam", 1e-3, None, "float32", "default", None)
+    assert profiles.training_settings_of(changed) == settings
+    assert profiles.training_settings_of({"steps": 7})[-2:] == ("default", None)  # records from before init
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"steps": 0}, "steps must be > 0"),
+        ({"batch_size": -1}, "batch-size must be > 0"),
+        ({"lr": 0.0}, "lr must be > 0"),
+        ({"clip": -1.0}, "clip must be >= 0"),
+        ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
+        ({"momentum": 0.9}, "unknown training setting"),
+        ({"init": "orthogonal"}, "unknown init 'orthogonal'"),
+        ({"t_max": 2}, "t-max must be >= 3"),
+    ],
+)
+def test_bad_overrides(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        profiles.resolve_training("quick", "adding", **overrides)

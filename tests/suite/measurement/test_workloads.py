@@ -1,0 +1,28 @@
+"""FLOP and activation counts of a workload."""
+
+from suite.measurement.workloads import FASTRNNS, Workload, analytic_bytes, flops, seq_lengths
+
+
+def test_flops_of_the_fastrnns_lstm():
+    w = Workload("torch", "lstm", "forward", **FASTRNNS)
+    assert flops(w) == 2 * 100 * 64 * 4 * 512 * (512 + 512)
+    train = Workload("torch", "lstm", "train", **FASTRNNS)
+    assert flops(train) == 3 * flops(w)
+
+
+def test_flops_of_a_second_layer_use_hidden_as_input():
+    one = Workload("jax", "gru", "forward", 10, 2, 7, 5, num_layers=1)
+    two = Workload("jax", "gru", "forward", 10, 2, 7, 5, num_layers=2)
+    assert flops(two) - flops(one) == 2 * 10 * 2 * 3 * 5 * (5 + 5)
+
+
+def test_analytic_bytes():
+    w = Workload("numpy", "lstm", "train", seq_len=10, batch=2, input_size=3, hidden_size=4, dtype="float64")
+    assert analytic_bytes(w) == 10 * 2 * (16 + 4 + 4) * 8
+    f = Workload("numpy", "rnn", "forward", seq_len=10, batch=2, input_size=3, hidden_size=4)
+    assert analytic_bytes(f) == 10 * 2 * (4 + 4) * 4
+
+
+def test_seq_lengths_double():
+    assert seq_lengths(1600) == [25, 50, 100, 200, 400, 800, 1600]
+    assert seq_lengths(30) == [25]

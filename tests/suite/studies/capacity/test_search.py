@@ -1,0 +1,424 @@
+"""The capacity search: which lengths it tries and when it stops, early stopping inside a job, checkpoints,
+resumption from a results file, failures as outcomes, the summary and the command line."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import impls
+from suite.records import read_records, write_records
+from suite.studies.capacity import search as capacity
+from suite.studies.capacity.command import fastest
+from suite.training import job as training_job
+from tests.conftest import framework_params, run_cli
+
+SMALL = capacity.settings_for("temporal2", steps=300, hidden_size=16, eval_every=50)
+SEARCH = [10, 20, 40, 80]
+NUMPY = dict.fromkeys(impls.CELLS, "numpy")
+
+
+def fake_runner(reach_by_cell: dict[str, int], calls: list | None = None):
+    """A job that solves when its length is at most its cell's reach, for seeds below 2 only."""
+
+    def run(spec: dict, timeout_s: float) -> dict:
+        if calls is not None:
+            calls.append(spec)
+        solved = spec["seq_len"] <= reach_by_cell[spec["cell"]] and spec["seed"] < 2
+        return {
+            "status": "ok",
+            "solved": solved,
+            "solved_step": 100 if solved else None,
+            "accuracy": 1.0 if solved else 0.3,
+            "test_loss": 0.0,
+            "wall_seconds": 0.0,
+        }
+
+    return run
+
+
+def test_lengths_double_from_the_start_up_to_the_longest():
+    assert capacity.lengths(10, 80) == [10, 20, 40, 80]
+    assert capacity.lengths(10, 79) == [10, 20, 40]
+    with pytest.raises(ValueError, match="start"):
+        capacity.lengths(20, 10)
+
+
+def test_the_tanh_rnn_is_searched_at_the_default_init_only():
+    chains = capacity.chains(["adding"], ["rnn", "lstm"], ["default", "chrono"])
+    assert chains == [
+        ("adding", "rnn", "default"),
+        ("adding", "lstm", "default"),
+        ("adding", "lstm", "chrono"),
+    ]
+
+
+def done_at(chain, seq_len, solved_seeds, seeds=3):
+    out = {}
+    for s in range(seeds):
+        spec = capacity.spec(chain, "numpy", seq_len, s, SMALL)
+        out[capacity.key(spec)] = {**spec, "status": "ok", "solved": s in solved_seeds}
+    return out
+
+
+def test_next_jobs_walk_the_lengths_and_stop_once_no_seed_solves():
+    chain = ("temporal2", "lstm", "default")
+
+    def lengths_of(done):
+        return sorted(
+            {(s["seq_len"], s["seed"]) for s in capacity.next_jobs(chain, "numpy", 3, SMALL, done, SEARCH)}
+        )
+
+    assert lengths_of({}) == [(10, 0), (10, 1), (10, 2)]
+    partial = done_at(chain, 10, {0})
+    del partial[capacity.key(capacity.spec(chain, "numpy", 10, 2, SMALL))]
+    assert lengths_of(partial) == [(10, 2)]  # the missing seed first
+    one_solved = done_at(chain, 10, {2})
+    assert lengths_of(one_solved) == [(20, 0), (20, 1), (20, 2)]  # one seed is enough to go on
+    assert lengths_of({**one_solved, **done_at(chain, 20, set())}) == []  # no seed at 20: over
+    every = {k: v for t in SEARCH for k, v in done_at(chain, t, {0}).items()}
+    assert lengths_of(every) == []  # every length done
+
+
+def test_when_the_first_length_fails_lengths_halve_down_to_the_tasks_shortest():
+    chain = ("adding", "rnn", "default")
+    search = [20, 40]
+
+    def lengths_of(done):
+        return sorted({s["seq_len"] for s in capacity.next_jobs(chain, "numpy", 3, SMALL, done, search)})
+
+    failed = done_at(chain, 20, set())
+    assert lengths_of(failed) == [10]
+    assert lengths_of({**failed, **done_at(chain, 10, set())}) == [5]
+    assert lengths_of({**failed, **done_at(chain, 10, {1})}) == []  # reach found: 10
+    every = {k: v for t in (20, 10, 5, 2, 1) for k, v in done_at(chain, t, set()).items()}
+    assert lengths_of(every) == []
+    copy = ("copy", "rnn", "default")
+    assert capacity.next_jobs(copy, "numpy", 3, SMALL, done_at(copy, 10, set()), [10, 20]) == []
+    temporal = ("temporal2", "rnn", "default")  # shortest length 10: nothing below
+    assert capacity.next_jobs(temporal, "numpy", 3, SMALL, done_at(temporal, 10, set()), [10, 20]) == []
+
+
+def test_a_search_goes_as_far_as_each_cell_reaches_and_no_further():
+    calls = []
+    chains = capacity.chains(["temporal2"], ["rnn", "lstm"], ["default"])
+    done = {}
+    out = capacity.run(
+        chains,
+        NUMPY,
+        3,
+        lambda task: SMALL,
+        SEARCH,
+        done,
+        jobs=2,
+        runner=fake_runner({"rnn": 10, "lstm": 40}, calls),
+    )
+    tried = {(s["cell"], s["seq_len"]) for s in calls}
+    assert tried == {("rnn", 10), ("rnn", 20), ("lstm", 10), ("lstm", 20), ("lstm", 40), ("lstm", 80)}
+    assert len(calls) == 3 * len(tried) == len(out) == len(done)
+    (rnn, lstm) = sorted(capacity.reach(out.values()), key=lambda r: r["cell"], reverse=True)
+    assert (rnn["cell"], rnn["longest_half"], rnn["longest_any"]) == ("rnn", 10, 10)
+    assert (lstm["longest_half"], lstm["longest_any"], lstm["seeds"]) == (40, 40, 3)
+    assert lstm["by_length"][40]["fraction"] == pytest.approx(2 / 3)
+    assert lstm["by_length"][80]["solved"] == 0 and not lstm["capped"]
+    capped = capacity.reach(
+        capacity.run(
+            chains[1:], NUMPY, 3, lambda task: SMALL, SEARCH, {}, runner=fake_runner({"lstm": 80})
+        ).values()
+    )
+    assert capped[0]["capped"] and capped[0]["longest_half"] == 80
+
+
+def test_finished_records_are_never_run_again_and_an_interrupted_search_resumes():
+    chains = capacity.chains(["temporal2"], ["lstm"], ["default"])
+    runner = fake_runner({"lstm": 20})
+    first = capacity.run(chains, NUMPY, 3, lambda task: SMALL, SEARCH, {}, runner=runner)
+    calls = []
+    capacity.run(
+        chains,
+        NUMPY,
+        3,
+        lambda task: SMALL,
+        SEARCH,
+        dict(first),
+        runner=fake_runner({"lstm": 20}, calls),
+    )
+    assert calls == []
+    interrupted = dict(list(first.items())[:4])  # length 10 done, one seed of length 20
+    calls = []
+    again = capacity.run(
+        chains,
+        NUMPY,
+        3,
+        lambda task: SMALL,
+        SEARCH,
+        interrupted,
+        runner=fake_runner({"lstm": 20}, calls),
+    )
+    assert len(calls) == len(first) - 4
+    assert {k: v["solved"] for k, v in again.items()} == {k: v["solved"] for k, v in first.items()}
+
+
+def test_a_crashed_job_is_recorded_counts_as_unsolved_and_is_tried_again_later():
+    chains = capacity.chains(["temporal2"], ["lstm"], ["default"])
+    records = []
+
+    def crash(spec, timeout_s):
+        return {"status": "crash", "error": "worker killed by SIGSEGV", "solved": False}
+
+    done = {}
+    capacity.run(chains, NUMPY, 2, lambda task: SMALL, SEARCH, done, runner=crash, on_record=records.append)
+    assert [r["status"] for r in records] == ["crash", "crash"] and done == {}
+
+
+def test_a_job_stops_once_it_solves_and_records_the_step():
+    spec = capacity.spec(("temporal2", "lstm", "default"), "numpy", 10, 0, {**SMALL, "steps": 1500})
+    record = training_job.run_job(spec)
+    assert record["solved"] and record["accuracy"] > 0.99
+    assert record["solved_step"] == record["steps_run"] < spec["steps"]
+    assert record["solved_step"] % spec["eval_every"] == 0
+    assert record["validation_curve"][-1][0] == record["solved_step"]
+    assert record["learning_curve"][-1][0] == record["solved_step"]
+
+
+def test_a_job_that_does_not_solve_runs_its_whole_budget():
+    spec = capacity.spec(
+        ("temporal2", "rnn", "default"), "numpy", 40, 0, {**SMALL, "steps": 20, "eval_every": 10}
+    )
+    record = training_job.run_job(spec)
+    assert not record["solved"] and record["solved_step"] is None and record["steps_run"] == 20
+    assert [p[0] for p in record["validation_curve"]] == [10, 20]
+
+
+def test_checkpoints_hold_the_canonical_weights_at_their_steps(tmp_path):
+    spec = capacity.spec(("adding", "gru", "forget1"), "numpy", 6, 3, {**SMALL, "steps": 4, "eval_every": 0})
+    spec.update(checkpoints=[0, 2, 4], checkpoint_dir=str(tmp_path))
+    training_job.run_job(spec)
+    saved = {s: dict(np.load(training_job.checkpoint_path(spec, s))) for s in (0, 2, 4)}
+    initial = impls.create("numpy", "gru", 2, 16, 1, "float32", seed=3, init="forget1").get_params()
+    for name, value in initial.items():
+        np.testing.assert_array_equal(saved[0][name], value)
+    assert not np.array_equal(saved[2]["weight_hh_l0"], saved[4]["weight_hh_l0"])
+    assert {"readout.weight", "readout.bias"} <= set(saved[4])
+
+
+def throughput(name, cell, seconds, first=0.0, cpu="A"):
+    return {
+        "throughput": True,
+        "implementation": name,
+        "cell": cell,
+        "seconds_per_step": seconds,
+        "first_step_seconds": first,
+        "environment": {"cpu": cpu},
+    }
+
+
+def test_the_cheapest_implementation_per_cell_counts_its_compile_and_this_cpu_only():
+    records = [
+        throughput("numpy", "rnn", 0.004),
+        throughput("jax", "rnn", 0.003, first=2.0),  # 5 s a job against numpy's 4 s
+        throughput("numpy", "lstm", 0.016),
+        throughput("torch", "lstm", 0.005),
+        throughput("torch", "rnn", 0.001, cpu="B"),
+    ]
+    assert fastest(records, "A") == {"rnn": "numpy", "lstm": "torch"}
+    assert fastest(records, "C") == {}
+
+
+def test_the_command_resumes_from_its_results_file_without_running_a_finished_job(capsys, tmp_path):
+    path = tmp_path / "capacity.json"
+    chain = ("temporal2", "lstm", "default")
+    spec = capacity.spec(chain, "numpy", 10, 0, capacity.settings_for("temporal2", steps=30))
+    write_records(
+        path,
+        [{"kind": "capacity", **spec, "status": "ok", "solved": False, "accuracy": 0.3, "environment": {}}],
+    )
+    code, cap = run_cli(
+        capsys,
+        *[
+            "run",
+            "capacity",
+            "--tasks",
+            "temporal2",
+            "--cells",
+            "lstm",
+            "--init",
+            "default",
+            "--impls",
+            "numpy",
+            "--seeds",
+            "1",
+            "--steps",
+            "30",
+            "--json",
+            str(path),
+        ],
+    )
+    assert code == 0, cap.err
+    assert "1 finished jobs read" in cap.err and "T=10 seed 0" not in cap.err
+    assert len(read_records(path)) == 1
+
+
+def test_the_command_runs_fixed_points_for_several_implementations(capsys, tmp_path):
+    path = tmp_path / "at.json"
+    code, cap = run_cli(
+        capsys,
+        *[
+            "run",
+            "capacity",
+            "--tasks",
+            "adding",
+            "--cells",
+            "gru",
+            "--init",
+            "default",
+            "--impls",
+            "numpy,numpy",
+            "--at",
+            "6",
+            "--seeds",
+            "2",
+            "--steps",
+            "4",
+            "--eval-every",
+            "2",
+            "--hidden-size",
+            "4",
+            "--json",
+            str(path),
+        ],
+    )
+    assert code == 0, cap.err
+    records = read_records(path)
+    assert sorted(r["seed"] for r in records) == [0, 1]
+    assert all(r["steps_run"] == 4 and r["environment"]["cpu"] for r in records)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--tasks", "parity"], "unknown task 'parity'"),
+        (["--seeds", "0"], "--seeds must be > 0"),
+        (["--start", "40", "--longest", "20"], "start"),
+        (["--cells", "rnn", "--init", "chrono"], "nothing to run"),
+        (["--impls", "numpy,torch"], "one implementation"),
+        (["--at", "0"], "--at must be lengths"),
+        (["--at", "ten"], "--at must be comma-separated integers"),
+        (["--impls", "nosuch"], "unknown implementation"),
+        (["--impls", "numpy", "--device", "gpu", "--at", "10"], "numpy cannot run on the gpu"),
+        (["--device", "tpu"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, tmp_path, argv, message):
+    code, cap = run_cli(capsys, "run", "capacity", "--json", str(tmp_path / "c.json"), *argv)
+    assert code == 2 and message in cap.err
+
+
+def test_a_gpu_job_has_its_own_key_and_a_cpu_job_keeps_the_key_it_had_before_devices():
+    chain = ("temporal2", "lstm", "default")
+    cpu = capacity.spec(chain, "torch", 40, 0, SMALL)
+    gpu = capacity.spec(chain, "torch", 40, 0, capacity.settings_for("temporal2", device="gpu"))
+    assert "device" not in cpu and gpu["device"] == "gpu"
+    assert capacity.key(cpu) == capacity.key({**cpu, "device": "cpu"})
+    assert capacity.key({**gpu, **SMALL, "device": "gpu"}) != capacity.key(cpu)
+    assert capacity.where(cpu) == "torch" and capacity.where(gpu) == "torch (gpu)"
+
+
+def test_the_framework_comparison_keeps_the_gpus_outcomes_apart_from_the_cpus():
+    chain = ("temporal2", "lstm", "default")
+    records = []
+    for device in (None, "gpu"):
+        settings = capacity.settings_for("temporal2", device=device)
+        for seed in range(2):
+            s = capacity.spec(chain, "torch", 40, seed, settings)
+            records.append({"kind": "capacity", **s, "status": "ok", "solved": seed == 0, "accuracy": 1.0})
+    rows = capacity.framework_points(records)
+    outcomes = sorted((r["implementation"], r["solved"], r["seeds"]) for r in rows)
+    assert outcomes == [("torch", 1, 2), ("torch (gpu)", 1, 2)]
+
+
+def test_training_on_the_gpu_without_one_exits_2(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr("suite.environment.gpu_names", lambda: [])
+    argv = ["--impls", "torch", "--device", "gpu", "--at", "10", "--json", str(tmp_path / "c.json")]
+    code, cap = run_cli(capsys, "run", "capacity", *argv)
+    assert code == 2 and "no GPU here" in cap.err
+
+
+@pytest.mark.parametrize(
+    "name", framework_params([n for n in impls.registry.names() if "gpu" in impls.get(n).devices], "gpu")
+)
+def test_a_job_trains_on_the_gpu_and_says_so(name):
+    """Skips cleanly where the implementation is not installed or sees no GPU."""
+    settings = capacity.settings_for("temporal2", steps=20, hidden_size=8, eval_every=10, device="gpu")
+    spec = capacity.spec(("temporal2", "lstm", "default"), name, 10, 0, settings)
+    try:
+        record = training_job.run_job(spec)
+    except impls.DeviceUnavailableError as e:
+        pytest.skip(str(e))
+    assert record["status"] == "ok" and record["steps_run"] == 20 and record["path"]
+
+
+def test_a_corrupt_results_file_is_a_clear_error(capsys, tmp_path):
+    path = tmp_path / "capacity.json"
+    path.write_text(json.dumps({"format": "rnnbench-results", "schema_version": 2, "records": "x"}))
+    code, cap = run_cli(capsys, "run", "capacity", "--impls", "numpy", "--json", str(path))
+    assert code == 2 and "cannot resume" in cap.err
+
+
+def test_two_runs_writing_one_file_keep_each_others_finished_jobs():
+    chain = ("temporal2", "lstm", "default")
+    a, b = done_at(chain, 10, {0}), done_at(chain, 20, {1})
+    failed = {**capacity.spec(chain, "numpy", 10, 0, SMALL), "status": "crash"}
+    merged = capacity.merge(a.values(), b.values(), [failed])  # a crash never replaces a finished job
+    assert len(merged) == 6 and all(r["status"] == "ok" for r in merged)
+    retried = capacity.spec(chain, "numpy", 40, 0, SMALL)
+    merged = capacity.merge([{**retried, "status": "crash"}], [{**retried, "status": "timeout"}])
+    assert [r["status"] for r in merged] == ["timeout"]
+
+
+def test_an_interrupt_starts_no_new_job():
+    chains = capacity.chains(["temporal2"], ["lstm"], ["default"])
+    calls = []
+
+    def interrupt(record):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        capacity.run(
+            chains,
+            NUMPY,
+            5,
+            lambda task: SMALL,
+            SEARCH,
+            {},
+            jobs=1,
+            runner=fake_runner({"lstm": 80}, calls),
+            on_record=interrupt,
+        )
+    assert len(calls) <= 2  # the first job, and at most one already taken by the worker
+
+
+def test_jobs_sharing_a_gpu_do_not_let_jax_claim_its_memory_up_front(capsys, monkeypatch, tmp_path):
+    from suite.studies.capacity import command
+
+    seen = {}
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    monkeypatch.setattr("suite.environment.gpu_names", lambda: ["NVIDIA H200"])
+    monkeypatch.setattr(command.capacity, "run_grid", lambda *a: seen.update(os.environ))
+    argv = ["--impls", "torch", "--device", "gpu", "--at", "10", "--jobs", "2"]
+    argv += ["--json", str(tmp_path / "c.json")]
+    run_cli(capsys, "run", "capacity", *argv)
+    assert seen["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+
+
+def test_seed_agreement_counts_outcomes_that_match_the_majority_at_their_seed():
+    chain = ("temporal2", "lstm", "default")
+    records = []
+    for impl, solved_seeds, seeds in (("torch", {0, 1}, 3), ("jax", {0, 1, 2}, 3), ("numpy", {0}, 1)):
+        for seed in range(seeds):
+            s = capacity.spec(chain, impl, 40, seed, SMALL)
+            records.append({"kind": "capacity", **s, "status": "ok", "solved": seed in solved_seeds})
+    (row,) = capacity.seed_agreement(records)
+    # seed 0: 3 of 3; seed 1: 2 of 2; seed 2: torch no, jax yes: 1 of 2
+    assert row["runs"] == ["jax", "numpy", "torch"] and (row["agree"], row["outcomes"]) == (6, 7)

@@ -1,0 +1,132 @@
+"""The equivalence check's rows, tolerances and its two tests: the function computed from the weights the
+check loads, and get_params returning them (the command and the tests share them)."""
+
+import numpy as np
+import pytest
+
+import impls
+from impls.numpy_adapter import NumpyModel
+from suite.studies.equivalence import check
+
+
+def test_rows_are_every_combination_but_the_reference_itself():
+    rows = check.rows(["numpy", "jax"], ["rnn", "gru"], ["float32", "float64"])
+    assert ("numpy", "rnn", "float64") not in rows and ("numpy", "rnn", "float32") in rows
+    assert len(rows) == 2 * 2 * 2 - 2
+    assert rows[0] == ("numpy", "rnn", "float32") and rows[-1] == ("jax", "gru", "float64")
+
+
+def test_tolerances():
+    assert check.TOLERANCE == {"float64": 1e-10, "float32": 1e-5}
+
+
+def test_each_combination_gives_a_function_row_and_a_round_trip_row():
+    function, round_trip = check.check_rows("numpy", "gru", "float32")
+    assert (function["test"], round_trip["test"]) == ("function", "round_trip")
+    assert function["status"] == round_trip["status"] == "pass"
+    assert function["weights"]["drawn_by"] == "suite.studies.equivalence.weights.draw"
+    assert (
+        function["weights"]["min_saturated_share"] >= 0.1
+        and function["weights"]["min_mid_range_share"] >= 0.1
+    )
+    assert round_trip["tolerance"] == 0.0 and round_trip["worst"] is None
+    assert set(round_trip["errors"]) == set(impls.param_shapes("gru", 5, 6, 2))
+
+
+def test_a_row_that_raises_is_an_error_and_a_missing_device_a_skip(monkeypatch):
+    def create(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(impls, "create", create)
+    rows = check.check_rows("numpy", "rnn", "float32")
+    assert [(r["test"], r["status"]) for r in rows] == [("function", "error"), ("round_trip", "error")]
+    assert all("RuntimeError: boom" in r["message"] for r in rows)
+    monkeypatch.undo()
+    assert [r["status"] for r in check.check_rows("numpy", "rnn", "float32", device="gpu")] == ["skip"] * 2
+
+
+class _Model(NumpyModel):
+    """The reference, with get_params altered by ``read``."""
+
+    framework = "numpy"
+    read = staticmethod(lambda params: params)
+
+    def _get_params(self):
+        return self.read(super()._get_params())
+
+
+def _with_get_params(read):
+    model = type("Reads", (_Model,), {"read": staticmethod(read)})("lstm", 5, 6, 2, "float32")
+    model.implementation = "reads"
+    return model
+
+
+def _loaded(cell="lstm", dtype="float32"):
+    return check.check_weights.rounded(check.check_weights.draw(cell, 5, 6, 2, 0), dtype)
+
+
+def test_the_round_trip_is_bitwise():
+    loaded = _loaded()
+
+    def nudge(params):
+        params["bias_hh_l1"][3] = np.nextafter(params["bias_hh_l1"][3], np.float32(np.inf))
+        return params
+
+    model = _with_get_params(nudge)
+    model.set_params(loaded)
+    row = check.round_trip_row(model, loaded)
+    assert row["status"] == "fail" and row["worst"] == "bias_hh_l1" and 0 < row["max_error"] < 1e-6
+    assert check.function_row(model, loaded, check.Shape(), 0)["status"] == "pass"  # the function is right
+
+
+@pytest.mark.parametrize(
+    "read, message",
+    [
+        (
+            lambda p: {n: v.astype("float64") for n, v in p.items()},
+            "weight_ih_l0 is float64 (24, 5), was set as float32",
+        ),
+        (lambda p: {n: v for n, v in p.items() if n != "bias_ih_l1"}, "bias_ih_l1 is missing"),
+        (lambda p: {**p, "proj_l0": np.zeros(2)}, "proj_l0 is not a parameter"),
+    ],
+)
+def test_a_round_trip_that_changes_names_shapes_or_dtypes_fails_and_says_so(read, message):
+    loaded = _loaded()
+    model = _with_get_params(read)
+    model.set_params(loaded)
+    row = check.round_trip_row(model, loaded)
+    assert row["status"] == "fail" and message in row["message"]
+
+
+def test_the_reference_computes_from_the_loaded_weights_not_from_get_params():
+    """An implementation whose get_params reports other weights than it computes with still passes the
+    function (it computes the canonical function of what it was given) and fails only the round trip."""
+    loaded = _loaded()
+    model = _with_get_params(lambda p: {n: v * np.float32(2) for n, v in p.items()})
+    model.set_params(loaded)
+    assert check.function_row(model, loaded, check.Shape(), 0)["status"] == "pass"
+    assert check.round_trip_row(model, loaded)["status"] == "fail"
+
+
+def test_which_test_reads_records_of_before_the_round_trip():
+    assert check.which_test({"path": "finite differences"}) == "finite_differences"
+    assert check.which_test({"path": "aten"}) == "function"
+    assert check.which_test({"test": "round_trip"}) == "round_trip"
+
+
+def test_run_adds_the_finite_difference_rows_only_for_float64():
+    rows, fd = check.run(["numpy"], ["rnn"], ["float32"])
+    assert [(r["test"], r["status"]) for r in rows] == [
+        ("function", "pass"),
+        ("round_trip", "pass"),
+    ] and fd == []
+    rows, fd = check.run(["numpy"], ["rnn"], ["float64"])
+    assert rows == [] and [(r["test"], r["path"]) for r in fd] == [
+        ("finite_differences", "finite differences")
+    ]
+    assert check.counts(rows + fd) == {"passed": 1, "failed": 0, "skipped": 0}
+
+
+@pytest.mark.parametrize("status, counted", [("fail", "failed"), ("error", "failed"), ("skip", "skipped")])
+def test_counts(status, counted):
+    assert check.counts([{"status": status}])[counted] == 1

@@ -1,0 +1,93 @@
+"""``python -m suite check``: narrowing, JSON output, exit codes."""
+
+import pytest
+
+import impls
+from suite.records import read_records
+from suite.studies.equivalence import check
+from tests.conftest import run_cli
+
+
+def run(capsys, *argv):
+    code, out = run_cli(capsys, *argv)
+    return code, out.out, out.err
+
+
+def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
+    path = tmp_path / "check.json"
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "gru,rnn", "--json", str(path))
+    assert code == 0
+    records = read_records(path)
+    # numpy float32 rows for two cells (the function and the round trip), plus the finite-difference rows of
+    # the float64 reference
+    assert [(r["cell"], r["dtype"], r["test"]) for r in records] == [
+        ("gru", "float32", "function"),
+        ("gru", "float32", "round_trip"),
+        ("rnn", "float32", "function"),
+        ("rnn", "float32", "round_trip"),
+        ("gru", "float64", "finite_differences"),
+        ("rnn", "float64", "finite_differences"),
+    ]
+    assert all(r["kind"] == "check" and r["status"] == "pass" for r in records)
+    assert records[0]["weights"]["seed"] == 0 and records[1]["errors"]["weight_hh_l1"] == 0.0
+    assert {"git_commit", "date", "cpu", "versions"} <= set(records[0]["environment"])
+    assert "6 passed, 0 failed" in out
+
+
+def test_a_failure_gives_exit_code_1(capsys, monkeypatch):
+    monkeypatch.setitem(check.TOLERANCE, "float32", 0.0)
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "rnn", "--dtype", "float32")
+    assert code == 1
+    assert "fail" in out
+
+
+def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monkeypatch):
+    real = impls.create
+
+    def create(framework, *args, **kwargs):
+        if framework == "numpy" and "float32" in (*args, kwargs.get("dtype")):
+            raise RuntimeError("boom")
+        return real(framework, *args, **kwargs)
+
+    monkeypatch.setattr(impls, "create", create)
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "rnn,gru")
+    assert code == 1
+    # both tests of both cells
+    assert out.count("error: numpy") == 4 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
+    assert "2 passed, 4 failed" in out  # the finite-difference rows still ran
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--frameworks", "mxnet"], "unknown framework 'mxnet'"),
+        (["--cells", "lstm,tcn"], "unknown cell 'tcn'"),
+        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--device", "tpu"], "invalid choice"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, "check", *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_framework_not_installed_exits_2(capsys, monkeypatch):
+    monkeypatch.setattr(impls, "available", lambda: ("numpy",))
+    code, _, err = run(capsys, "check", "--frameworks", "jax")
+    assert code == 2
+    assert "jax is not installed" in err and "pip install" in err
+
+
+def test_gpu_check_without_a_gpu_skips_and_exits_2(capsys):
+    code, out, err = run(capsys, "check", "--impls", "numpy", "--dtype", "float32", "--device", "gpu")
+    assert code == 2
+    assert "skip: numpy" in out and "nothing was checked" in err
+
+
+def test_the_default_selection_names_what_it_leaves_out(capsys, monkeypatch):
+    monkeypatch.setattr(impls, "available", lambda: ("numpy",))
+    code, out, err = run(capsys, "check", "--cells", "rnn", "--dtype", "float32")
+    assert code == 0
+    assert "not installed here, left out: " in err and "numpy-cupy (pip install -e '.[cupy]')" in err
+    assert "torch (pip install -e '.[torch]')" in err

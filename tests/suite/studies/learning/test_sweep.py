@@ -1,0 +1,176 @@
+"""The accuracy sweep: caching and resuming, failures as outcomes, the Dask cluster, bad arguments."""
+
+import pytest
+
+from suite.measurement import grids as profiles
+from suite.records import read_records
+from suite.studies.learning import sweep as accuracy
+from tests.conftest import run_cli
+
+SETTINGS = {
+    "steps": 3,
+    "batch_size": 4,
+    "hidden_size": 4,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "clip": 1.0,
+    "dtype": "float32",
+    "threads": 1,
+}
+
+
+def specs(frameworks=("numpy",), lengths=(4,), cells=("rnn", "gru")):
+    return accuracy.job_specs("adding", lengths, frameworks, cells, 1, SETTINGS)
+
+
+def comparable(record):
+    keep = (
+        "task",
+        "framework",
+        "cell",
+        "seq_len",
+        "seed",
+        "steps",
+        "status",
+        "test_loss",
+        "accuracy",
+        "solved",
+        "baseline_loss",
+        "learning_curve",
+    )
+    return {k: record[k] for k in keep}
+
+
+def test_job_hash_is_stable_and_ignores_threads():
+    spec = specs()[0]
+    assert accuracy.job_hash(spec) == accuracy.job_hash(dict(reversed(spec.items())))
+    assert accuracy.job_hash(spec) == accuracy.job_hash({**spec, "threads": 2})
+    assert accuracy.job_hash(spec) != accuracy.job_hash({**spec, "seed": 1})
+    # the default init is how jobs trained before init was a setting: their cache entries stay valid
+    assert accuracy.job_hash(spec) == accuracy.job_hash({**spec, "init": "default", "t_max": None})
+    assert accuracy.job_hash(spec) != accuracy.job_hash({**spec, "init": "chrono", "t_max": None})
+
+
+def test_a_job_trains_at_its_init_and_records_chronos_t_max():
+    from suite.training import job as training_job
+
+    spec = {**specs()[0], "cell": "lstm", "init": "chrono", "t_max": None}
+    record = training_job.run_job(spec)
+    assert record["status"] == "ok" and record["t_max"] == max(3, 3 * spec["seq_len"] // 2)
+    assert training_job.run_job({**spec, "init": "default"})["t_max"] is None
+
+
+def test_sweep_caches_finished_jobs_and_a_rerun_skips_them(tmp_path):
+    first = accuracy.sweep(specs(), tmp_path, progress=False)
+    assert [r["status"] for r in first] == ["ok", "ok"]
+    assert len(list(tmp_path.glob("*.json"))) == 2
+    record = first[0]
+    assert {"test_loss", "baseline_loss", "accuracy", "solved", "wall_seconds", "learning_curve"} <= set(
+        record
+    )
+    assert record["learning_curve"][-1][0] == 3
+    again = accuracy.sweep(specs(), tmp_path, progress=False)
+    assert all(r["cached"] for r in again)
+    assert [comparable(r) for r in again] == [comparable(r) for r in first]
+
+
+def test_an_interrupted_sweep_resumes(tmp_path):
+    accuracy.sweep(specs(cells=("rnn",)), tmp_path, progress=False)  # the first job finished, then a stop
+    (tmp_path / "broken.json").write_text("{")  # a cache file cut short is ignored
+    records = accuracy.sweep(specs(), tmp_path, progress=False)
+    assert [r.get("cached", False) for r in records] == [True, False]
+
+
+def test_a_timeout_is_an_outcome_and_is_not_cached(tmp_path):
+    long = [{**s, "steps": 10**6} for s in specs()]  # minutes of training
+    records = accuracy.sweep(long, tmp_path, timeout_s=1.0, progress=False)
+    assert [r["status"] for r in records] == ["timeout", "timeout"]
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_a_crash_is_an_outcome(tmp_path):
+    bad = [{**specs()[0], "implementation": "nonexistent"}]
+    (record,) = accuracy.sweep(bad, tmp_path, progress=False)
+    assert record["status"] == "error" and "unknown implementation" in record["error"]
+
+
+def test_a_local_dask_cluster_gives_the_same_records_as_local(tmp_path):
+    pytest.importorskip("distributed")
+    jobs = specs(frameworks=("numpy", "torch"), cells=("lstm",))
+    local = accuracy.sweep(jobs, tmp_path / "local", progress=False)
+    cluster = accuracy.sweep(jobs, tmp_path / "dask", executor="dask", jobs=2, progress=False)
+    assert [comparable(r) for r in cluster] == [comparable(r) for r in local]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--task", "parity"], "unknown task 'parity'"),
+        (["--task", "adding", "--lengths", "1"], "integer >= 2"),
+        (["--task", "copy", "--lengths", "0,10"], "integer >= 1"),
+        (["--task", "copy", "--lengths", "ten"], "comma-separated integers"),
+        (["--task", "adding", "--steps", "0"], "steps must be > 0"),
+        (["--task", "adding", "--frameworks", "mxnet"], "unknown framework"),
+        (["--task", "adding", "--init", "orthogonal"], "unknown init 'orthogonal'"),
+        (["--task", "adding", "--init", "chrono", "--cells", "rnn"], "gated cells"),
+        (["--task", "adding", "--init", "chrono", "--t-max", "1"], "t-max must be >= 3"),
+    ],
+)
+def test_bad_arguments_exit_2(capsys, argv, message):
+    code, out = run_cli(capsys, "run", "accuracy", *argv)
+    assert code == 2 and message in out.err
+
+
+def test_framework_not_installed_exits_2(capsys, monkeypatch):
+    import impls
+
+    monkeypatch.setattr(impls, "available", lambda: ("numpy",))
+    code, out = run_cli(capsys, "run", "accuracy", "--task", "adding", "--frameworks", "tensorflow")
+    assert code == 2 and "tensorflow is not installed" in out.err
+
+
+def test_cli_writes_records(capsys, tmp_path):
+    path = tmp_path / "acc.json"
+    code, out = run_cli(
+        capsys,
+        "run",
+        "accuracy",
+        "--task",
+        "copy",
+        "--lengths",
+        "3",
+        "--impls",
+        "numpy",
+        "--cells",
+        "gru",
+        "--steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--hidden-size",
+        "4",
+        "--no-progress",
+        "--cache",
+        str(tmp_path / "cache"),
+        "--json",
+        str(path),
+    )
+    assert code == 0
+    (record,) = read_records(path)
+    assert record["kind"] == "accuracy" and record["task"] == "copy" and record["environment"]["git_commit"]
+
+
+def test_the_profile_sets_the_optimizer_and_flags_override_it(capsys, tmp_path):
+    assert profiles.training("full", "copy")["optimizer"] == "rmsprop"  # the papers' setup for copy
+    assert profiles.training("full", "adding")["optimizer"] == profiles.TRAINING_DEFAULTS["optimizer"]
+    common = ["run", "accuracy", "--task", "varcopy", "--profile", "full", "--lengths", "3", "--impls"]
+    common += ["numpy", "--cells", "rnn", "--steps", "2", "--batch-size", "2", "--hidden-size", "2"]
+    common += ["--no-progress", "--cache", str(tmp_path / "cache")]
+    for extra, expected in (
+        ([], ("rmsprop", 1e-3, 1.0)),
+        (["--optimizer", "adam", "--lr", "0.1", "--clip", "0"], ("adam", 0.1, None)),
+    ):
+        path = tmp_path / "acc.json"
+        assert run_cli(capsys, *common, "--json", str(path), *extra)[0] == 0
+        (record,) = read_records(path)
+        assert (record["optimizer"], record["lr"], record["clip"]) == expected

@@ -1,0 +1,89 @@
+"""The speed study's findings, computed from small fixtures."""
+
+from suite.report.machines import side_by_side
+from suite.studies.speed.report import memory_findings, projection_findings, speed_findings
+from tests.suite.report.records import GPU, speed
+
+
+def test_speed_names_the_fastest_per_framework_its_peak_share_and_the_spread():
+    records = [
+        speed("torch", "torch", 0.010),
+        speed("torch-cells", "torch", 0.020),
+        speed("jax", "jax", 0.030),
+    ]
+    (found,) = speed_findings(records, "CMD")
+    assert "torch 10 ms (100% of peak), jax 30 ms (33% of peak)" in found.text
+    assert "torch-cells" not in found.text and "differ by 3.0x" in found.text
+    assert found.section == "speed" and found.sources == ["speed.json"]
+
+
+def test_two_machines_are_kept_apart_and_set_side_by_side():
+    records = [
+        speed("torch", "torch", 0.010),
+        speed("jax", "jax", 0.020),
+        speed("torch", "torch", 0.001, env=GPU, device="gpu", source="speed-gpu.json"),
+        speed("jax", "jax", 0.004, env=GPU, device="gpu", source="speed-gpu.json"),
+    ]
+    texts = [f.text for f in speed_findings(records, "CMD")]
+    assert len(texts) == 2 and "Test CPU, 2 cores" in texts[0] and "Test GPU (GPU)" in texts[1]
+    assert "differ by 2.0x" in texts[0] and "differ by 4.0x" in texts[1]  # never one machine against another
+    rows, columns = side_by_side(records, "fastrnns", "speed")
+    assert columns == ["Test CPU, 2 cores: ms", "Test CPU, 2 cores: % of peak"] + [
+        "Test GPU (GPU): ms",
+        "Test GPU (GPU): % of peak",
+    ]
+    torch = next(r for r in rows if r["implementation"] == "torch")
+    assert torch["Test CPU, 2 cores: ms"] == 10 and torch["Test GPU (GPU): ms"] == 1
+    assert torch["Test GPU (GPU): % of peak"] == "1000.0%"  # each machine's own peak
+
+
+def test_one_sentence_takes_its_numbers_from_one_run():
+    records = [
+        speed("torch", "torch", 0.010, source="a.json"),
+        speed("jax", "jax", 0.020, source="a.json"),
+        speed("torch", "torch", 0.001, source="b.json"),  # a faster torch in another, smaller run
+    ]
+    (found,) = speed_findings(records, "CMD")
+    assert found.sources == ["a.json"] and "torch 10 ms" in found.text
+
+
+def test_partial_speed_results_without_the_reference_points_are_missing():
+    records = [speed("torch", "torch", 0.010, group="seq_sweep")]
+    (found,) = speed_findings(records, "CMD")
+    assert found.text.startswith("not measured")
+
+
+def test_memory_reports_the_peak_against_the_analytic_size():
+    records = [
+        {**speed("torch", "torch", 1), "kind": "memory", "peak_bytes": 2 * 2**20, "analytic_bytes": 2**20},
+        {**speed("jax", "jax", 1), "kind": "memory", "peak_bytes": 5 * 2**20, "analytic_bytes": 2**20},
+    ]
+    (found,) = memory_findings(records, "CMD")
+    assert "2.0x (torch) to 5.0x (jax) the analytic 1 MiB" in found.text
+
+
+def test_speed_leaves_out_unstable_timings_and_says_so():
+    records = [
+        speed("torch", "torch", 0.010, samples=[0.005, 0.015] * 5),  # fastest, but its rounds spread
+        speed("torch-cells", "torch", 0.020, samples=[0.020] * 10),
+        speed("jax", "jax", 0.030, unstable=False),
+    ]
+    (found,) = speed_findings(records, "CMD")
+    assert "torch-cells 20 ms" in found.text and "torch 10 ms" not in found.text
+    assert "Left out as unstable timings: torch." in found.text
+
+
+def test_projection_gives_the_range_of_what_hoisting_buys_per_framework():
+    records = [
+        speed("numpy", "numpy", 0.010, group="small"),
+        speed("numpy-in-step", "numpy", 0.030, group="small"),
+        speed("numpy", "numpy", 0.100),
+        speed("numpy-in-step", "numpy", 0.150),
+        speed("jax-hoisted", "jax", 0.020, group="small"),
+        speed("jax-in-step", "jax", 0.010, group="small"),
+    ]
+    (found,) = projection_findings(records, "CMD")
+    assert (
+        "numpy (numpy against numpy-in-step) 1.50-3.00x; jax (jax-hoisted against jax-in-step) 0.50-0.50x"
+        in found.text
+    )

@@ -1,0 +1,71 @@
+"""The command line: the installed ``rnnbench`` command and ``python -m suite`` are the same program."""
+
+import importlib.metadata
+import subprocess
+import sys
+
+import pytest
+
+from suite import cli as commands
+from tests.conftest import run_cli
+
+
+def test_the_rnnbench_console_script_is_the_command_line():
+    (entry,) = importlib.metadata.entry_points(group="console_scripts", name="rnnbench")
+    assert entry.load() is commands.main
+
+
+def test_python_m_suite_runs_the_same_parser():
+    out = subprocess.run(
+        [sys.executable, "-m", "suite", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.startswith("usage: python -m suite") and "check" in out and "calibrate" in out
+
+
+def test_every_subcommand_is_there(capsys):
+    for argv in (["check"], ["run", "speed"], ["run", "memory"], ["run", "accuracy"], ["compare"], ["track"]):
+        code, out = run_cli(capsys, *argv, "--help")
+        assert code == 0 and "usage:" in out.out
+
+
+def test_the_gpu_command_says_when_there_is_no_gpu(capsys, monkeypatch):
+    from suite import gpu
+
+    monkeypatch.setattr(gpu, "gpu_names", lambda: [])
+    code, out = run_cli(capsys, "gpu")
+    assert code == 2 and "no GPU here" in out.err
+
+
+def test_the_gpu_command_runs_every_gpu_step_on_the_gpu():
+    from suite import gpu
+
+    steps = gpu.steps(["torch", "jax-flax"], "results", 60.0)
+    assert [s[:2] for s in steps] == [
+        ["check", "--impls"],
+        ["run", "speed"],
+        ["run", "memory"],
+        ["run", "capacity"],
+        ["run", "gradients"],
+    ]
+    assert all("--device" in s and s[s.index("--device") + 1] == "gpu" for s in steps)
+    assert all("torch,jax-flax" in s for s in steps)
+    assert [s[-1] for s in steps] == [
+        "results/check-gpu.json",
+        "results/speed-gpu-quick.json",
+        "results/memory-gpu-quick.json",
+        "results/capacity-gpu.json",
+        "results/gradients-gpu.json",
+    ]
+    for argv in steps:  # each one a valid command line
+        assert commands.build_parser().parse_args(argv).func
+    some = gpu.steps(["torch"], "r", 1.0, ("gradients", "capacity"))
+    assert [s[1] for s in some] == ["capacity", "gradients"]  # the studies' order
+
+
+@pytest.mark.parametrize("argv", [["--only", "nope"], ["--impls", "numpy"]])
+def test_the_gpu_command_refuses_unknown_steps_and_implementations(capsys, monkeypatch, argv):
+    from suite import gpu
+
+    monkeypatch.setattr(gpu, "gpu_names", lambda: ["NVIDIA H200"])
+    code, out = run_cli(capsys, "gpu", *argv)
+    assert code == 2 and "unknown" in out.err
