@@ -360,3 +360,9 @@ def validate(records: list, source: str = "results") -> list[dict]:
 def read_records(path: str | os.PathLike) -> list[dict]:
     """The records of a results file, of any schema version, validated; ResultsError naming the problem."""
     return validate(migrate(read_json(path), str(path)), str(path))
+
+
+def make_record(kind: str, fields: Mapping[str, Any], environment: Mapping[str, Any]) -> dict:
+    """A record of ``kind``: what was run and measured (``fields``), then where and when (``environment``).
+    Every study builds its records here."""
+    return {"kind": kind, **fields, "environment": dict(environment)}

@@ -15,6 +15,12 @@ class Task(ABC):
     min_length: int = 1
     test_size: int = 1000  # sequences the trained model is scored on
     chance: float | None = None  # the accuracy of guessing, where accuracy is a share of classes right
+    criterion: str = ""  # when a trained model counts as solving the task (metrics' ``solved``), in words
+    shortest: int = 1  # the shortest length worth training at (a search halves down to it, no further)
+    optimizer: str = "adam"  # the optimizer its published anchors train with
+    preset: str = ""  # the training preset it uses in a profile (suite.studies.learning.presets)
+    # what the papers report per cell, with the citation (../shared/reference/tasks.md)
+    anchors: dict[str, str] = {}  # noqa: RUF012
 
     def check_length(self, seq_len: int) -> None:
         if (

@@ -11,6 +11,7 @@ from suite import harness
 from suite.measurement import grids as profiles
 from suite.measurement import stability
 from suite.measurement.workloads import Workload
+from suite.records import make_record
 
 # The malloc settings make a phase's peak RSS its own, but each large allocation a system call: memory
 # runs only, never timed ones.
@@ -75,7 +76,7 @@ class Benchmark:
         records: list[dict] = []
 
         def add(result: dict) -> None:
-            record = {"kind": self.name, "threads": threads, **result, "environment": environment}
+            record = make_record(self.name, {"threads": threads, **result}, environment)
             records.append(record)
             if on_record:
                 on_record(record)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import tasks
 from impls import registry
 from impls.layout import INITS
 from suite.measurement.workloads import FASTRNNS, MODES, SMALL, Workload, seq_lengths
@@ -168,8 +169,8 @@ def training(profile: str, task: str) -> dict[str, Any]:
 
 
 def preset_of(task: str) -> str:
-    """Which training preset a task uses: varcopy shares copy's, the temporal order tasks one of theirs."""
-    return "temporal" if task.startswith("temporal") else "copy" if task.endswith("copy") else "adding"
+    """Which training preset a task uses (the task says)."""
+    return tasks.get(task).preset
 
 
 def resolve_training(profile: str, task: str, **overrides: Any) -> dict[str, Any]:

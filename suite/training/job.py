@@ -1,4 +1,4 @@
-"""One accuracy job: train a cell on a task in one framework, then test it. The sweep runs each job in
+"""One training job: train a cell on a task in one framework, then test it. The sweep runs each job in
 its own process through the harness. A job can stop early once it solves the task (``eval_every``: a
 validation check every so many steps, confirmed on the test set) and save its weights in the canonical
 layout at chosen steps (``checkpoints``)."""
@@ -15,6 +15,7 @@ import impls
 import tasks
 from impls.training import TrainConfig, Trainer
 from suite.records import device_of
+from suite.training.spec import chrono_t_max
 
 CURVE_POINTS = 100  # learning-curve points kept per job
 VALIDATION_SIZE = 1000  # sequences an early-stopping job checks itself on
@@ -43,14 +44,6 @@ def validation_set(task: tasks.Task, seed: int, seq_len: int, n: int) -> tuple[n
 
 def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
     return x.astype(dtype), target.astype(dtype) if task.loss == "mse_last" else target
-
-
-def chrono_t_max(spec: dict) -> int | None:
-    """The longest dependency chrono initialisation is set for: the spec's, else 3T/2 (Tallec & Ollivier's
-    choice on copy); None for the other inits."""
-    if spec.get("init") != "chrono":
-        return None
-    return spec.get("t_max") or max(3, 3 * spec["seq_len"] // 2)
 
 
 def run_job(spec: dict) -> dict:

@@ -26,8 +26,8 @@ from suite.options import (
 )
 from suite.records import ResultsError, read_records, write_records
 from suite.studies.capacity import search as capacity
-from suite.studies.learning import sweep as accuracy
 from suite.table import render
+from suite.training import scheduler, spec
 
 DEFAULT_JSON = "results/capacity.json"
 THROUGHPUT_JSON = "results/capacity-throughput.json"
@@ -117,17 +117,16 @@ def main(args: argparse.Namespace) -> int:
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     path = Path(args.json or DEFAULT_JSON)
     old = _read(path)
-    done = {capacity.key(r): r for r in old if capacity.finished(r)}
+    done = scheduler.done(old)
     env = environment(1)
     failed: list[dict] = []
 
     def on_record(record: dict) -> None:
-        record["environment"] = env
-        if not capacity.finished(record):
+        if not spec.finished(record):
             failed.append(record)
         # after every job, merged with the file as it is now: nothing finished is lost, even to a
         # second run writing the same file
-        write_records(path, capacity.merge(_read(path), done.values(), failed))
+        write_records(path, spec.merge(_read(path), done.values(), failed))
         print(_line(record), file=sys.stderr, flush=True)
 
     try:
@@ -138,16 +137,25 @@ def main(args: argparse.Namespace) -> int:
             names = on_device(implementations_arg(args), args.device)
             specs = capacity.grid(chain_list, names, args.seeds, settings_of, at)
             print(
-                f"{len(specs)} jobs, {sum(capacity.key(s) in done for s in specs)} already done",
+                f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done",
                 file=sys.stderr,
             )
-            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record)
+            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env)
         else:
             chosen = _search_implementations(args, cells)
             on_device(sorted(set(chosen.values())), args.device)
             print(f"{len(done)} finished jobs read from {path}", file=sys.stderr)
             capacity.run(
-                chain_list, chosen, args.seeds, settings_of, search, done, args.jobs, args.timeout, on_record
+                chain_list,
+                chosen,
+                args.seeds,
+                settings_of,
+                search,
+                done,
+                args.jobs,
+                args.timeout,
+                on_record,
+                environment=env,
             )
     except KeyboardInterrupt:
         print(
@@ -158,7 +166,7 @@ def main(args: argparse.Namespace) -> int:
         return 130
     if not done and not failed:
         raise UsageError("no job ran and none was found finished")
-    write_records(path, capacity.merge(_read(path), done.values(), failed))
+    write_records(path, spec.merge(_read(path), done.values(), failed))
     print(render(_rows(capacity.reach(done.values())), list(_rows([{}])[0]) if done else ["task"]))
     print(f"\nwrote {path}")
     return 1 if failed else 0
@@ -204,7 +212,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
     env = environment(1)
     records = []
     for s in specs:
-        record = {"kind": "capacity", **s, **accuracy.run_in_subprocess(s, args.timeout), "environment": env}
+        record = spec.record(capacity.KIND, s, scheduler.run_in_subprocess(s, args.timeout), env)
         records.append(record)
         write_records(path, records)
         print(_line(record), file=sys.stderr, flush=True)
@@ -226,7 +234,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
 def _line(r: dict) -> str:
     what = f"{r['task']} {capacity.where(r)} {r['cell']} {r.get('init', 'default')}"
     what += f" T={r['seq_len']} seed {r['seed']}"
-    if r["status"] not in accuracy.CACHEABLE:
+    if not spec.finished(r):
         return f"{what}: {r['status'].upper()} {r.get('error', '')}"
     if r.get("solved_step"):
         return f"{what}: solved at step {r['solved_step']} ({r.get('wall_seconds', 0):.0f} s)"

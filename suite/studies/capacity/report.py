@@ -97,7 +97,7 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
                 f"{t}:{p['solved']}/{p['seeds']}" + (f"@{p['median_solve_step']:g}" if p["solved"] else "")
                 for t, p in r["by_length"].items()
             ),
-            "anchor": capacity.ANCHORS.get((r["task"], r["cell"]), ""),
+            "anchor": task_defs.get(r["task"]).anchors.get(r["cell"], ""),
         }
         for r in sorted(rows, key=lambda r: (r["task"], r["cell"], r["init"]))
     ]

@@ -7,54 +7,26 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-import impls
 import tasks
 from suite.records import device_of
-from suite.studies.learning import sweep as accuracy
+from suite.training import scheduler
+from suite.training import spec as spec_mod
+from suite.training.spec import finished, key
 
-# The search's training settings, per task preset: Pascanu et al.'s temporal-order setup (50 units,
-# batch 20, clip 1) for every task, the papers' RMSProp on copy, Adam elsewhere; float32.
-SETTINGS: dict[str, Any] = {
-    "steps": 2000,
-    "batch_size": 20,
-    "hidden_size": 50,
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "clip": 1.0,
-    "dtype": "float32",
-    "eval_every": 100,
-}
-OPTIMIZER_OF = {"copy": "rmsprop", "varcopy": "rmsprop"}
+# The search's training settings: the short budget, each task with its own optimizer (tasks.Task).
+SETTINGS: dict[str, Any] = spec_mod.SHORT_BUDGET
+KIND = "capacity"
 START, LONGEST = 10, 640
-# The shortest length a search halves down to, where it is not the task's own shortest: copy's sequence
-# holds 10 symbols through T + 10 steps, so below T = 10 the length hardly changes what is to be learnt.
-SHORTEST: dict[str, int] = {"copy": 10, "varcopy": 10}
 TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
 Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
-
-# What the papers report, per (task, cell), to set beside the search's reach (../shared/reference/tasks.md)
-ANCHORS: dict[tuple[str, str], str] = {
-    ("adding", "lstm"): "solved T=100/200/400 in ~5k/15k/15k steps of batch 20-50, plateau at T=750 "
-    "(Arjovsky 2016, Fig. 2); H&S 1997 Table 7: T=100/500/1000 after 74k/209k/853k sequences (their form)",
-    ("adding", "rnn"): "never beats the 0.167 baseline at T=100..750 (Arjovsky 2016)",
-    ("adding", "gru"): "TCN paper (Bai 2018, Table 1): MSE 5.3e-5 at T=600 (recalled, unverified)",
-    ("copy", "lstm"): "T=100: slowly below the baseline after 1M examples; T>=200 at the baseline "
-    "(Arjovsky 2016, Fig. 1); forget bias 1 learns T=500 (Tallec & Ollivier 2018)",
-    ("copy", "rnn"): "T=100: at the baseline (Arjovsky 2016)",
-    ("temporal2", "lstm"): "H&S 1997 Table 9: solved at T~100 after 31k sequences (mean of 20 trials)",
-    ("temporal2", "rnn"): "Pascanu 2013: with clipping alone success falls with T; with their regulariser "
-    "5/5 seeds to T=200 (50 units, batch 20)",
-    ("temporal3", "lstm"): "H&S 1997 Table 9: solved at T~100 after 571k sequences (mean of 10 trials)",
-}
 
 
 def settings_for(task: str, **overrides: Any) -> dict[str, Any]:
     """The search's training settings for ``task``, with the overrides that are not None."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return {**SETTINGS, "optimizer": OPTIMIZER_OF.get(task, SETTINGS["optimizer"]), **given}
+    return {**SETTINGS, "optimizer": tasks.get(task).optimizer, **given}
 
 
 def lengths(start: int = START, longest: int = LONGEST) -> list[int]:
@@ -73,40 +45,15 @@ def chains(tasks: Iterable[str], cells: Iterable[str], inits: Iterable[str]) -> 
 
 
 def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: dict) -> dict:
-    """One job of a chain."""
+    """One job of a chain, on one thread."""
     task, cell, init = chain
-    framework = impls.get(implementation).framework
-    return {
-        "task": task,
-        "implementation": implementation,
-        "framework": framework,
-        "cell": cell,
-        "init": init,
-        "seq_len": seq_len,
-        "seed": seed,
-        "threads": 1,
-        **settings,
-    }
-
-
-def key(spec_or_record: dict) -> str:
-    """The job's content hash: a record holds its spec, so records and specs share keys."""
-    fields = ("task", "implementation", "framework", "cell", "init", "seq_len", "seed", *SETTINGS)
-    content = {k: spec_or_record.get(k) for k in fields}
-    if device_of(spec_or_record) != "cpu":  # CPU jobs keep the keys they had before jobs named a device
-        content["device"] = device_of(spec_or_record)
-    return accuracy.job_hash(content)
+    return spec_mod.make(task, implementation, cell, seq_len, seed, init=init, threads=1, **settings)
 
 
 def where(record: dict) -> str:
     """The implementation, and the device when it is not the CPU: what a row of outcomes ran on."""
     on = device_of(record)
     return record["implementation"] if on == "cpu" else f"{record['implementation']} ({on})"
-
-
-def finished(record: dict) -> bool:
-    """A job whose outcome is the job's own (trained, or diverged): never run again."""
-    return record.get("status") in accuracy.CACHEABLE
 
 
 def next_jobs(
@@ -120,7 +67,7 @@ def next_jobs(
     """The jobs a chain needs next: the missing seeds at the first length not yet complete (a length is
     passed once any of its seeds solves it); [] when the chain is over: no seed solved the last complete
     length, or every length is done. When no seed solves the first length, lengths halve down to the task's
-    shortest (SHORTEST, else its own) until one is solved."""
+    shortest sensible length (tasks.Task.shortest) until one is solved."""
 
     def missing_or_solved(seq_len: int) -> list[dict] | bool:
         specs = [spec(chain, implementation, seq_len, s, settings) for s in range(seeds)]
@@ -137,7 +84,7 @@ def next_jobs(
 
 
 def _shorter(chain: Chain, start: int, missing_or_solved: Callable[[int], list[dict] | bool]) -> list[dict]:
-    shortest = SHORTEST.get(chain[0], tasks.get(chain[0]).min_length)
+    shortest = tasks.get(chain[0]).shortest
     seq_len = start // 2
     while seq_len >= shortest:
         outcome = missing_or_solved(seq_len)
@@ -155,9 +102,10 @@ def run(
     search: list[int],
     done: dict[str, dict],
     jobs: int = 1,
-    timeout_s: float = accuracy.JOB_TIMEOUT_S,
+    timeout_s: float = scheduler.JOB_TIMEOUT_S,
     on_record: Callable[[dict], None] | None = None,
-    runner: Callable[[dict, float], dict] | None = None,
+    runner: scheduler.Runner | None = None,
+    environment: dict | None = None,
 ) -> dict[str, dict]:
     """Search every chain on its cell's implementation (``implementation_of``: cell -> name), ``jobs`` jobs
     at a time, each in a fresh process; ``done`` holds the finished records by key and gains the new ones.
@@ -169,13 +117,16 @@ def run(
         name = implementation_of[chain[1]]
         return next_jobs(chain, name, seeds, settings_of(chain[0]), outcomes, search)
 
-    def record(r: dict) -> None:
-        outcomes[key(r)] = r
+    def on_result(job: dict, result: dict) -> None:
+        record = spec_mod.record(KIND, job, result, environment or {})
+        outcomes[key(record)] = record
+        if finished(record):
+            done[key(record)] = record
         if on_record:
-            on_record(r)
+            on_record(record)
 
     first = [(chain, s) for chain in chain_list for s in then(chain)]
-    _execute(first, then, done, jobs, timeout_s, record, runner)
+    scheduler.schedule(first, on_result, jobs, timeout_s, then, runner)
     return outcomes
 
 
@@ -201,67 +152,23 @@ def run_grid(
     specs: list[dict],
     done: dict[str, dict],
     jobs: int = 1,
-    timeout_s: float = accuracy.JOB_TIMEOUT_S,
+    timeout_s: float = scheduler.JOB_TIMEOUT_S,
     on_record: Callable[[dict], None] | None = None,
-    runner: Callable[[dict, float], dict] | None = None,
+    runner: scheduler.Runner | None = None,
+    environment: dict | None = None,
 ) -> dict[str, dict]:
     """Every spec not finished yet, ``jobs`` at a time."""
+
+    def on_result(job: dict, result: dict) -> None:
+        record = spec_mod.record(KIND, job, result, environment or {})
+        if finished(record):
+            done[key(record)] = record
+        if on_record:
+            on_record(record)
+
     todo = [(None, s) for s in specs if key(s) not in done]
-    _execute(todo, lambda group: [], done, jobs, timeout_s, on_record or (lambda r: None), runner)
+    scheduler.schedule(todo, on_result, jobs, timeout_s, runner=runner)
     return done
-
-
-def _execute(
-    first: list[tuple[Any, dict]],
-    then: Callable[[Any], list[dict]],
-    done: dict[str, dict],
-    jobs: int,
-    timeout_s: float,
-    on_record: Callable[[dict], None],
-    runner: Callable[[dict, float], dict] | None,
-) -> None:
-    """Run the (group, spec) pairs ``first``, ``jobs`` at a time; once a group has nothing in flight, run
-    what ``then(group)`` asks for next. Each record goes into ``done`` when finished and to ``on_record``;
-    an interrupt starts nothing more (the jobs in flight finish)."""
-    runner = runner or accuracy.run_in_subprocess
-    pool = ThreadPoolExecutor(max_workers=jobs)
-    futures: dict[Future, tuple[Any, dict]] = {}
-    running: set[str] = set()
-
-    def submit(group: Any, specs: Iterable[dict]) -> None:
-        for s in specs:
-            if key(s) not in running:
-                running.add(key(s))
-                futures[pool.submit(runner, s, timeout_s)] = (group, s)
-
-    try:
-        for group, s in first:
-            submit(group, [s])
-        while futures:
-            ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
-            for future in ready:
-                group, s = futures.pop(future)
-                record = {"kind": "capacity", **s, **future.result()}
-                running.discard(key(s))
-                if finished(record):
-                    done[key(s)] = record
-                on_record(record)
-                if not any(g == group for g, _ in futures.values()):
-                    submit(group, then(group))
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def merge(*record_lists: Iterable[dict]) -> list[dict]:
-    """One record per job: the last finished one, else the last failure; later lists win. Two runs
-    writing one results file keep each other's finished jobs this way."""
-    by_key: dict[str, dict] = {}
-    for records in record_lists:
-        for r in records:
-            k = key(r)
-            if finished(r) or not finished(by_key.get(k, {})):
-                by_key[k] = r
-    return list(by_key.values())
 
 
 # ----- what the records say -----

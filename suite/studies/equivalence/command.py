@@ -8,7 +8,7 @@ import sys
 import impls
 from suite.environment import environment
 from suite.options import add_json, add_selection, implementations_arg, on_gpu, parse_list
-from suite.records import write_records
+from suite.records import make_record, write_records
 from suite.studies.equivalence import check
 from suite.table import render
 
@@ -87,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
         print(render(fd_rows, ["cell", "max_error", "tolerance", "status"]))
     if args.json:
         env = environment()
-        write_records(args.json, [{"kind": "check", **r, "environment": env} for r in rows + fd_rows])
+        write_records(args.json, [make_record("check", r, env) for r in rows + fd_rows])
         print(f"\nwrote {args.json}")
     n = check.counts(rows + fd_rows)
     print(f"\n{n['passed']} passed, {n['failed']} failed, {n['skipped']} skipped")

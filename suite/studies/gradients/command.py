@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import impls
@@ -23,9 +22,8 @@ from suite.options import (
     parse_ints,
     parse_list,
 )
-from suite.records import write_records
+from suite.records import make_record, write_records
 from suite.studies.gradients import diagnostic as gradients
-from suite.studies.learning import sweep as accuracy
 from suite.table import render
 
 DEFAULT_JSON = "results/gradients.json"
@@ -97,20 +95,15 @@ def _train(
     specs = gradients.training_specs(
         name, cells, inits, args.seeds, args.hidden_size, steps, args.train_seq_len, str(folder)
     )
-    trained = []
-    with ThreadPoolExecutor(max_workers=harness.cores()) as pool:  # one thread per job
-        futures = [pool.submit(accuracy.run_in_subprocess, spec, args.timeout * 10) for spec in specs]
-        for i, (spec, future) in enumerate(zip(specs, futures, strict=True)):
-            result = future.result()
-            if result["status"] == "ok":
-                trained.append({**spec, "t_max": result.get("t_max")})
-            what = f"[train {i + 1}/{len(specs)}] {name} {spec['cell']} {spec['init']} seed {spec['seed']}"
-            print(
-                f"{what}: {result['status']}, test loss {result.get('test_loss')}",
-                file=sys.stderr,
-                flush=True,
-            )
-    return trained
+    done = 0
+
+    def on_record(record: dict) -> None:
+        nonlocal done
+        done += 1
+        what = f"[train {done}/{len(specs)}] {name} {record['cell']} {record['init']} seed {record['seed']}"
+        print(f"{what}: {record['status']}, test loss {record.get('test_loss')}", file=sys.stderr, flush=True)
+
+    return gradients.train(specs, folder, harness.cores(), args.timeout * 10, on_record)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -146,7 +139,7 @@ def main(args: argparse.Namespace) -> int:
         jobs += gradients.at_checkpoints(jobs, trained, [s for s in steps if s > 0])
 
     def on_result(result: dict) -> None:
-        records.append({"kind": "gradients", **result, "environment": env})
+        records.append(make_record("gradients", result, env))
         write_records(path, records)  # after every job: an interrupted run keeps what finished
         r = records[-1]
         what = f"[{len(records)}/{len(jobs)}] {r['implementation']:<14} {r['device']}"

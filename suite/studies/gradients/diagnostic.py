@@ -8,6 +8,7 @@ slope of log norm against k."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,12 @@ import tasks
 from impls.layout import init_params
 from suite import harness
 from suite.records import device_of
-from suite.studies.capacity import search as capacity
+from suite.training import scheduler, spec
 from suite.training.job import checkpoint_path
+from suite.training.spec import SHORT_BUDGET
 
 PLAN = harness.Plan("suite.studies.gradients.diagnostic:measure", process_per="implementation")
+TRAINING_KIND = "training"  # the records of its training runs, kept in the cache beside the checkpoints
 
 LAGS: tuple[int, ...] = (1, 2, 5, 10, 20, 30, 40, 60, 80, 100)
 FIT_FROM = 5  # lags below this are transients, left out of the fit
@@ -142,15 +145,21 @@ def training_specs(
     checkpoint_dir: str,
     task: str = "adding",
 ) -> list[dict]:
-    """Training jobs (suite.training_job) that save the weights at ``steps``, one per cell x init x seed,
-    with the capacity search's settings; chrono's T_max is its default for ``seq_len``."""
-    settings = capacity.settings_for(task, steps=max(steps), hidden_size=hidden_size, eval_every=0)
+    """Training jobs (suite.training.job) that save the weights at ``steps``, one per cell x init x seed,
+    on one thread each, with the short budget (the capacity search's) and the task's optimizer; chrono's
+    T_max is its default for ``seq_len``."""
+    settings = {
+        **SHORT_BUDGET,
+        "optimizer": tasks.get(task).optimizer,
+        "steps": max(steps),
+        "hidden_size": hidden_size,
+        "eval_every": 0,
+        "threads": 1,
+        "checkpoints": sorted(steps),
+        "checkpoint_dir": checkpoint_dir,
+    }
     return [
-        {
-            **capacity.spec((task, cell, init), implementation, seq_len, seed, settings),
-            "checkpoints": sorted(steps),
-            "checkpoint_dir": checkpoint_dir,
-        }
+        spec.make(task, implementation, cell, seq_len, seed, init=init, **settings)
         for cell in cells
         for init in inits
         if init == "default" or cell != "rnn"
@@ -255,3 +264,36 @@ def agreement_with_reference(records: list[dict], reference: str = "numpy") -> l
         row["n"] += 1
         row["max_rel_diff"] = max(row.get("max_rel_diff", 0.0), worst)
     return [{**row, "implementations": sorted(row["implementations"])} for row in by_device.values()]
+
+
+def train(
+    specs: list[dict],
+    cache_dir: Path,
+    jobs: int,
+    timeout_s: float,
+    on_record: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Run the training jobs (``training_specs``) on the training spine, ``jobs`` at a time; a job finished
+    in ``cache_dir`` whose checkpoints are all on disk is not run again. The finished records of ``specs``."""
+
+    def kept(record: dict) -> bool:
+        return all(checkpoint_path(record, step).exists() for step in record.get("checkpoints") or ())
+
+    found = {k: r for k, r in scheduler.done(scheduler.read_cache(cache_dir)).items() if kept(r)}
+    records = dict(found)
+
+    def on_result(job: dict, result: dict) -> None:
+        record = spec.record(TRAINING_KIND, job, result, {})
+        if spec.finished(record):
+            scheduler.cache(cache_dir, record)
+            records[spec.key(job)] = record
+        if on_record:
+            on_record(record)
+
+    todo = [(None, s) for s in specs if spec.key(s) not in found]
+    scheduler.schedule(todo, on_result, jobs, timeout_s)
+    return [
+        records[spec.key(s)]
+        for s in specs
+        if spec.key(s) in records and records[spec.key(s)]["status"] == "ok"
+    ]

@@ -21,9 +21,9 @@ from suite.options import (
     parse_ints,
     parse_list,
 )
-from suite.records import write_records
 from suite.studies.learning import sweep as accuracy
 from suite.table import render
+from suite.training import scheduler, spec
 
 
 def add_parser(kinds: argparse._SubParsersAction) -> None:
@@ -42,13 +42,13 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", help="default: the profile's")
     p.add_argument("--init", help=f"one of {', '.join(impls.INITS)} (default: default)")
     p.add_argument("--t-max", type=int, help="chrono's longest dependency (default: 3T/2 of each length)")
-    p.add_argument("--executor", choices=list(accuracy.EXECUTORS), default="local")
+    p.add_argument("--executor", choices=list(scheduler.EXECUTORS), default="local")
     p.add_argument(
         "--scheduler", help="dask: address of a running scheduler (default: start a local cluster)"
     )
     p.add_argument("--jobs", type=int, default=1, help="jobs at a time (default 1)")
     p.add_argument(
-        "--timeout", type=float, default=accuracy.JOB_TIMEOUT_S, help="seconds per job before it is killed"
+        "--timeout", type=float, default=scheduler.JOB_TIMEOUT_S, help="seconds per job before it is killed"
     )
     p.add_argument("--cache", help="cache folder (default: results/cache/accuracy)")
     add_json(p, default="results/accuracy-TASK-PROFILE.json")
@@ -104,6 +104,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         records = accuracy.sweep(
             specs,
+            path,
             cache,
             args.executor,
             args.jobs,
@@ -114,11 +115,10 @@ def main(args: argparse.Namespace) -> int:
         )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished jobs are kept in {cache}; run the same command to resume",
+            f"\ninterrupted: finished jobs are kept in {path} and {cache}; run the same command to resume",
             file=sys.stderr,
         )
         return 130
-    write_records(path, records)
     print(render(accuracy.table_rows(records), ["task", *accuracy.TABLE_COLUMNS]))
     print(f"\nwrote {path}")
-    return 0 if all(r["status"] in accuracy.CACHEABLE for r in records) else 1
+    return 0 if all(spec.finished(r) for r in records) else 1

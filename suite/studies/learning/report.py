@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+import tasks as task_defs
 from suite.measurement import grids as profiles
 from suite.report.loading import Results
 from suite.report.page import Finding, Report, md_table, missing_finding, sources_of
@@ -138,11 +139,11 @@ def accuracy_vs_length(records: list[dict], task: str) -> Figure | None:
             ax.errorbar(
                 x, mean, yerr=err, marker=marker, ms=4, color=colour(framework), label=name, capsize=3
             )
-        if task == "adding":
-            ax.axhline(0.01, color="green", lw=0.8, ls=":", label="solved (MSE 0.01)")
-        log_axes(
-            ax, cell.upper(), "test loss (" + ("MSE" if task == "adding" else "cross-entropy, nats") + ")"
-        )
+        solved_below = getattr(task_defs.get(task), "solved_below", None)
+        if solved_below is not None:
+            ax.axhline(solved_below, color="green", lw=0.8, ls=":", label=f"solved (MSE {solved_below})")
+        mse = task_defs.get(task).loss == "mse_last"
+        log_axes(ax, cell.upper(), "test loss (" + ("MSE" if mse else "cross-entropy, nats") + ")")
         lengths = sorted({r["seq_len"] for r in rows})
         ax.set_xticks(lengths, [str(t) for t in lengths])
         ax.set_xticks([], minor=True)

@@ -20,7 +20,7 @@ from suite.options import (
     one_dtype,
     parse_list,
 )
-from suite.records import write_records
+from suite.records import make_record, write_records
 from suite.studies.regression import ab
 from suite.table import render
 
@@ -152,16 +152,8 @@ def _run(
             flush=True,
         )
         status = "ok" if row["decision"] in ab.DECISIONS[:4] else "error"
-        records.append(
-            {
-                "kind": "ab",
-                "base": base.label,
-                "candidate": candidate.label,
-                "status": status,
-                **row,
-                "environment": env,
-            }
-        )
+        fields = {"base": base.label, "candidate": candidate.label, "status": status, **row}
+        records.append(make_record("ab", fields, env))
         if json_path:
             write_records(Path(json_path), records)  # after every benchmark: an interrupted run keeps them
 

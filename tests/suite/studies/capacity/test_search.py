@@ -12,6 +12,7 @@ from suite.records import read_records, write_records
 from suite.studies.capacity import search as capacity
 from suite.studies.capacity.command import fastest
 from suite.training import job as training_job
+from suite.training.spec import key, merge
 from tests.conftest import framework_params, run_cli
 
 SMALL = capacity.settings_for("temporal2", steps=300, hidden_size=16, eval_every=50)
@@ -58,7 +59,7 @@ def done_at(chain, seq_len, solved_seeds, seeds=3):
     out = {}
     for s in range(seeds):
         spec = capacity.spec(chain, "numpy", seq_len, s, SMALL)
-        out[capacity.key(spec)] = {**spec, "status": "ok", "solved": s in solved_seeds}
+        out[key(spec)] = {**spec, "status": "ok", "solved": s in solved_seeds}
     return out
 
 
@@ -72,7 +73,7 @@ def test_next_jobs_walk_the_lengths_and_stop_once_no_seed_solves():
 
     assert lengths_of({}) == [(10, 0), (10, 1), (10, 2)]
     partial = done_at(chain, 10, {0})
-    del partial[capacity.key(capacity.spec(chain, "numpy", 10, 2, SMALL))]
+    del partial[key(capacity.spec(chain, "numpy", 10, 2, SMALL))]
     assert lengths_of(partial) == [(10, 2)]  # the missing seed first
     one_solved = done_at(chain, 10, {2})
     assert lengths_of(one_solved) == [(20, 0), (20, 1), (20, 2)]  # one seed is enough to go on
@@ -320,8 +321,8 @@ def test_a_gpu_job_has_its_own_key_and_a_cpu_job_keeps_the_key_it_had_before_dev
     cpu = capacity.spec(chain, "torch", 40, 0, SMALL)
     gpu = capacity.spec(chain, "torch", 40, 0, capacity.settings_for("temporal2", device="gpu"))
     assert "device" not in cpu and gpu["device"] == "gpu"
-    assert capacity.key(cpu) == capacity.key({**cpu, "device": "cpu"})
-    assert capacity.key({**gpu, **SMALL, "device": "gpu"}) != capacity.key(cpu)
+    assert key(cpu) == key({**cpu, "device": "cpu"})
+    assert key({**gpu, **SMALL, "device": "gpu"}) != key(cpu)
     assert capacity.where(cpu) == "torch" and capacity.where(gpu) == "torch (gpu)"
 
 
@@ -370,10 +371,10 @@ def test_two_runs_writing_one_file_keep_each_others_finished_jobs():
     chain = ("temporal2", "lstm", "default")
     a, b = done_at(chain, 10, {0}), done_at(chain, 20, {1})
     failed = {**capacity.spec(chain, "numpy", 10, 0, SMALL), "status": "crash"}
-    merged = capacity.merge(a.values(), b.values(), [failed])  # a crash never replaces a finished job
+    merged = merge(a.values(), b.values(), [failed])  # a crash never replaces a finished job
     assert len(merged) == 6 and all(r["status"] == "ok" for r in merged)
     retried = capacity.spec(chain, "numpy", 40, 0, SMALL)
-    merged = capacity.merge([{**retried, "status": "crash"}], [{**retried, "status": "timeout"}])
+    merged = merge([{**retried, "status": "crash"}], [{**retried, "status": "timeout"}])
     assert [r["status"] for r in merged] == ["timeout"]
 
 
@@ -405,7 +406,7 @@ def test_jobs_sharing_a_gpu_do_not_let_jax_claim_its_memory_up_front(capsys, mon
     seen = {}
     monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
     monkeypatch.setattr("suite.environment.gpu_names", lambda: ["NVIDIA H200"])
-    monkeypatch.setattr(command.capacity, "run_grid", lambda *a: seen.update(os.environ))
+    monkeypatch.setattr(command.capacity, "run_grid", lambda *a, **k: seen.update(os.environ))
     argv = ["--impls", "torch", "--device", "gpu", "--at", "10", "--jobs", "2"]
     argv += ["--json", str(tmp_path / "c.json")]
     run_cli(capsys, "run", "capacity", *argv)

@@ -41,16 +41,6 @@ def comparable(record):
     return {k: record[k] for k in keep}
 
 
-def test_job_hash_is_stable_and_ignores_threads():
-    spec = specs()[0]
-    assert accuracy.job_hash(spec) == accuracy.job_hash(dict(reversed(spec.items())))
-    assert accuracy.job_hash(spec) == accuracy.job_hash({**spec, "threads": 2})
-    assert accuracy.job_hash(spec) != accuracy.job_hash({**spec, "seed": 1})
-    # the default init is how jobs trained before init was a setting: their cache entries stay valid
-    assert accuracy.job_hash(spec) == accuracy.job_hash({**spec, "init": "default", "t_max": None})
-    assert accuracy.job_hash(spec) != accuracy.job_hash({**spec, "init": "chrono", "t_max": None})
-
-
 def test_a_job_trains_at_its_init_and_records_chronos_t_max():
     from suite.training import job as training_job
 
@@ -60,45 +50,59 @@ def test_a_job_trains_at_its_init_and_records_chronos_t_max():
     assert training_job.run_job({**spec, "init": "default"})["t_max"] is None
 
 
+def sweep(job_list, folder, **kw):
+    return accuracy.sweep(job_list, folder / "results.json", folder / "cache", progress=False, **kw)
+
+
 def test_sweep_caches_finished_jobs_and_a_rerun_skips_them(tmp_path):
-    first = accuracy.sweep(specs(), tmp_path, progress=False)
+    first = sweep(specs(), tmp_path)
     assert [r["status"] for r in first] == ["ok", "ok"]
-    assert len(list(tmp_path.glob("*.json"))) == 2
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 2
+    assert len(read_records(tmp_path / "results.json")) == 2  # written as they finish
     record = first[0]
     assert {"test_loss", "baseline_loss", "accuracy", "solved", "wall_seconds", "learning_curve"} <= set(
         record
     )
     assert record["learning_curve"][-1][0] == 3
-    again = accuracy.sweep(specs(), tmp_path, progress=False)
+    again = sweep(specs(), tmp_path)
     assert all(r["cached"] for r in again)
     assert [comparable(r) for r in again] == [comparable(r) for r in first]
 
 
 def test_an_interrupted_sweep_resumes(tmp_path):
-    accuracy.sweep(specs(cells=("rnn",)), tmp_path, progress=False)  # the first job finished, then a stop
-    (tmp_path / "broken.json").write_text("{")  # a cache file cut short is ignored
-    records = accuracy.sweep(specs(), tmp_path, progress=False)
+    sweep(specs(cells=("rnn",)), tmp_path)  # the first job finished, then a stop
+    (tmp_path / "cache" / "broken.json").write_text("{")  # a cache file cut short is ignored
+    records = sweep(specs(), tmp_path)
     assert [r.get("cached", False) for r in records] == [True, False]
+
+
+def test_a_job_finished_in_the_results_file_alone_is_not_run_again(tmp_path):
+    sweep(specs(cells=("rnn",)), tmp_path)
+    for path in (tmp_path / "cache").glob("*.json"):
+        path.unlink()  # a fresh clone: the committed results, no cache
+    records = sweep(specs(), tmp_path)
+    assert [r.get("cached", False) for r in records] == [True, False]
+    assert len(read_records(tmp_path / "results.json")) == 2
 
 
 def test_a_timeout_is_an_outcome_and_is_not_cached(tmp_path):
     long = [{**s, "steps": 10**6} for s in specs()]  # minutes of training
-    records = accuracy.sweep(long, tmp_path, timeout_s=1.0, progress=False)
+    records = sweep(long, tmp_path, timeout_s=1.0)
     assert [r["status"] for r in records] == ["timeout", "timeout"]
-    assert not list(tmp_path.glob("*.json"))
+    assert not list((tmp_path / "cache").glob("*.json"))
 
 
 def test_a_crash_is_an_outcome(tmp_path):
     bad = [{**specs()[0], "implementation": "nonexistent"}]
-    (record,) = accuracy.sweep(bad, tmp_path, progress=False)
+    (record,) = sweep(bad, tmp_path)
     assert record["status"] == "error" and "unknown implementation" in record["error"]
 
 
 def test_a_local_dask_cluster_gives_the_same_records_as_local(tmp_path):
     pytest.importorskip("distributed")
     jobs = specs(frameworks=("numpy", "torch"), cells=("lstm",))
-    local = accuracy.sweep(jobs, tmp_path / "local", progress=False)
-    cluster = accuracy.sweep(jobs, tmp_path / "dask", executor="dask", jobs=2, progress=False)
+    local = sweep(jobs, tmp_path / "local")
+    cluster = sweep(jobs, tmp_path / "dask", executor="dask", jobs=2)
     assert [comparable(r) for r in cluster] == [comparable(r) for r in local]
 
 
@@ -170,7 +174,7 @@ def test_the_profile_sets_the_optimizer_and_flags_override_it(capsys, tmp_path):
         ([], ("rmsprop", 1e-3, 1.0)),
         (["--optimizer", "adam", "--lr", "0.1", "--clip", "0"], ("adam", 0.1, None)),
     ):
-        path = tmp_path / "acc.json"
+        path = tmp_path / f"acc-{len(extra)}.json"  # a results file keeps every finished job it held
         assert run_cli(capsys, *common, "--json", str(path), *extra)[0] == 0
         (record,) = read_records(path)
         assert (record["optimizer"], record["lr"], record["clip"]) == expected

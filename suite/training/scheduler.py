@@ -1,0 +1,124 @@
+"""Running training jobs: each in a fresh process (the harness), ``jobs`` at a time on the local cores or
+through a Dask cluster, with follow-up jobs as earlier ones finish, and the one resume rule: a finished job
+found in the results or the cache is never run again."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from suite import harness
+from suite.records import read_records, write_atomic
+from suite.training.spec import finished, key, merge
+
+EXECUTORS: tuple[str, ...] = ("local", "dask")
+# per job; full-profile copy at T=100 is 15000 steps, and adding T=100 took 6-13 min for 6000 steps
+JOB_TIMEOUT_S = 3 * 3600.0
+PLAN = harness.Plan("suite.training.job:run_job", process_per="job")
+Runner = Callable[[dict, float], dict]
+
+
+def run_in_subprocess(spec: dict, timeout_s: float) -> dict:
+    """Run one job in a fresh process (the harness); a crash, an out-of-memory kill or a timeout becomes
+    its outcome."""
+    started = time.perf_counter()
+    (result,) = harness.run_jobs([spec], PLAN, spec.get("threads"), timeout_s=timeout_s)
+    result.setdefault("test_loss", None)
+    result.setdefault("accuracy", None)
+    result.setdefault("solved", False)
+    return {**result, "wall_seconds": time.perf_counter() - started}
+
+
+def dask_runner(address: str | None, workers: int) -> tuple[Runner, Callable[[], None]]:
+    """A runner that sends each job to a Dask cluster (``address``, else a local one of ``workers``
+    processes), and the function that closes it."""
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if address is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
+    client = Client(address or cluster)
+
+    def run(spec: dict, timeout_s: float) -> dict:
+        return client.submit(run_in_subprocess, spec, timeout_s, pure=False).result()
+
+    def close() -> None:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return run, close
+
+
+def schedule(
+    first: list[tuple[Any, dict]],
+    on_result: Callable[[dict, dict], None],
+    jobs: int = 1,
+    timeout_s: float = JOB_TIMEOUT_S,
+    then: Callable[[Any], list[dict]] | None = None,
+    runner: Runner | None = None,
+) -> None:
+    """Run the (group, spec) pairs ``first``, ``jobs`` at a time, each through ``runner`` (a fresh local
+    process by default); ``on_result(spec, result)`` as each finishes; once a group has nothing in flight,
+    run what ``then(group)`` asks for next. A spec already in flight is not started twice. An interrupt
+    starts nothing more (the jobs in flight finish)."""
+    runner = runner or run_in_subprocess
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    futures: dict[Future, tuple[Any, dict]] = {}
+    running: set[str] = set()
+
+    def submit(group: Any, specs: Iterable[dict]) -> None:
+        for s in specs:
+            if key(s) not in running:
+                running.add(key(s))
+                futures[pool.submit(runner, s, timeout_s)] = (group, s)
+
+    try:
+        for group, s in first:
+            submit(group, [s])
+        while futures:
+            ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            for future in ready:
+                group, s = futures.pop(future)
+                running.discard(key(s))
+                on_result(s, future.result())
+                if then is not None and not any(g == group for g, _ in futures.values()):
+                    submit(group, then(group))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def read_results(path: Path, kind: str) -> list[dict]:
+    """The records of ``kind`` in a results file ([] when there is none); a broken file is an error."""
+    if not path.exists():
+        return []
+    return [r for r in read_records(path) if r["kind"] == kind]
+
+
+def read_cache(folder: Path) -> list[dict]:
+    """The finished jobs cached in ``folder`` (one JSON file each, under any name: older caches named
+    them by an older key); a file cut short is dropped."""
+    out = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            out.append(json.loads(path.read_text()))
+        except json.JSONDecodeError:
+            path.unlink()  # cut short: the job runs again
+    return out
+
+
+def cache(folder: Path, record: dict) -> None:
+    """Keep a finished job in ``folder`` under its key."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / f"{key(record)}.json", json.dumps(record))
+
+
+def done(*record_lists: Iterable[dict]) -> dict[str, dict]:
+    """The finished jobs among ``record_lists``, by key: what a run must not start again."""
+    return {key(r): r for r in merge(*record_lists) if finished(r)}
