@@ -11,7 +11,6 @@ import impls
 import tasks
 from suite import harness
 from suite.environment import environment
-from suite.measurement import grids as profiles
 from suite.options import (
     UsageError,
     add_json,
@@ -21,6 +20,7 @@ from suite.options import (
     parse_ints,
     parse_list,
 )
+from suite.studies.learning import presets
 from suite.studies.learning import sweep as accuracy
 from suite.table import render
 from suite.training import scheduler, spec
@@ -31,12 +31,12 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "accuracy", help="train every implementation x cell on a task, against sequence length"
     )
     p.add_argument("--task", required=True, help=", ".join(tasks.TASKS))
-    p.add_argument("--profile", choices=list(profiles.PROFILES), default="quick")
+    p.add_argument("--profile", choices=list(presets.PROFILES), default="quick")
     p.add_argument("--lengths", help="comma-separated sequence lengths (default: the profile's)")
     add_selection(p)
     for name in ("steps", "seeds", "batch-size", "hidden-size"):
         p.add_argument(f"--{name}", type=int, help="default: the profile's")
-    p.add_argument("--optimizer", choices=list(profiles.OPTIMIZERS), help="default: the profile's")
+    p.add_argument("--optimizer", choices=list(presets.OPTIMIZERS), help="default: the profile's")
     p.add_argument("--lr", type=float, help="default: the profile's")
     p.add_argument("--clip", type=float, help="global-norm clip, 0: off (default: the profile's)")
     p.add_argument("--dtype", help="default: the profile's")
@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
         if not getattr(args, name) > 0:
             raise UsageError(f"--{name} must be > 0, got {getattr(args, name)}")
     try:
-        run = profiles.resolve_training(
+        run = presets.resolve_training(
             args.profile,
             args.task,
             lengths=_lengths(args.lengths),
@@ -97,7 +97,7 @@ def main(args: argparse.Namespace) -> int:
     if args.executor == "dask" and importlib.util.find_spec("distributed") is None:
         raise UsageError("the dask executor needs dask distributed: pip install -e '.[cluster]'")
     threads = max(1, harness.cores() // args.jobs)
-    settings = {k: run[k] for k in profiles.TRAINING_SETTINGS} | {"threads": threads}
+    settings = {k: run[k] for k in presets.TRAINING_SETTINGS} | {"threads": threads}
     specs = accuracy.job_specs(args.task, run["lengths"], implementations, cells, run["seeds"], settings)
     path = Path(args.json or f"results/accuracy-{args.task}-{args.profile}.json")
     cache = Path(args.cache or "results/cache/accuracy")

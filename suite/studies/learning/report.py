@@ -6,7 +6,6 @@ import statistics
 from collections import defaultdict
 
 import tasks as task_defs
-from suite.measurement import grids as profiles
 from suite.report.loading import Results
 from suite.report.page import Finding, Report, md_table, missing_finding, sources_of
 from suite.report.style import (
@@ -25,7 +24,7 @@ from suite.report.style import (
     shown_name,
     variant_index,
 )
-from suite.studies.learning import STUDY
+from suite.studies.learning import STUDY, presets
 from suite.studies.learning import sweep as accuracy
 from suite.table import CELL_NAMES
 
@@ -34,7 +33,7 @@ def learning_findings(records: list[dict], command: str) -> list[Finding]:
     """Per task, under its main settings: how far each cell learns (longest T solved, runs solved there)."""
     found = []
     for task in sorted({r["task"] for r in records}):
-        settings, recs = profiles.settings_groups(records, task)[0]
+        settings, recs = presets.settings_groups(records, task)[0]
         parts, short = [], []
         for cell in ("rnn", "lstm", "gru"):
             of_cell = [r for r in recs if r["cell"] == cell and r.get("status") == "ok"]
@@ -51,7 +50,7 @@ def learning_findings(records: list[dict], command: str) -> list[Finding]:
             else:
                 parts.append(f"{CELL_NAMES[cell]} at no length tried (T={', '.join(map(str, lengths))})")
                 short.append(f"{CELL_NAMES[cell]} none of T={', '.join(map(str, lengths))}")
-        what = profiles.describe_settings(settings)
+        what = presets.describe_settings(settings)
         text = f"**{task}** ({what}) is solved by " + "; ".join(parts) + "."
         question = f"Longest {task} solved in {recs[0]['steps']} steps?"
         answer = "; ".join(short)
@@ -70,11 +69,11 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
     ):
         return
     for task in sorted({r["task"] for r in records}):
-        groups = profiles.settings_groups(records, task)
-        full = profiles.training_settings_of(profiles.training("full", task))
+        groups = presets.settings_groups(records, task)
+        full = presets.training_settings_of(presets.training("full", task))
         main_settings = groups[0][0]
         for settings, recs in groups:
-            what = profiles.describe_settings(settings)
+            what = presets.describe_settings(settings)
             rep.add(f"### {task}: {what}" + (" (the full profile)" if settings == full else ""))
             rep.add("From " + ", ".join(rep.link(s) for s in sorted({r["source"] for r in recs})) + ".")
             name = settings_name(task, settings, main_settings)
@@ -83,10 +82,10 @@ def section_accuracy(rep: Report, records: list[dict]) -> None:
             rep.add(md_table(accuracy.table_rows(recs), accuracy.TABLE_COLUMNS))
         if len(groups) > 1:
             varying = [
-                i for i, k in enumerate(profiles.TRAINING_SETTINGS) if len({s[i] for s, _ in groups}) > 1
+                i for i, k in enumerate(presets.TRAINING_SETTINGS) if len({s[i] for s, _ in groups}) > 1
             ]
             labelled = {
-                ", ".join(f"{profiles.TRAINING_SETTINGS[i]} {s[i]}" for i in varying): recs
+                ", ".join(f"{presets.TRAINING_SETTINGS[i]} {s[i]}" for i in varying): recs
                 for s, recs in groups
             }
             rep.add(f"### {task}: the settings compared")
@@ -101,7 +100,7 @@ def settings_name(task: str, settings: tuple, main_settings: tuple) -> str:
     """A file-name stem for one settings group: the task, then each setting that differs from the main run."""
     changed = [
         f"{k}{v}"
-        for k, v, m in zip(profiles.TRAINING_SETTINGS, settings, main_settings, strict=True)
+        for k, v, m in zip(presets.TRAINING_SETTINGS, settings, main_settings, strict=True)
         if v != m
     ]
     return "_".join([task, *changed])

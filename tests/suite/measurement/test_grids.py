@@ -1,4 +1,4 @@
-"""Profiles: the benchmark grids, the timing and the training presets, and how overrides resolve."""
+"""Profiles of the speed and memory benchmarks: the grids and the timing."""
 
 import pytest
 
@@ -35,40 +35,8 @@ def test_groups_narrow_the_grid():
 def test_unknown_profile():
     with pytest.raises(ValueError, match="unknown profile 'huge'"):
         profiles.workloads("huge", "speed", ["numpy"], ["rnn"])
-    with pytest.raises(ValueError, match="unknown profile 'huge'"):
-        profiles.training("huge", "adding")
 
 
 def test_timing_is_what_the_speed_benchmark_takes():
     assert BENCHMARKS["speed"].options("full") == {"min_rounds": 10, "max_rounds": 200, "budget_s": 2.0}
     assert BENCHMARKS["memory"].options("full") == {}
-
-
-def test_training_presets_and_overrides():
-    full_copy = profiles.resolve_training("full", "copy")
-    assert full_copy["optimizer"] == "rmsprop" and full_copy["steps"] == 15000 and full_copy["clip"] == 1.0
-    assert profiles.resolve_training("full", "varcopy") == full_copy  # varcopy shares copy's preset
-    assert profiles.resolve_training("full", "adding")["optimizer"] == "adam"
-    changed = profiles.resolve_training("quick", "adding", steps=7, clip=0, lr=None, lengths=[3])
-    assert (changed["steps"], changed["clip"], changed["lr"], changed["lengths"]) == (7, None, 1e-3, [3])
-    settings = (7, 32, 32, "adam", 1e-3, None, "float32", "default", None)
-    assert profiles.training_settings_of(changed) == settings
-    assert profiles.training_settings_of({"steps": 7})[-2:] == ("default", None)  # records from before init
-
-
-@pytest.mark.parametrize(
-    "overrides, match",
-    [
-        ({"steps": 0}, "steps must be > 0"),
-        ({"batch_size": -1}, "batch-size must be > 0"),
-        ({"lr": 0.0}, "lr must be > 0"),
-        ({"clip": -1.0}, "clip must be >= 0"),
-        ({"optimizer": "lbfgs"}, "unknown optimizer 'lbfgs'"),
-        ({"momentum": 0.9}, "unknown training setting"),
-        ({"init": "orthogonal"}, "unknown init 'orthogonal'"),
-        ({"t_max": 2}, "t-max must be >= 3"),
-    ],
-)
-def test_bad_overrides(overrides, match):
-    with pytest.raises(ValueError, match=match):
-        profiles.resolve_training("quick", "adding", **overrides)

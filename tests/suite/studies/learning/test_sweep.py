@@ -2,8 +2,8 @@
 
 import pytest
 
-from suite.measurement import grids as profiles
 from suite.records import read_records
+from suite.studies.learning import presets
 from suite.studies.learning import sweep as accuracy
 from tests.conftest import run_cli
 
@@ -165,8 +165,8 @@ def test_cli_writes_records(capsys, tmp_path):
 
 
 def test_the_profile_sets_the_optimizer_and_flags_override_it(capsys, tmp_path):
-    assert profiles.training("full", "copy")["optimizer"] == "rmsprop"  # the papers' setup for copy
-    assert profiles.training("full", "adding")["optimizer"] == profiles.TRAINING_DEFAULTS["optimizer"]
+    assert presets.training("full", "copy")["optimizer"] == "rmsprop"  # the papers' setup for copy
+    assert presets.training("full", "adding")["optimizer"] == presets.TRAINING_DEFAULTS["optimizer"]
     common = ["run", "accuracy", "--task", "varcopy", "--profile", "full", "--lengths", "3", "--impls"]
     common += ["numpy", "--cells", "rnn", "--steps", "2", "--batch-size", "2", "--hidden-size", "2"]
     common += ["--no-progress", "--cache", str(tmp_path / "cache")]
