@@ -31,8 +31,6 @@ from suite.training import scheduler, spec
 
 DEFAULT_JSON = "results/capacity.json"
 THROUGHPUT_JSON = "results/capacity-throughput.json"
-THROUGHPUT_STEPS, THROUGHPUT_LENGTH = 40, 100
-JOB_STEPS = 1000  # a typical search job's steps, to weigh a compiling framework's first step
 
 
 def add_parser(kinds: argparse._SubParsersAction) -> None:
@@ -79,17 +77,6 @@ def _read(path: Path) -> list[dict]:
         return [r for r in read_records(path) if r["kind"] == "capacity"]
     except ResultsError as e:
         raise UsageError(f"cannot resume from {e}") from None
-
-
-def fastest(records: list[dict], cpu: str) -> dict[str, str]:
-    """Per cell, the implementation whose typical search job costs least on a machine with this CPU: the
-    first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured rate."""
-    cost: dict[str, dict[str, float]] = {}
-    for r in records:
-        if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
-            seconds = (r.get("first_step_seconds") or 0.0) + JOB_STEPS * r["seconds_per_step"]
-            cost.setdefault(r["cell"], {})[r["implementation"]] = seconds
-    return {cell: min(by_impl, key=by_impl.get) for cell, by_impl in cost.items()}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -181,33 +168,18 @@ def _search_implementations(args: argparse.Namespace, cells: list[str]) -> dict[
             raise UsageError("a search runs on one implementation: name one with --impls (or use --at)")
         return dict.fromkeys(cells, names[0])
     measured = Path(THROUGHPUT_JSON)
-    cheapest = fastest(_read(measured), cpu_model()) if measured.exists() else {}
-    installed = impls.available()
-    fallback = "torch" if "torch" in installed else installed[0]
-    chosen = {}
-    for cell in cells:
-        name = cheapest.get(cell)
-        chosen[cell] = name if name in installed else fallback
-        why = (
-            f"the cheapest measured on this CPU ({measured})"
-            if name in installed
-            else "no throughput measured"
-        )
-        print(f"{cell}: searched on {chosen[cell]}: {why}", file=sys.stderr)
-    return chosen
+    throughput = _read(measured) if measured.exists() else []
+    chosen = capacity.searched_on(cells, throughput, cpu_model(), impls.available())
+    for cell, (name, was_measured) in chosen.items():
+        why = f"the cheapest measured on this CPU ({measured})" if was_measured else "no throughput measured"
+        print(f"{cell}: searched on {name}: {why}", file=sys.stderr)
+    return {cell: name for cell, (name, _) in chosen.items()}
 
 
 def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
-    """Time THROUGHPUT_STEPS training steps per implementation and cell at THROUGHPUT_LENGTH, one job at a
-    time (nothing else running), with the search's settings on the adding problem."""
-    device = None if args.device == "cpu" else args.device
-    settings = capacity.settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0, device=device)
-    specs = [
-        {**capacity.spec(("adding", c, "default"), n, THROUGHPUT_LENGTH, 0, settings), "throughput": True}
-        for n in names
-        for c in cells
-        if impls.get(n).unsupported(c, settings["dtype"], args.device) is None
-    ]
+    """Time the search's training step per implementation and cell, one job at a time (nothing else
+    running)."""
+    specs = capacity.throughput_specs(cells, names, args.device)
     path = Path(args.json or THROUGHPUT_JSON)
     env = environment(1)
     records = []
@@ -227,7 +199,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
         for r in records
     ]
     print(render(rows, list(rows[0])))
-    print(f"\ncheapest per cell: {fastest(records, env['cpu'])}\nwrote {path}")
+    print(f"\ncheapest per cell: {capacity.fastest(records, env['cpu'])}\nwrote {path}")
     return 0 if all(r["status"] == "ok" for r in records) else 1
 
 

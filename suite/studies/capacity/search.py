@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import impls
 import tasks
 from suite.records import device_of
 from suite.training import scheduler
@@ -18,6 +19,8 @@ from suite.training.spec import finished, key
 # The search's training settings: the short budget, each task with its own optimizer (tasks.Task).
 SETTINGS: dict[str, Any] = spec_mod.SHORT_BUDGET
 KIND = "capacity"
+THROUGHPUT_STEPS, THROUGHPUT_LENGTH = 40, 100  # the training step timed to choose an implementation per cell
+JOB_STEPS = 1000  # a typical search job's steps, to weigh a compiling framework's first step
 START, LONGEST = 10, 640
 TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
 Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
@@ -48,6 +51,43 @@ def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: d
     """One job of a chain, on one thread."""
     task, cell, init = chain
     return spec_mod.make(task, implementation, cell, seq_len, seed, init=init, threads=1, **settings)
+
+
+def throughput_specs(cells: list[str], names: list[str], device: str = "cpu") -> list[dict]:
+    """Jobs that time THROUGHPUT_STEPS training steps per implementation and cell at THROUGHPUT_LENGTH, with
+    the search's settings on the adding problem (the cells an implementation does not declare left out)."""
+    on = None if device == "cpu" else device  # CPU jobs keep their keys
+    settings = settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0, device=on)
+    return [
+        {**spec(("adding", c, "default"), n, THROUGHPUT_LENGTH, 0, settings), "throughput": True}
+        for n in names
+        for c in cells
+        if impls.get(n).unsupported(c, settings["dtype"], device) is None
+    ]
+
+
+def fastest(records: list[dict], cpu: str) -> dict[str, str]:
+    """Per cell, the implementation whose typical search job costs least on a machine with this CPU: the
+    first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured rate."""
+    cost: dict[str, dict[str, float]] = {}
+    for r in records:
+        if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
+            seconds = (r.get("first_step_seconds") or 0.0) + JOB_STEPS * r["seconds_per_step"]
+            cost.setdefault(r["cell"], {})[r["implementation"]] = seconds
+    return {cell: min(by_impl, key=by_impl.get) for cell, by_impl in cost.items()}
+
+
+def searched_on(
+    cells: list[str], throughput: list[dict], cpu: str, installed: list[str]
+) -> dict[str, tuple[str, bool]]:
+    """Per cell, the implementation a search runs on, and whether it was chosen from a measurement: the
+    cheapest in ``throughput`` measured on this CPU (when installed), else torch (or the first installed)."""
+    cheapest = fastest(throughput, cpu)
+    fallback = "torch" if "torch" in installed else installed[0]
+    return {
+        cell: (cheapest[cell], True) if cheapest.get(cell) in installed else (fallback, False)
+        for cell in cells
+    }
 
 
 def where(record: dict) -> str:

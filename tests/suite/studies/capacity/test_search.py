@@ -10,7 +10,7 @@ import pytest
 import impls
 from suite.records import read_records, write_records
 from suite.studies.capacity import search as capacity
-from suite.studies.capacity.command import fastest
+from suite.studies.capacity.search import fastest
 from suite.training import job as training_job
 from suite.training.spec import key, merge
 from tests.conftest import framework_params, run_cli
