@@ -5,9 +5,11 @@ measured."""
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from pathlib import Path
 
+from suite.environment import REPO
 from suite.report.html import slug
 from suite.report.loading import Results, load_results
 from suite.report.machines import machine
@@ -108,7 +110,7 @@ def _long_forms(rep: Report, found: list[tuple[Study, list[Finding]]]) -> None:
             lines = []
             for f in by_section[slug(part[3:].partition("\n")[0])]:
                 files = " · ".join(rep.link(s) for s in f.sources)
-                lines.append(f"- {f.topic}: {f.text}" + (f" ({files})" if files else ""))
+                lines.append(f"- {f.text}" + (f" ({files})" if files else ""))
             rep.parts.insert(i + 1, "**In short**\n\n" + "\n".join(lines))
 
 
@@ -118,7 +120,11 @@ def build(folder: Path, out: Path) -> tuple[Results, Report]:
     out.mkdir(parents=True, exist_ok=True)
     rep = Report(out, folder, measures())
     for study in STUDIES:
+        start = len(rep.parts)
         import_module(study.report).sections(rep, results)
+        if len(rep.parts) > start:  # under its first heading: where the method and long tables are
+            method = Path(os.path.relpath(REPO / study.docs, out.resolve())).as_posix()
+            rep.parts.insert(start + 1, f"Method and long tables: [{study.docs}]({method}).")
     section_environment(rep, results)
     found = all_findings(results)
     _long_forms(rep, found)

@@ -7,7 +7,7 @@ import statistics
 import tasks as task_defs
 from suite.report.loading import Results
 from suite.report.machines import machine
-from suite.report.page import Finding, Report, md_table, missing_finding, sources_of
+from suite.report.page import Finding, Report, listed, md_table, missing_finding, sources_of
 from suite.report.style import (
     CELLS,
     INIT_COLOURS,
@@ -39,7 +39,12 @@ def capacity_findings(rows: list[dict], records: list[dict], command: str) -> li
         for cell in ("rnn", "lstm", "gru"):
             of = {r["init"]: r for r in rows if r["task"] == task and r["cell"] == cell}
             if "default" in of:
-                defaults.append(f"{CELL_NAMES[cell]} {reach_text(of['default'])}")
+                best = max(of.values(), key=lambda r: r["longest_half"] or 0)
+                better = (best["longest_half"] or 0) > (of["default"]["longest_half"] or 0)
+                defaults.append(
+                    f"{CELL_NAMES[cell]} {reach_text(of['default'])}"
+                    + (f" ({best['init']} {reach_text(best)})" if better else "")
+                )
             if of:
                 inits = [i for i in ("default", "forget1", "chrono") if i in of]
                 cells.append(
@@ -55,8 +60,21 @@ def capacity_findings(rows: list[dict], records: list[dict], command: str) -> li
         f"**longest T solved by at least half of {seeds}+ seeds** within {s['steps']} steps of batch "
         f"{s['batch_size']} (hidden {s['hidden_size']}, {s['dtype']}): " + "; ".join(parts) + "."
     )
-    question = f"Longest T solved by half the seeds in {s['steps']} steps (default init)?"
-    return [Finding(question, text, "how-far-each-cell-reaches", sources_of(records), "; ".join(short))]
+    question = f"Longest T solved by half the seeds in {s['steps']} steps (default init; best init)?"
+    found = [Finding(question, text, "how-far-each-cell-reaches", sources_of(records), "; ".join(short))]
+    agreement = capacity.seed_agreement(records)
+    if agreement:
+        agree, outcomes = sum(r["agree"] for r in agreement), sum(r["outcomes"] for r in agreement)
+        runs = sorted({run for r in agreement for run in r["runs"]})
+        text = (
+            f"**the same seeds solve wherever they train**: at {len(agreement)} points trained on "
+            f"{listed(runs)}, {agree} of {outcomes} outcomes (solved or not) agree with the majority at the "
+            "same seed."
+        )
+        answer = f"{agree} of {outcomes} outcomes agree ({len(agreement)} points, {len(runs)} runs)"
+        question = "Do the framework and the device change what is learned?"
+        found.append(Finding(question, text, "how-far-each-cell-reaches", sources_of(records), answer))
+    return found
 
 
 def section_capacity(rep: Report, records: list[dict]) -> None:

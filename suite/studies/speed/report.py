@@ -130,7 +130,7 @@ def memory_findings(records: list[dict], command: str, cell: str = "lstm") -> li
             f"{high['peak_bytes'] / high['analytic_bytes']:.1f}x "
             f"the {low['analytic_bytes'] / 2**20:.0f} MiB it must keep ({low['implementation']} least)"
         )
-        question = f"Peak memory of a {CELL_NAMES[cell]} train step, fastrnns point, {where}?"
+        question = f"Peak memory of one {CELL_NAMES[cell]} train step, fastrnns point, {where}?"
         found.append(Finding(question, text, "memory", sources_of(run), answer))
     return found or [missing_finding("Memory", "memory", "memory results at the fastrnns point", command)]
 

@@ -232,7 +232,9 @@ def test_the_capacity_search_leads_with_the_longest_length_solved(tmp_path):
     write(tmp_path, "capacity.json", capacity_records())
     assert main(["--results", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
-    finding = next(line for line in md.splitlines() if line.startswith("- Longest T solved by half"))
+    finding = next(
+        line for line in md.splitlines() if line.startswith("- **longest T solved by at least half")
+    )
     assert "adding: tanh RNN <10 (default), LSTM 20 (default), GRU >=10 (default)" in finding
     assert "## How far each cell reaches" in md and "![test accuracy against T" in md
     assert "| adding | lstm | default | torch | 20 | 20 | 10:3/5@300 20:3/5@300 40:0/5 |" in md
@@ -288,11 +290,7 @@ def test_gradients_measured_on_a_gpu_are_set_against_the_cpu_reference_not_poole
     write(tmp_path, "gradients-gpu.json", gpu_records, gpus=["NVIDIA H200"])
     assert main(["--results", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
-    finding = next(
-        line
-        for line in md.splitlines()
-        if line.startswith("- How fast does the gradient vanish") and "gradient decay" in line
-    )
+    finding = next(line for line in md.splitlines() if line.startswith("- **gradient decay per step**"))
     assert "tanh RNN default 0.600" in finding and "1 implementations" in finding  # the CPU's alone
     assert "On the GPU (NVIDIA H200), torch matches the CPU NumPy reference's norms in all 1" in finding
     assert "| torch | gpu | rnn | default | 0 | 1 |" in md
