@@ -50,20 +50,32 @@ def test_merge_keeps_a_finished_job_over_a_later_failure():
     assert list(scheduler.done([crash])) == []
 
 
-@pytest.mark.parametrize(
-    "name", ["capacity.json", "capacity-gpu.json", "accuracy-adding-full.json", "accuracy-copy-full.json"]
-)
-def test_the_committed_training_results_are_read_with_one_key_per_job(name):
+@pytest.mark.parametrize("name", ["capacity.json", "capacity-gpu.json"])
+def test_a_search_resumed_from_the_committed_results_reruns_none_of_their_jobs(name):
     records = read_records(RESULTS / name)
     finished = scheduler.done(records)
-    assert len(finished) == len({spec.key(r) for r in records if spec.finished(r)}) > 0
-    # the jobs the committed search ran are the ones it would run again: nothing left to do at resume
-    chains = {(r["task"], r["cell"], r.get("init", "default")) for r in records if not r.get("throughput")}
-    for chain in chains:
-        for r in [r for r in records if (r["task"], r["cell"], r.get("init", "default")) == chain][:1]:
-            settings = {k: r[k] for k in capacity.SETTINGS if k in r}
+    assert len(finished) == sum(spec.finished(r) for r in records) > 0  # one key per finished job
+    for r in records:
+        if spec.finished(r) and not r.get("throughput"):
+            settings = {k: r[k] for k in capacity.SETTINGS} | (
+                {"device": r["device"]} if "device" in r else {}
+            )
+            chain = (r["task"], r["cell"], r.get("init", "default"))
             again = capacity.spec(chain, r["implementation"], r["seq_len"], r["seed"], settings)
-            again = {**again, "device": r.get("device"), "t_max": r.get("t_max")} if "device" in r else again
-            if name.startswith("accuracy"):
-                again = {**r}
             assert spec.key(again) in finished
+
+
+@pytest.mark.parametrize("name", ["accuracy-adding-full.json", "accuracy-copy-full.json"])
+def test_a_sweep_resumed_from_the_committed_results_reruns_none_of_their_jobs(name):
+    from suite.studies.learning import presets, sweep
+
+    records = read_records(RESULTS / name)
+    finished = scheduler.done(records)
+    assert len(finished) == sum(spec.finished(r) for r in records) > 0
+    for r in records:
+        if spec.finished(r):
+            settings = dict(zip(presets.TRAINING_SETTINGS, presets.training_settings_of(r), strict=True))
+            (again,) = sweep.job_specs(
+                r["task"], [r["seq_len"]], [r["implementation"]], [r["cell"]], 1, settings
+            )
+            assert spec.key({**again, "seed": r["seed"]}) in finished
