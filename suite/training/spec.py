@@ -35,17 +35,16 @@ IDENTITY: tuple[str, ...] = (
     "throughput",
 )
 FINISHED = ("ok", "diverged")  # outcomes of the job itself; a crash or a timeout is tried again
-# The short budget: Pascanu et al.'s temporal-order setup (50 units, batch 20, clip 1), float32, a
-# validation check every 100 steps. The capacity search trains with it, and so do the gradient study's
-# training runs, each task with its own optimizer (tasks.Task.optimizer; Adam where it names none).
+# What every study trains with unless it says otherwise: the papers' Adam 1e-3 (a task may name another
+# optimizer: tasks.Task.optimizer), gradients clipped at global norm 1, float32.
+DEFAULTS: dict[str, Any] = {"optimizer": "adam", "lr": 1e-3, "clip": 1.0, "dtype": "float32"}
+# The short budget: Pascanu et al.'s temporal-order setup (50 units, batch 20, clip 1), a validation check
+# every 100 steps. The capacity search trains with it, and so do the gradient study's training runs.
 SHORT_BUDGET: dict[str, Any] = {
     "steps": 2000,
     "batch_size": 20,
     "hidden_size": 50,
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "clip": 1.0,
-    "dtype": "float32",
+    **DEFAULTS,
     "eval_every": 100,
 }
 

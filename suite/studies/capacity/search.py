@@ -157,16 +157,13 @@ def run(
         name = implementation_of[chain[1]]
         return next_jobs(chain, name, seeds, settings_of(chain[0]), outcomes, search)
 
-    def on_result(job: dict, result: dict) -> None:
-        record = spec_mod.record(KIND, job, result, environment or {})
-        outcomes[key(record)] = record
-        if finished(record):
-            done[key(record)] = record
+    def record(r: dict) -> None:
+        outcomes[key(r)] = r
         if on_record:
-            on_record(record)
+            on_record(r)
 
     first = [(chain, s) for chain in chain_list for s in then(chain)]
-    scheduler.schedule(first, on_result, jobs, timeout_s, then, runner)
+    _train(first, then, done, jobs, timeout_s, record, runner, environment)
     return outcomes
 
 
@@ -198,6 +195,23 @@ def run_grid(
     environment: dict | None = None,
 ) -> dict[str, dict]:
     """Every spec not finished yet, ``jobs`` at a time."""
+    todo = [(None, s) for s in specs if key(s) not in done]
+    _train(todo, None, done, jobs, timeout_s, on_record, runner, environment)
+    return done
+
+
+def _train(
+    first: list[tuple[Any, dict]],
+    then: Callable[[Any], list[dict]] | None,
+    done: dict[str, dict],
+    jobs: int,
+    timeout_s: float,
+    on_record: Callable[[dict], None] | None,
+    runner: scheduler.Runner | None,
+    environment: dict | None,
+) -> None:
+    """Schedule the jobs; each becomes a capacity record, kept in ``done`` when finished and passed to
+    ``on_record``."""
 
     def on_result(job: dict, result: dict) -> None:
         record = spec_mod.record(KIND, job, result, environment or {})
@@ -206,9 +220,7 @@ def run_grid(
         if on_record:
             on_record(record)
 
-    todo = [(None, s) for s in specs if key(s) not in done]
-    scheduler.schedule(todo, on_result, jobs, timeout_s, runner=runner)
-    return done
+    scheduler.schedule(first, on_result, jobs, timeout_s, then, runner)
 
 
 # ----- what the records say -----

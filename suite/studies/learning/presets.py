@@ -8,6 +8,7 @@ from typing import Any
 
 import tasks
 from impls.layout import INITS
+from suite.training import spec
 
 # Training settings per profile and task (varcopy shares copy's). "full" is what the committed results
 # come from: hidden 128, batch 50 and clip 1 as in the papers. Adding: Adam, 6000 steps (the LSTM needed
@@ -35,10 +36,7 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
 }
 PROFILES: tuple[str, ...] = tuple(TRAINING)
 TRAINING_DEFAULTS: dict[str, Any] = {
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "clip": 1.0,
-    "dtype": "float32",
+    **spec.DEFAULTS,
     "init": "default",
     "t_max": None,  # chrono's longest dependency; None: 3T/2 of each job's length
 }
