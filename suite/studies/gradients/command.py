@@ -135,7 +135,7 @@ def main(args: argparse.Namespace) -> int:
     records: list[dict] = []
     if steps:
         # the training runs' weights sit beside the results file, in its (uncommitted) cache
-        trained = _train(args, cells, inits, steps, path.parent / "cache" / "checkpoints")
+        trained = _train(args, cells, inits, steps, (path.parent / "cache" / "checkpoints").resolve())
         jobs += gradients.at_checkpoints(jobs, trained, [s for s in steps if s > 0])
 
     def on_result(result: dict) -> None:

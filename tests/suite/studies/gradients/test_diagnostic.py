@@ -198,3 +198,17 @@ def test_at_initialisation_each_seed_counts_once():
     assert gradients.at_initialisation(diagnostic + training) == diagnostic
     # a training run's first checkpoint when nothing else was measured at initialisation
     assert gradients.at_initialisation(training) == [r for r in training if r["step"] == 0]
+
+
+def test_a_training_run_whose_checkpoints_are_on_disk_is_not_run_again(tmp_path):
+    from suite.studies.gradients import diagnostic
+
+    specs = diagnostic.training_specs("numpy", ["rnn"], ["default"], 1, 4, [2], 4, str(tmp_path))
+    ran = []
+    (first,) = diagnostic.train(specs, tmp_path, 1, 120.0, ran.append)
+    assert len(ran) == 1 and first["status"] == "ok" and list(tmp_path.glob("*.npz"))
+    assert diagnostic.train(specs, tmp_path, 1, 120.0, ran.append) == [first] and len(ran) == 1
+    for checkpoint in tmp_path.glob("*.npz"):
+        checkpoint.unlink()  # the weights are gone: the job runs again
+    diagnostic.train(specs, tmp_path, 1, 120.0, ran.append)
+    assert len(ran) == 2 and list(tmp_path.glob("*.npz"))
