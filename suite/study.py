@@ -20,9 +20,9 @@ class Study:
     """One study: the record kinds it writes, its subcommands, and its part of the report.
 
     ``report`` names a module (imported only when a report is built, so that the command line needs no
-    plotting library) holding ``findings(results) -> list[Finding]`` and ``sections(page, results)``;
-    ``headline`` is the name of the figure its findings sit under; ``measures`` maps each record kind to
-    the command line that measures it (shown wherever the results have none)."""
+    plotting library) holding ``findings(results) -> list[Finding]`` and ``sections(page, results)``; the
+    first figure its sections draw is the one its findings open the report under. ``measures`` maps each
+    record kind to the command line that measures it (shown wherever the results have none)."""
 
     name: str
     question: str
@@ -31,5 +31,4 @@ class Study:
     report: str
     measures: dict[str, str]
     docs: str
-    headline: str | None = None
     gpu_steps: GpuSteps | None = None

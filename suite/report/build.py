@@ -80,7 +80,7 @@ def section_environment(rep: Report, results: Results) -> None:
     )
 
 
-def _opening(rep: Report, found: list[tuple[Study, list[Finding]]]) -> list[str]:
+def _opening(rep: Report, found: list[tuple[Study, list[Finding]]], headlines: dict[str, str]) -> list[str]:
     """The findings, study by study under its headline figure, then the table of contents."""
 
     def link(target: str) -> str:
@@ -91,8 +91,9 @@ def _opening(rep: Report, found: list[tuple[Study, list[Finding]]]) -> list[str]
         if not study_found:
             continue
         parts.append(f"### {study.question}")
-        if study.headline and f"{study.headline}.png" in rep.figures:
-            parts.append(f"![{study.question}]({study.headline}.png)")
+        if study.name in headlines:
+            figure = headlines[study.name]
+            parts.append(f"![{rep.captions[figure]}]({figure})")
         parts.append(findings_table(study_found, link))
     contents = [f"- [{title}](#{slug(title)})" for title in rep.sections]
     return [*parts, "## Contents\n\n" + "\n".join(contents)]
@@ -119,14 +120,17 @@ def build(folder: Path, out: Path) -> tuple[Results, Report]:
     results = load_results(folder)
     out.mkdir(parents=True, exist_ok=True)
     rep = Report(out, folder, measures())
+    headlines: dict[str, str] = {}  # study -> the first figure its sections drew
     for study in STUDIES:
-        start = len(rep.parts)
+        start, drawn = len(rep.parts), len(rep.figures)
         import_module(study.report).sections(rep, results)
+        if len(rep.figures) > drawn:
+            headlines[study.name] = rep.figures[drawn]
         if len(rep.parts) > start:  # under its first heading: where the method and long tables are
             method = Path(os.path.relpath(REPO / study.docs, out.resolve())).as_posix()
             rep.parts.insert(start + 1, f"Method and long tables: [{study.docs}]({method}).")
     section_environment(rep, results)
     found = all_findings(results)
     _long_forms(rep, found)
-    rep.parts[:0] = [INTRO, *(f"- warning: {w}" for w in results.warnings), *_opening(rep, found)]
+    rep.parts[:0] = [INTRO, *(f"- warning: {w}" for w in results.warnings), *_opening(rep, found, headlines)]
     return results, rep

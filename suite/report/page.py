@@ -29,6 +29,7 @@ class Report:
         self.measures = measures or {}  # record kind -> the command line that measures it
         self.parts: list[str] = []
         self.figures: list[str] = []
+        self.captions: dict[str, str] = {}
         self.sections: list[str] = []
 
     def add(self, text: str) -> None:
@@ -64,6 +65,7 @@ class Report:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         self.figures.append(path.name)
+        self.captions[path.name] = caption
         self.add(f"![{caption}]({path.name})")
 
     def markdown(self) -> str:

@@ -12,6 +12,5 @@ STUDY = Study(
     report="suite.studies.capacity.report",
     measures={"capacity": "rnnbench run capacity --jobs 2"},
     docs="docs/capacity.md",
-    headline="capacity",
     gpu_steps=command.gpu_steps,
 )

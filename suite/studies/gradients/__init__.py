@@ -12,6 +12,5 @@ STUDY = Study(
     report="suite.studies.gradients.report",
     measures={"gradients": "rnnbench run gradients --init default,forget1,chrono"},
     docs="docs/gradients.md",
-    headline="gradients",
     gpu_steps=command.gpu_steps,
 )

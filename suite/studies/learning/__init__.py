@@ -12,5 +12,4 @@ STUDY = Study(
     report="suite.studies.learning.report",
     measures={"accuracy": "rnnbench run accuracy --task adding --profile full"},
     docs="docs/learning.md",
-    headline="accuracy_adding",
 )

@@ -15,6 +15,5 @@ STUDY = Study(
         "memory": "rnnbench run memory --profile full",
     },
     docs="docs/speed-and-memory.md",
-    headline="speed-cpu-full_fastrnns",
     gpu_steps=command.gpu_steps,
 )

@@ -140,8 +140,8 @@ def test_full_report(tmp_path, capsys):
         assert f"]({png})" in md
     page = (tmp_path / "report.html").read_text()
     assert "### adding: steps 20," in md
-    # seven plots, the speed study's headline shown again under its findings
-    assert page.count("data:image/png;base64,") == 8 and 'src="speed' not in page
+    # seven plots; the speed and learning studies' first figures shown again over their findings
+    assert page.count("data:image/png;base64,") == 9 and 'src="speed' not in page
     assert "<table class='data'>" in page and "<details id='speed'>" in page
 
 
