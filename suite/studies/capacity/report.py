@@ -92,14 +92,19 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
     s = rows[0]["settings"]
     measured_on = sorted({machine(r) for r in records})
     start = min(min(r["by_length"]) for r in rows)
+    searched = sorted({r["task"] for r in rows})
+    criteria = "; ".join(f"{t}: {task_defs.get(t).criterion}" for t in searched)
+    by_optimizer: dict[str, list[str]] = {}
+    for task, row in {r["task"]: r for r in rows}.items():
+        by_optimizer.setdefault(row["settings"]["optimizer"], []).append(task)
+    optimizers = "; ".join(f"{o} on {', '.join(ts)}" for o, ts in by_optimizer.items())
     rep.add(
         f"Each task x cell x init is searched over lengths doubling from {start}; a length is passed when "
         "any seed solves it, the chain stops at the first length no seed solves (and halves down when the "
         f"first fails). Each job trains for at most {s['steps']} steps of batch {s['batch_size']} (hidden "
-        f"{s['hidden_size']}, Adam / RMSProp on copy, lr {s['lr']}, clip {s['clip']}, {s['dtype']}), checks "
+        f"{s['hidden_size']}, {optimizers}, lr {s['lr']}, clip {s['clip']}, {s['dtype']}), checks "
         f"1,000 validation sequences every {s['eval_every']} steps and stops once they meet the task's "
-        "criterion and the test set confirms it (adding: test MSE < 0.01; copy: recall accuracy > 99 %; "
-        "temporal order: under 1 % error on 10,000 sequences). Each cell runs on the implementation whose "
+        f"criterion and the test set confirms it ({criteria}). Each cell runs on the implementation whose "
         "typical job costs least on this CPU (the throughput table below): their float64 training "
         "trajectories agree, so the choice changes the cost, not the outcome. "
         f"Measured on {', '.join(measured_on)}; from " + ", ".join(rep.link(x) for x in sources) + "."
