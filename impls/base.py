@@ -35,6 +35,20 @@ class Backend(Protocol):
         """A function running one synchronised ``n x n`` GEMM in ``dtype`` on ``device``: the
         calibration of the machine's peak."""
 
+    def flush_denormals(self) -> str:
+        """Have the framework's CPU arithmetic flush subnormal floats to zero where it lets you choose
+        (arithmetic on subnormals is very slow on x86), and return what its float32 arithmetic now does,
+        measured (``denormal_mode``): ``flushed`` or ``kept``. Called once in a fresh process, before the
+        framework does any work."""
+
+
+def denormal_mode(multiply: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> str:
+    """``flushed`` when a framework's float32 ``multiply`` (run as the framework runs it) turns a
+    subnormal result or a subnormal input into zero, else ``kept``."""
+    a = np.array([2e-38, 1e-39], dtype=np.float32)  # a normal float and a subnormal one
+    b = np.array([0.25, 1e3], dtype=np.float32)  # a subnormal product (5e-39) and a normal one (1e-36)
+    return "flushed" if np.any(np.asarray(multiply(a, b)) == 0) else "kept"
+
 
 def check_choice(kind: str, value: Any, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise a ValueError naming them."""

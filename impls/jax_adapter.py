@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from impls import training
-from impls.base import DeviceUnavailableError, RecurrentModel, State
+from impls.base import DeviceUnavailableError, RecurrentModel, State, denormal_mode
 from impls.layout import GATES, layer_params
 from impls.training import TrainConfig, Trainer
 
@@ -280,6 +280,13 @@ def set_threads(n: int) -> None:
 
 def thread_info() -> dict[str, object]:
     return {"cpu_affinity": len(os.sched_getaffinity(0))}
+
+
+def flush_denormals() -> str:
+    """XLA's CPU runtime already runs every computation with subnormals flushed (FTZ and DAZ); there is no
+    switch: what the probe of a jitted multiply says."""
+    multiply = jax.jit(lambda a, b: a * b, backend="cpu")
+    return denormal_mode(lambda a, b: np.asarray(multiply(a, b)))
 
 
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:

@@ -12,7 +12,7 @@ import numpy as np
 import threadpoolctl
 
 from impls import training
-from impls.base import RecurrentModel, State
+from impls.base import RecurrentModel, State, denormal_mode
 from impls.layout import layer_params, param_name
 from impls.training import TrainConfig, Trainer
 
@@ -322,6 +322,11 @@ def set_threads(n: int) -> None:
 def thread_info() -> dict[str, object]:
     """The thread counts NumPy's BLAS reports."""
     return {"blas": [p.get("num_threads") for p in threadpoolctl.threadpool_info()]}
+
+
+def flush_denormals() -> str:
+    """NumPy offers no switch for subnormals: its arithmetic keeps them (what the probe says)."""
+    return denormal_mode(np.multiply)
 
 
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:

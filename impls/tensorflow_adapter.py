@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from impls import training  # noqa: E402
-from impls.base import DeviceUnavailableError, RecurrentModel, State  # noqa: E402
+from impls.base import DeviceUnavailableError, RecurrentModel, State, denormal_mode  # noqa: E402
 from impls.layout import PARAM_KINDS, gate_permute, layer_params, param_name  # noqa: E402
 from impls.training import TrainConfig, Trainer  # noqa: E402
 
@@ -292,6 +292,13 @@ def thread_info() -> dict[str, object]:
         "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
         "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
     }
+
+
+def flush_denormals() -> str:
+    """TensorFlow's CPU kernels already run with subnormals flushed (its thread pools set FTZ and DAZ);
+    there is no switch: what the probe of a compiled multiply says."""
+    multiply = tf.function(lambda a, b: a * b)
+    return denormal_mode(lambda a, b: multiply(tf.constant(a), tf.constant(b)).numpy())
 
 
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from impls import training
-from impls.base import DeviceUnavailableError, RecurrentModel, State
+from impls.base import DeviceUnavailableError, RecurrentModel, State, denormal_mode
 from impls.layout import PARAM_KINDS, param_name, param_shapes
 from impls.training import TrainConfig, Trainer
 
@@ -365,6 +365,13 @@ def set_threads(n: int) -> None:
 
 def thread_info() -> dict[str, object]:
     return {"intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads()}
+
+
+def flush_denormals() -> str:
+    """``torch.set_flush_denormal(True)``: the CPU's FTZ and DAZ bits for this thread, inherited by the
+    thread pools started after it."""
+    torch.set_flush_denormal(True)
+    return denormal_mode(lambda a, b: (torch.from_numpy(a) * torch.from_numpy(b)).numpy())
 
 
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:

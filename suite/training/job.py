@@ -47,7 +47,10 @@ def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tu
 
 
 def run_job(spec: dict) -> dict:
-    """Train and test as ``spec`` says; the record the sweep stores (status ok or diverged)."""
+    """Train and test as ``spec`` says; the record the sweep stores (status ok or diverged). Subnormal
+    floats are flushed where the framework lets it choose; what its arithmetic did is in ``denormals``."""
+    backend = impls.backend(spec.get("implementation") or spec["framework"])
+    denormals = backend.flush_denormals() if backend is not None else "unknown"
     task = tasks.get(spec["task"])
     model = impls.create(
         spec.get("implementation") or spec["framework"],
@@ -120,6 +123,7 @@ def run_job(spec: dict) -> dict:
         "baseline_loss": task.baseline(spec["seq_len"]),
         "path": model.path(),
         "t_max": chrono_t_max(spec),
+        "denormals": denormals,
     }
     if eval_every:
         record.update(

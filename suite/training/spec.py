@@ -101,5 +101,8 @@ def merge(*record_lists: Iterable[dict]) -> list[dict]:
 
 
 def record(kind: str, spec: Mapping[str, Any], result: Mapping[str, Any], environment: Mapping) -> dict:
-    """The record a finished (or failed) job becomes in a study's results."""
-    return make_record(kind, {**spec, **result}, environment)
+    """The record a finished (or failed) job becomes in a study's results; what the job's process did with
+    subnormal floats (``denormals``) joins its environment."""
+    fields = {**spec, **result}
+    denormals = fields.pop("denormals", None)
+    return make_record(kind, fields, {**environment, **({"denormals": denormals} if denormals else {})})

@@ -12,7 +12,7 @@ from tests.conftest import framework_params
 def test_every_adapter_module_implements_the_backend_protocol(framework):
     module = impls.backend(framework)
     assert isinstance(module, impls.Backend)
-    for name in ("set_threads", "thread_info", "matmul"):
+    for name in ("set_threads", "thread_info", "matmul", "flush_denormals"):
         expected = list(inspect.signature(getattr(impls.Backend, name)).parameters)[1:]  # without self
         assert list(inspect.signature(getattr(module, name)).parameters) == expected, name
     info = module.thread_info()
@@ -30,3 +30,25 @@ def test_a_module_without_the_hooks_is_not_a_backend():
 def test_backend_names_unknown_and_missing_frameworks():
     with pytest.raises(ValueError, match="unknown implementation .mxnet."):
         impls.backend("mxnet")
+
+
+def test_the_denormal_probe_tells_flushing_from_keeping():
+    import numpy as np
+
+    from impls.base import denormal_mode
+
+    assert denormal_mode(np.multiply) == "kept"  # NumPy keeps subnormals
+    assert denormal_mode(lambda a, b: np.where(np.abs(a * b) < 1.2e-38, 0, a * b)) == "flushed"  # FTZ
+    assert denormal_mode(lambda a, b: np.where(np.abs(a) < 1.2e-38, 0, a) * b) == "flushed"  # DAZ
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_each_framework_says_what_its_arithmetic_does_with_subnormals_in_a_fresh_process(framework):
+    import subprocess
+    import sys
+
+    code = f"import impls; print(impls.backend({framework!r}).flush_denormals())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    mode = out.stdout.strip().splitlines()[-1]
+    # torch flushes once asked; XLA and TensorFlow's CPU runtimes always do; NumPy cannot be asked
+    assert mode == {"numpy": "kept"}.get(impls.get(framework).framework, "flushed"), out.stderr[-500:]

@@ -78,3 +78,22 @@ def test_bad_targets(framework):
 def test_bad_train_config(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**kwargs)
+
+
+@pytest.mark.parametrize("framework", framework_params(("torch", "tensorflow", "jax")))
+def test_with_subnormals_flushed_float64_jobs_still_train_as_the_reference_does(framework):
+    """A training job flushes subnormals where its framework can (suite.training.job); its float64 learning
+    curve still equals the NumPy job's, whose arithmetic keeps them."""
+    from suite.training import scheduler, spec
+
+    def job(name):
+        settings = dict(steps=40, batch_size=5, hidden_size=6, optimizer="adam", lr=0.01, clip=1.0)
+        s = spec.make("adding", name, "lstm", 30, 0, dtype="float64", threads=1, **settings)
+        return scheduler.run_in_subprocess(s, 300.0)
+
+    reference, other = job("numpy"), job(framework)
+    assert (reference["status"], other["status"]) == ("ok", "ok")
+    assert (reference["denormals"], other["denormals"]) == ("kept", "flushed")
+    expected = np.array([loss for _, loss in reference["learning_curve"]])
+    got = np.array([loss for _, loss in other["learning_curve"]])
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
