@@ -129,8 +129,8 @@ def main(args: argparse.Namespace) -> int:
             )
             capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env)
         else:
-            chosen = _search_implementations(args, cells)
-            on_device(sorted(set(chosen.values())), args.device)
+            chosen = _search_implementations(args, cells, search)
+            on_device(sorted({chosen(c, t) for c in cells for t in search}), args.device)
             print(f"{len(done)} finished jobs read from {path}", file=sys.stderr)
             capacity.run(
                 chain_list,
@@ -159,39 +159,44 @@ def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _search_implementations(args: argparse.Namespace, cells: list[str]) -> dict[str, str]:
-    """The implementation each cell is searched on: the one named, else the cheapest per cell in the
-    throughput file measured on this CPU (when installed), else torch (or the first installed)."""
+def _search_implementations(
+    args: argparse.Namespace, cells: list[str], search: list[int]
+) -> capacity.Chooser:
+    """The implementation each job is searched on: the one named, else the cheapest per cell and length in
+    the throughput file measured on this CPU (capacity.searched_on)."""
     if args.impls is not None or args.frameworks is not None:
         names = implementations_arg(args)
         if len(names) != 1:
             raise UsageError("a search runs on one implementation: name one with --impls (or use --at)")
-        return dict.fromkeys(cells, names[0])
+        return lambda cell, seq_len: names[0]
     measured = Path(THROUGHPUT_JSON)
     throughput = _read(measured) if measured.exists() else []
-    chosen = capacity.searched_on(cells, throughput, cpu_model(), impls.available())
-    for cell, (name, was_measured) in chosen.items():
-        why = f"the cheapest measured on this CPU ({measured})" if was_measured else "no throughput measured"
-        print(f"{cell}: searched on {name}: {why}", file=sys.stderr)
-    return {cell: name for cell, (name, _) in chosen.items()}
+    choose, table = capacity.searched_on(throughput, cpu_model(), impls.available())
+    why = f"the cheapest measured on this CPU ({measured})" if table else "no throughput measured on this CPU"
+    for cell in cells:
+        plan = ", ".join(f"T={t} {choose(cell, t)}" for t in search)
+        print(f"{cell}: {plan}: {why}", file=sys.stderr)
+    return choose
 
 
 def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
-    """Time the search's training step per implementation and cell, one job at a time (nothing else
-    running)."""
-    specs = capacity.throughput_specs(cells, names, args.device)
+    """Time the search's training step per implementation, cell and length, one job at a time (nothing else
+    running). The file keeps what other machines measured."""
+    specs = capacity.throughput_specs(cells, names, args.device, capacity.lengths(args.start, args.longest))
     path = Path(args.json or THROUGHPUT_JSON)
     env = environment(1)
+    elsewhere = [r for r in _read(path) if r["environment"].get("cpu") != env["cpu"]]
     records = []
     for s in specs:
         record = spec.record(capacity.KIND, s, scheduler.run_in_subprocess(s, args.timeout), env)
         records.append(record)
-        write_records(path, records)
+        write_records(path, elsewhere + records)
         print(_line(record), file=sys.stderr, flush=True)
     rows = [
         {
             "implementation": capacity.where(r),
             "cell": r["cell"],
+            "T": r["seq_len"],
             "ms_per_step": None if not r.get("seconds_per_step") else 1e3 * r["seconds_per_step"],
             "first_step_ms": None if not r.get("first_step_seconds") else 1e3 * r["first_step_seconds"],
             "status": r["status"],
@@ -199,7 +204,10 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
         for r in records
     ]
     print(render(rows, list(rows[0])))
-    print(f"\ncheapest per cell: {capacity.fastest(records, env['cpu'])}\nwrote {path}")
+    cheapest = capacity.fastest(records, env["cpu"])
+    by_length = ", ".join(f"{c} T={t} {n}" for (c, t), n in sorted(cheapest.items()))
+    print(f"\ncheapest per cell and length: {by_length}")
+    print(f"wrote {path}")
     return 0 if all(r["status"] == "ok" for r in records) else 1
 
 

@@ -5,6 +5,7 @@ jobs, so an interrupted or moved search resumes where it stopped."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -53,41 +54,54 @@ def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: d
     return spec_mod.make(task, implementation, cell, seq_len, seed, init=init, threads=1, **settings)
 
 
-def throughput_specs(cells: list[str], names: list[str], device: str = "cpu") -> list[dict]:
-    """Jobs that time THROUGHPUT_STEPS training steps per implementation and cell at THROUGHPUT_LENGTH, with
-    the search's settings on the adding problem (the cells an implementation does not declare left out)."""
+def throughput_specs(
+    cells: list[str], names: list[str], device: str = "cpu", seq_lens: list[int] | None = None
+) -> list[dict]:
+    """Jobs that time THROUGHPUT_STEPS training steps per implementation, cell and length (the search's
+    lengths by default: the cost of a step is not the same at every length, and subnormals make long
+    sequences dearer on some paths), with the search's settings on the adding problem (its loss reads the
+    last step only); the cells an implementation does not declare are left out."""
     on = None if device == "cpu" else device  # CPU jobs keep their keys
     settings = settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0, device=on)
     return [
-        {**spec(("adding", c, "default"), n, THROUGHPUT_LENGTH, 0, settings), "throughput": True}
+        {**spec(("adding", c, "default"), n, t, 0, settings), "throughput": True}
+        for t in seq_lens or lengths()
         for n in names
         for c in cells
         if impls.get(n).unsupported(c, settings["dtype"], device) is None
     ]
 
 
-def fastest(records: list[dict], cpu: str) -> dict[str, str]:
-    """Per cell, the implementation whose typical search job costs least on a machine with this CPU: the
-    first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured rate."""
-    cost: dict[str, dict[str, float]] = {}
+def fastest(records: list[dict], cpu: str) -> dict[tuple[str, int], str]:
+    """Per cell and length, the implementation whose typical search job costs least on a machine with this
+    CPU: the first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured rate."""
+    cost: dict[tuple[str, int], dict[str, float]] = {}
     for r in records:
         if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
             seconds = (r.get("first_step_seconds") or 0.0) + JOB_STEPS * r["seconds_per_step"]
-            cost.setdefault(r["cell"], {})[r["implementation"]] = seconds
-    return {cell: min(by_impl, key=by_impl.get) for cell, by_impl in cost.items()}
+            cost.setdefault((r["cell"], r["seq_len"]), {})[r["implementation"]] = seconds
+    return {at: min(by_impl, key=by_impl.get) for at, by_impl in cost.items()}
 
 
-def searched_on(
-    cells: list[str], throughput: list[dict], cpu: str, installed: list[str]
-) -> dict[str, tuple[str, bool]]:
-    """Per cell, the implementation a search runs on, and whether it was chosen from a measurement: the
-    cheapest in ``throughput`` measured on this CPU (when installed), else torch (or the first installed)."""
-    cheapest = fastest(throughput, cpu)
+Chooser = Callable[[str, int], str]  # (cell, length) -> the implementation a search job runs on
+
+
+def searched_on(throughput: list[dict], cpu: str, installed: list[str]) -> tuple[Chooser, dict]:
+    """The implementation a search job runs on, per cell and length: the cheapest in ``throughput`` measured
+    on this CPU at that length, else at the nearest length measured (in doublings), among those installed;
+    torch (or the first installed) where nothing was measured for the cell. Returns the chooser and the
+    measured table it reads ((cell, length) -> implementation)."""
+    table = {at: name for at, name in fastest(throughput, cpu).items() if name in installed}
     fallback = "torch" if "torch" in installed else installed[0]
-    return {
-        cell: (cheapest[cell], True) if cheapest.get(cell) in installed else (fallback, False)
-        for cell in cells
-    }
+
+    def choose(cell: str, seq_len: int) -> str:
+        measured = [t for c, t in table if c == cell]
+        if not measured:
+            return fallback
+        nearest = min(measured, key=lambda t: (abs(math.log2(t / seq_len)), t))
+        return table[(cell, nearest)]
+
+    return choose, table
 
 
 def where(record: dict) -> str:
@@ -98,7 +112,7 @@ def where(record: dict) -> str:
 
 def next_jobs(
     chain: Chain,
-    implementation: str,
+    implementation: str | Chooser,
     seeds: int,
     settings: dict,
     done: dict[str, dict],
@@ -107,10 +121,13 @@ def next_jobs(
     """The jobs a chain needs next: the missing seeds at the first length not yet complete (a length is
     passed once any of its seeds solves it); [] when the chain is over: no seed solved the last complete
     length, or every length is done. When no seed solves the first length, lengths halve down to the task's
-    shortest sensible length (tasks.Task.shortest) until one is solved."""
+    shortest sensible length (tasks.Task.shortest) until one is solved. ``implementation`` is one name, or
+    a chooser of the implementation per cell and length."""
+    choose = implementation if callable(implementation) else (lambda cell, seq_len: implementation)
 
     def missing_or_solved(seq_len: int) -> list[dict] | bool:
-        specs = [spec(chain, implementation, seq_len, s, settings) for s in range(seeds)]
+        name = choose(chain[1], seq_len)
+        specs = [spec(chain, name, seq_len, s, settings) for s in range(seeds)]
         missing = [s for s in specs if key(s) not in done]
         return missing or any(done[key(s)].get("solved") for s in specs)
 
@@ -136,7 +153,7 @@ def _shorter(chain: Chain, start: int, missing_or_solved: Callable[[int], list[d
 
 def run(
     chain_list: list[Chain],
-    implementation_of: dict[str, str],
+    implementation_of: dict[str, str] | Chooser,
     seeds: int,
     settings_of: Callable[[str], dict],
     search: list[int],
@@ -147,15 +164,19 @@ def run(
     runner: scheduler.Runner | None = None,
     environment: dict | None = None,
 ) -> dict[str, dict]:
-    """Search every chain on its cell's implementation (``implementation_of``: cell -> name), ``jobs`` jobs
+    """Search every chain on its cell's implementation (``implementation_of``: cell -> name, or a chooser
+    per cell and length), ``jobs`` jobs
     at a time, each in a fresh process; ``done`` holds the finished records by key and gains the new ones.
     A job that crashes or times out counts as unsolved for this run (it is recorded, and a later run tries
     it again)."""
     outcomes = dict(done)
 
+    if isinstance(implementation_of, dict):
+        named = implementation_of
+        implementation_of = lambda cell, seq_len: named[cell]  # noqa: E731
+
     def then(chain: Chain) -> list[dict]:
-        name = implementation_of[chain[1]]
-        return next_jobs(chain, name, seeds, settings_of(chain[0]), outcomes, search)
+        return next_jobs(chain, implementation_of, seeds, settings_of(chain[0]), outcomes, search)
 
     def record(r: dict) -> None:
         outcomes[key(r)] = r
@@ -226,21 +247,16 @@ def _train(
 # ----- what the records say -----
 
 
-def outcomes_by_point(records: Iterable[dict]) -> dict[tuple, list[dict]]:
-    """Finished records by (task, cell, init, implementation and device, seq_len, settings), in seed
-    order."""
+def outcomes_by_point(
+    records: Iterable[dict], label: Callable[[dict], str] | None = None
+) -> dict[tuple, list[dict]]:
+    """Finished records by (task, cell, init, ``label`` (the implementation and device by default),
+    seq_len, settings), in seed order."""
+    label = label or where
     points: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("kind") == "capacity" and finished(r):
-            settings = tuple(r.get(k) for k in SETTINGS)
-            point = (
-                r["task"],
-                r["cell"],
-                r.get("init", "default"),
-                where(r),
-                r["seq_len"],
-                settings,
-            )
+            point = (r["task"], r["cell"], r.get("init", "default"), label(r), r["seq_len"], _settings(r))
             points.setdefault(point, []).append(r)
     return {p: sorted(rs, key=lambda r: r["seed"]) for p, rs in sorted(points.items(), key=str)}
 
@@ -264,19 +280,21 @@ def point_summary(records: list[dict]) -> dict[str, Any]:
     }
 
 
-def reach(records: Iterable[dict]) -> list[dict]:
-    """Per task, cell, init, implementation and settings: the longest length solved by at least half the
-    seeds, the longest solved by any seed, the success fraction at each length tried, and whether the
-    longest length tried was solved (``capped``: the search stopped at its limit, not at a failure)."""
+def reach(records: Iterable[dict], by_implementation: bool = True) -> list[dict]:
+    """Per task, cell, init, implementation (or, ``by_implementation=False``, device: the implementations
+    it ran on are then listed) and settings: the longest length solved by at least half the seeds, the
+    longest solved by any seed, the success fraction at each length tried, and whether the longest length
+    tried was solved (``capped``: the search stopped at its limit, not at a failure)."""
     rows: dict[tuple, dict] = {}
-    for (task, cell, init, impl, seq_len, settings), rs in outcomes_by_point(records).items():
+    label = where if by_implementation else device_of
+    for (task, cell, init, on, seq_len, settings), rs in outcomes_by_point(records, label).items():
         row = rows.setdefault(
-            (task, cell, init, impl, settings),
+            (task, cell, init, on, settings),
             {
                 "task": task,
                 "cell": cell,
                 "init": init,
-                "implementation": impl,
+                "implementation": on,
                 "settings": dict(zip(SETTINGS, settings, strict=True)),
                 "by_length": {},
                 "longest_half": None,
@@ -285,6 +303,7 @@ def reach(records: Iterable[dict]) -> list[dict]:
             },
         )
         s = point_summary(rs)
+        s["implementations"] = sorted({where(r) for r in rs})
         row["by_length"][seq_len] = s
         row["seeds"] = max(row["seeds"], s["seeds"])
         if s["fraction"] >= 0.5:
@@ -293,22 +312,39 @@ def reach(records: Iterable[dict]) -> list[dict]:
             row["longest_any"] = max(row["longest_any"] or 0, seq_len)
     for row in rows.values():
         row["by_length"] = dict(sorted(row["by_length"].items()))
+        if not by_implementation:
+            row["implementation"] = ", ".join(
+                dict.fromkeys(n for s in row["by_length"].values() for n in s["implementations"])
+            )
         # solved at the longest length tried: the search was capped there, the reach may be longer
         row["capped"] = row["by_length"][max(row["by_length"])]["solved"] > 0
     return list(rows.values())
 
 
 def search_rows(records: list[dict]) -> list[dict]:
-    """The capacity search's reach rows: per task, cell and init, the implementation that ran most of its
-    jobs (fixed points run on other implementations are the framework comparison)."""
-    rows = reach([r for r in records if not r.get("throughput")])
-    jobs = {}
-    for r in rows:
-        n = sum(p["seeds"] for p in r["by_length"].values())
-        chain = (r["task"], r["cell"], r["init"])
-        if n > jobs.get(chain, (0, None))[0]:
-            jobs[chain] = (n, r)
-    return [row for _, row in jobs.values()]
+    """The capacity search's reach rows, one per task, cell, init and settings. The search may run each
+    length on another implementation (the cheapest there; their float64 trajectories agree); where a
+    length was also trained on other implementations or devices (the framework comparison), the search's
+    own are those of the implementation that ran the most of the chain's jobs."""
+    searched = [r for r in records if not r.get("throughput") and finished(r)]
+    per_chain: dict[tuple, dict[str, int]] = {}
+    for r in searched:
+        chain = (r["task"], r["cell"], r.get("init", "default"), _settings(r))
+        per_chain.setdefault(chain, {}).setdefault(where(r), 0)
+        per_chain[chain][where(r)] += 1
+    kept = []
+    for (task, cell, init, settings), counts in per_chain.items():
+        at = [r for r in searched if (r["task"], r["cell"], r.get("init", "default")) == (task, cell, init)]
+        at = [r for r in at if _settings(r) == settings]
+        for seq_len in {r["seq_len"] for r in at}:
+            here = [r for r in at if r["seq_len"] == seq_len]
+            chosen = max({where(r) for r in here}, key=lambda name: (counts[name], name))
+            kept += [{**r, "searched_on": where(r)} for r in here if where(r) == chosen]
+    return reach(kept, by_implementation=False)
+
+
+def _settings(record: dict) -> tuple:
+    return tuple(record.get(k) for k in SETTINGS)
 
 
 def _compared_points(records: list[dict]) -> dict[tuple, dict[str, list[dict]]]:

@@ -204,11 +204,12 @@ def test_checkpoints_hold_the_canonical_weights_at_their_steps(tmp_path):
     assert {"readout.weight", "readout.bias"} <= set(saved[4])
 
 
-def throughput(name, cell, seconds, first=0.0, cpu="A"):
+def throughput(name, cell, seconds, first=0.0, cpu="A", seq_len=100):
     return {
         "throughput": True,
         "implementation": name,
         "cell": cell,
+        "seq_len": seq_len,
         "seconds_per_step": seconds,
         "first_step_seconds": first,
         "environment": {"cpu": cpu},
@@ -223,8 +224,25 @@ def test_the_cheapest_implementation_per_cell_counts_its_compile_and_this_cpu_on
         throughput("torch", "lstm", 0.005),
         throughput("torch", "rnn", 0.001, cpu="B"),
     ]
-    assert fastest(records, "A") == {"rnn": "numpy", "lstm": "torch"}
+    assert fastest(records, "A") == {("rnn", 100): "numpy", ("lstm", 100): "torch"}
     assert fastest(records, "C") == {}
+
+
+def test_each_length_is_searched_on_the_cheapest_implementation_measured_nearest_to_it():
+    from suite.studies.capacity.search import searched_on
+
+    records = [
+        throughput("numpy", "lstm", 0.004, seq_len=10),
+        throughput("torch", "lstm", 0.005, seq_len=10),
+        throughput("numpy", "lstm", 0.050, seq_len=160),  # subnormals: NumPy cannot flush them
+        throughput("torch", "lstm", 0.010, seq_len=160),
+        throughput("jax", "gru", 0.001, seq_len=10),
+    ]
+    choose, table = searched_on(records, "A", ["numpy", "torch"])
+    assert table == {("lstm", 10): "numpy", ("lstm", 160): "torch"}  # jax is not installed: left out
+    assert [choose("lstm", t) for t in (10, 20, 40, 80, 320)] == ["numpy", "numpy", "numpy", "torch", "torch"]
+    assert choose("gru", 40) == "torch"  # nothing measured for the GRU: the fallback
+    assert searched_on([], "A", ["numpy"])[0]("rnn", 10) == "numpy"
 
 
 def test_the_command_resumes_from_its_results_file_without_running_a_finished_job(capsys, tmp_path):
@@ -423,3 +441,26 @@ def test_seed_agreement_counts_outcomes_that_match_the_majority_at_their_seed():
     (row,) = capacity.seed_agreement(records)
     # seed 0: 3 of 3; seed 1: 2 of 2; seed 2: torch no, jax yes: 1 of 2
     assert row["runs"] == ["jax", "numpy", "torch"] and (row["agree"], row["outcomes"]) == (6, 7)
+
+
+def test_a_search_runs_each_length_on_its_chooser_and_reads_back_as_one_chain():
+    chain = ("temporal2", "lstm", "default")
+
+    def choose(cell, seq_len):
+        return "numpy" if seq_len < 40 else "torch"
+
+    done = {}
+    outcomes = capacity.run(
+        [chain], choose, 2, lambda task: SMALL, [10, 20, 40, 80], done, runner=fake_runner({"lstm": 40})
+    )
+    ran = {(r["seq_len"], r["implementation"]) for r in outcomes.values()}
+    assert ran == {(10, "numpy"), (20, "numpy"), (40, "torch"), (80, "torch")}
+    # the framework comparison at T=40 on two more implementations does not split or change the chain
+    extra = [
+        {**capacity.spec(chain, name, 40, s, SMALL), "kind": "capacity", "status": "ok", "solved": False}
+        for name in ("jax", "tensorflow")
+        for s in range(2)
+    ]
+    (row,) = capacity.search_rows([*outcomes.values(), *extra])
+    assert row["longest_half"] == 40 and row["implementation"] == "numpy, torch"
+    assert row["by_length"][40]["implementations"] == ["torch"]
