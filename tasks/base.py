@@ -3,8 +3,27 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A published result on a task, read in the paper's own text (../shared/reference/tasks.md), and, where
+    rnnbench reruns it, the setting it was trained at: ``lengths``, ``settings`` (hidden size, batch size,
+    optimizer, learning rate, clipping), ``inits`` and the budget in training sequences."""
+
+    name: str  # short and unique within its task: "arjovsky2016"
+    source: str  # the citation
+    cells: tuple[str, ...]  # the cells it reports
+    result: str  # what it reports
+    lengths: tuple[int, ...] = ()  # where rnnbench reruns it (none: quoted only)
+    settings: dict[str, Any] = field(default_factory=dict)
+    inits: tuple[str, ...] = ("default",)
+    sequences: int = 0  # the training budget, in sequences
+    mapping: str = ""  # how the paper's setup maps onto rnnbench's, where it differs
 
 
 class Task(ABC):
@@ -19,8 +38,11 @@ class Task(ABC):
     shortest: int = 1  # the shortest length worth training at (a search halves down to it, no further)
     optimizer: str = "adam"  # the optimizer its published anchors train with
     preset: str = ""  # the training preset it uses in a profile (suite.studies.learning.presets)
-    # what the papers report per cell, with the citation (../shared/reference/tasks.md)
-    anchors: dict[str, str] = {}  # noqa: RUF012
+    anchors: tuple[Anchor, ...] = ()  # what the papers report, with their settings
+
+    def anchor_text(self, cell: str) -> str:
+        """What the papers report for ``cell`` on this task, with their citations."""
+        return "; ".join(f"{a.result} ({a.source})" for a in self.anchors if cell in a.cells)
 
     def check_length(self, seq_len: int) -> None:
         if (

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import impls
+import tasks
 from suite import harness
 from suite.environment import cpu_model, environment
 from suite.options import (
@@ -25,11 +26,13 @@ from suite.options import (
     parse_list,
 )
 from suite.records import ResultsError, read_records, write_records
+from suite.studies.capacity import anchors
 from suite.studies.capacity import search as capacity
 from suite.table import render
 from suite.training import scheduler, spec
 
 DEFAULT_JSON = "results/capacity.json"
+ANCHORS_JSON = "results/capacity-anchors.json"
 THROUGHPUT_JSON = "results/capacity-throughput.json"
 
 
@@ -52,6 +55,11 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "--at", help="comma-separated lengths: train every selected implementation there, no search"
     )
     p.add_argument("--throughput", action="store_true", help="time each implementation's training step first")
+    p.add_argument(
+        "--anchors",
+        action="store_true",
+        help="rerun the tasks' published anchors at their own settings and budgets (and the GRU); no search",
+    )
     for name in ("steps", "batch-size", "hidden-size", "eval-every"):
         default = capacity.SETTINGS[name.replace("-", "_")]
         p.add_argument(f"--{name}", type=int, help=f"default {default}")
@@ -59,7 +67,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     add_device(p, "the jobs train")
     p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
-    add_json(p, default=f"{DEFAULT_JSON}; {THROUGHPUT_JSON} with --throughput")
+    add_json(p, default=f"{DEFAULT_JSON}; {THROUGHPUT_JSON} with --throughput, {ANCHORS_JSON} with --anchors")
     p.set_defaults(func=main)
 
 
@@ -102,7 +110,7 @@ def main(args: argparse.Namespace) -> int:
         return _throughput(args, cells, on_device(implementations_arg(args), args.device))
     if args.device == "gpu" and args.jobs > 1:  # jobs share the GPU: none may claim most of it up front
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    path = Path(args.json or DEFAULT_JSON)
+    path = Path(args.json or (ANCHORS_JSON if args.anchors else DEFAULT_JSON))
     old = _read(path)
     done = scheduler.done(old)
     env = environment(1)
@@ -117,7 +125,17 @@ def main(args: argparse.Namespace) -> int:
         print(_line(record), file=sys.stderr, flush=True)
 
     try:
-        if args.at:
+        if args.anchors:
+            chosen = _search_implementations(
+                args, cells, sorted({t for a in _anchors(task_names) for t in a})
+            )
+            specs = anchors.specs(task_names, args.seeds, chosen, cells, args.device)
+            on_device(sorted({s["implementation"] for s in specs}), args.device)
+            print(
+                f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done", file=sys.stderr
+            )
+            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env)
+        elif args.at:
             at = parse_ints(args.at, "--at")
             if not at or min(at) < 1:
                 raise UsageError(f"--at must be lengths >= 1, got {args.at!r}")
@@ -154,9 +172,18 @@ def main(args: argparse.Namespace) -> int:
     if not done and not failed:
         raise UsageError("no job ran and none was found finished")
     write_records(path, spec.merge(_read(path), done.values(), failed))
-    print(render(_rows(capacity.reach(done.values())), list(_rows([{}])[0]) if done else ["task"]))
+    if args.anchors:
+        table = anchors.rows(done.values())
+        print(render(table, ["task", "source", "cell", "init", "T", "seeds", "solved", "median_solve_step"]))
+    else:
+        print(render(_rows(capacity.reach(done.values())), list(_rows([{}])[0]) if done else ["task"]))
     print(f"\nwrote {path}")
     return 1 if failed else 0
+
+
+def _anchors(task_names: list[str]) -> list[tuple[int, ...]]:
+    """The lengths of each rerun anchor of the tasks."""
+    return [a.lengths for t in task_names for a in tasks.get(t).anchors if a.lengths]
 
 
 def _search_implementations(

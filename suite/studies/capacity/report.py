@@ -6,7 +6,7 @@ import statistics
 
 import tasks as task_defs
 from suite.report.loading import Results
-from suite.report.machines import machine
+from suite.report.machines import by_machine, machine
 from suite.report.page import Finding, Report, listed, md_table, missing_finding, sources_of
 from suite.report.style import (
     CELLS,
@@ -15,7 +15,7 @@ from suite.report.style import (
     legend,
     plt,
 )
-from suite.studies.capacity import STUDY
+from suite.studies.capacity import STUDY, anchors
 from suite.studies.capacity import search as capacity
 from suite.table import CELL_NAMES
 
@@ -120,7 +120,7 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
                 f"{t}:{p['solved']}/{p['seeds']}" + (f"@{p['median_solve_step']:g}" if p["solved"] else "")
                 for t, p in r["by_length"].items()
             ),
-            "anchor": task_defs.get(r["task"]).anchors.get(r["cell"], ""),
+            "anchor": task_defs.get(r["task"]).anchor_text(r["cell"]),
         }
         for r in sorted(rows, key=lambda r: (r["task"], r["cell"], r["init"]))
     ]
@@ -161,29 +161,68 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
                 f"({', '.join(row['runs'])}): {row['agree']} of {row['outcomes']} outcomes agree with the "
                 "majority at the same seed."
             )
-    timed = [r for r in records if r.get("throughput")]
-    if timed:
-        rep.add("### Training throughput, which chose the implementation per cell")
-        rep.add(
-            f"One job at a time, one thread, {timed[0]['steps']} steps at T={timed[0]['seq_len']} on the "
-            "adding problem; the first step (where a framework compiles) is kept apart. Measured on "
-            f"{machine(timed[0])}."
-        )
-        rep.add(
-            md_table(
-                [
-                    {
-                        **r,
-                        "ms_per_step": r["seconds_per_step"] * 1e3 if r.get("seconds_per_step") else None,
-                        "first_step_ms": r["first_step_seconds"] * 1e3
-                        if r.get("first_step_seconds")
-                        else None,
-                    }
-                    for r in timed
-                ],
-                ["implementation", "cell", "ms_per_step", "first_step_ms", "status"],
+    section_throughput(rep, [r for r in records if r.get("throughput")])
+    section_anchors(rep, records)
+
+
+def section_throughput(rep: Report, timed: list[dict]) -> None:
+    """Per machine, the training step's milliseconds per implementation, cell and length, and the cheapest
+    at each length (what a search there runs on)."""
+    if not timed:
+        return
+    rep.add("### Training throughput, which chooses the implementation per cell and length")
+    r0 = timed[0]
+    rep.add(
+        f"One job at a time, one thread, {r0['steps']} training steps of the search's setting (hidden "
+        f"{r0['hidden_size']}, batch {r0['batch_size']}) on the adding problem, whose loss reads the last "
+        "step only; milliseconds per step, the first step (where a framework compiles) kept apart. A search "
+        "job runs on the implementation whose first step plus 1000 steps cost least at its length (bold)."
+    )
+    for where, recs in by_machine(timed).items():
+        lengths = sorted({r["seq_len"] for r in recs})
+        cheapest = capacity.fastest(recs, recs[0]["environment"].get("cpu"))
+        table: dict[tuple[str, str], dict] = {}
+        for r in recs:
+            row = table.setdefault(
+                (r["cell"], capacity.where(r)), {"cell": r["cell"], "implementation": capacity.where(r)}
             )
+            ms = f"{r['seconds_per_step'] * 1e3:.3g}" if r.get("seconds_per_step") else r["status"]
+            row[f"T={r['seq_len']}"] = (
+                f"**{ms}**" if cheapest.get((r["cell"], r["seq_len"])) == r["implementation"] else ms
+            )
+        denormals = sorted(
+            {
+                f"{r['implementation']} {r['environment']['denormals']}"
+                for r in recs
+                if r["environment"].get("denormals")
+            }
         )
+        rep.add(
+            f"{where}, from {', '.join(rep.link(x) for x in sorted({r['source'] for r in recs}))}"
+            + (f"; subnormals: {', '.join(denormals)}" if denormals else "; subnormals: not recorded")
+            + "."
+        )
+        rows = [table[k] for k in sorted(table, key=lambda k: (CELLS.index(k[0]), k[1]))]
+        rep.add(md_table(rows, ["cell", "implementation", *(f"T={t}" for t in lengths)]))
+
+
+def section_anchors(rep: Report, records: list[dict]) -> None:
+    """The published anchors beside rnnbench's outcome at the same setting and budget."""
+    rep.add("### The published anchors, rerun at their own settings")
+    table = anchors.rows(records)
+    if not table:
+        rep.add(f"_Not rerun yet: `{STUDY.measures['capacity']} --anchors`._")
+        return
+    rep.add(
+        "Each anchor at the setting its paper states (hidden size, batch, optimizer, clipping, init) and at "
+        "its budget in sequences, 5 seeds, each job stopping once it meets the task's criterion; the GRU "
+        "beside it where the paper has none. From "
+        + ", ".join(rep.link(x) for x in sorted({r["source"] for r in records if r.get("anchor")}))
+        + "."
+    )
+    columns = ["task", "source", "cell", "init", "T", "setting", "budget", "published", "seeds", "solved"]
+    columns += ["median_solve_step", "median_solve_sequences", "median_test_loss", "implementations"]
+    rep.add(md_table(table, columns))
 
 
 def capacity_vs_length(rows: list[dict]) -> Figure | None:
@@ -252,7 +291,33 @@ def capacity_vs_length(rows: list[dict]) -> Figure | None:
 
 def findings(results: Results) -> list[Finding]:
     records = results.of("capacity")
-    return capacity_findings(capacity.search_rows(records), records, STUDY.measures["capacity"])
+    found = capacity_findings(capacity.search_rows(records), records, STUDY.measures["capacity"])
+    return [*anchor_findings(records), *found]
+
+
+def anchor_findings(records: list[dict]) -> list[Finding]:
+    """How many seeds solve each published anchor point at the paper's own setting and budget."""
+    table = [r for r in anchors.rows(records) if not r["published"].startswith("no published")]
+    if not table:
+        return []
+    parts = [f"{r['task']} {CELL_NAMES[r['cell']]} T={r['T']}: {r['solved']}/{r['seeds']}" for r in table]
+    text = (
+        "**the published anchors, rerun at their own settings and budgets** (seeds solved): "
+        + "; ".join(
+            f"{r['task']} {CELL_NAMES[r['cell']]} {r['init']} T={r['T']} ({r['source']}; {r['budget']}): "
+            f"{r['solved']}/{r['seeds']}"
+            + (
+                f", median solve at {r['median_solve_sequences']:,} sequences"
+                if r["median_solve_sequences"]
+                else ""
+            )
+            for r in table
+        )
+        + "."
+    )
+    sources = sorted({r["source"] for r in records if r.get("anchor")})
+    question = "Do the published anchors reproduce at their own budgets?"
+    return [Finding(question, text, "how-far-each-cell-reaches", sources, "; ".join(parts))]
 
 
 def sections(page: Report, results: Results) -> None:

@@ -326,7 +326,7 @@ def search_rows(records: list[dict]) -> list[dict]:
     length on another implementation (the cheapest there; their float64 trajectories agree); where a
     length was also trained on other implementations or devices (the framework comparison), the search's
     own are those of the implementation that ran the most of the chain's jobs."""
-    searched = [r for r in records if not r.get("throughput") and finished(r)]
+    searched = [r for r in records if searched_job(r) and finished(r)]
     per_chain: dict[tuple, dict[str, int]] = {}
     for r in searched:
         chain = (r["task"], r["cell"], r.get("init", "default"), _settings(r))
@@ -343,6 +343,11 @@ def search_rows(records: list[dict]) -> list[dict]:
     return reach(kept, by_implementation=False)
 
 
+def searched_job(record: dict) -> bool:
+    """A job of the search or of its framework comparison: not a throughput timing, not an anchor rerun."""
+    return not record.get("throughput") and not record.get("anchor")
+
+
 def _settings(record: dict) -> tuple:
     return tuple(record.get(k) for k in SETTINGS)
 
@@ -352,7 +357,7 @@ def _compared_points(records: list[dict]) -> dict[tuple, dict[str, list[dict]]]:
     finished records of each, by ``where``."""
     by_point: dict[tuple, dict[str, list[dict]]] = {}
     for (task, cell, init, run, seq_len, settings), recs in outcomes_by_point(
-        [r for r in records if not r.get("throughput")]
+        [r for r in records if searched_job(r)]
     ).items():
         by_point.setdefault((task, cell, init, seq_len, settings), {})[run] = recs
     return {point: runs for point, runs in by_point.items() if len(runs) > 1}

@@ -1,0 +1,102 @@
+"""The published anchors, rerun at their own settings: each task's anchors (tasks.Anchor) at their lengths,
+cells and inits, with the GRU added where a paper has none (rnnbench's own contribution), several seeds,
+each job on the implementation a search would pick; and the table that sets each anchor beside rnnbench's
+outcome at the same budget."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable
+
+import tasks
+from suite.studies.capacity import search
+from suite.training import spec as spec_mod
+from suite.training.spec import finished
+
+EVAL_CHECKS = 100  # validation checks in a job at most: a check every steps / 100 steps, at least 100
+
+
+def specs(
+    task_names: Iterable[str],
+    seeds: int,
+    choose: Callable[[str, int], str],
+    cells: Iterable[str] | None = None,
+    device: str = "cpu",
+) -> list[dict]:
+    """Every rerun job of the anchors of ``task_names``: per anchor, cell (the paper's and the GRU), init,
+    length and seed; ``choose`` (cell, length) -> implementation."""
+    out = []
+    for task in task_names:
+        for anchor in tasks.get(task).anchors:
+            if not anchor.lengths:
+                continue
+            run_cells = [c for c in dict.fromkeys([*anchor.cells, "gru"]) if cells is None or c in cells]
+            for cell in run_cells:
+                for init in anchor.inits if cell != "rnn" else ("default",):
+                    for seq_len in anchor.lengths:
+                        settings = budget(anchor.settings, anchor.sequences, device)
+                        for seed in range(seeds):
+                            job = search.spec(
+                                (task, cell, init), choose(cell, seq_len), seq_len, seed, settings
+                            )
+                            out.append({**job, "anchor": f"{task}:{anchor.name}"})
+    return out
+
+
+def budget(settings: dict, sequences: int, device: str = "cpu") -> dict:
+    """An anchor's training settings with its budget in steps (its sequences over its batch, rounded up) and
+    a validation check every 1 % of them (at least every 100 steps)."""
+    merged = {**spec_mod.DEFAULTS, **settings}
+    steps = math.ceil(sequences / merged["batch_size"])
+    merged.update(steps=steps, eval_every=max(100, steps // EVAL_CHECKS))
+    if device != "cpu":
+        merged["device"] = device
+    return {k: merged[k] for k in (*search.SETTINGS, "device") if k in merged}
+
+
+def rows(records: Iterable[dict]) -> list[dict]:
+    """Per anchor, cell, init and length: the paper's setting, budget and result beside rnnbench's seeds,
+    solved, median solve step (and sequences) and median final test loss."""
+    points: dict[tuple, list[dict]] = {}
+    for r in records:
+        if r.get("anchor") and finished(r):
+            at = (r["anchor"], r["cell"], r.get("init", "default"), r["seq_len"])
+            points.setdefault(at, []).append(r)
+    out = []
+    for (name, cell, init, seq_len), recs in sorted(points.items()):
+        task, _, anchor_name = name.partition(":")
+        anchor = next(a for a in tasks.get(task).anchors if a.name == anchor_name)
+        summary = search.point_summary(recs)
+        step = summary["median_solve_step"]
+        batch = recs[0]["batch_size"]
+        out.append(
+            {
+                "task": task,
+                "source": anchor.source,
+                "cell": cell,
+                "init": init,
+                "T": seq_len,
+                "setting": setting_text(recs[0]),
+                "budget": f"{anchor.sequences:,} sequences ({recs[0]['steps']:,} steps)",
+                "published": anchor.result
+                if cell in anchor.cells
+                else "no published anchor (rnnbench's own)",
+                "seeds": summary["seeds"],
+                "solved": summary["solved"],
+                "median_solve_step": step,
+                "median_solve_sequences": None if step is None else int(step * batch),
+                "median_test_loss": statistics.median(summary["losses"]) if summary["losses"] else None,
+                "implementations": ", ".join(sorted({search.where(r) for r in recs})),
+            }
+        )
+    return out
+
+
+def setting_text(record: dict) -> str:
+    """A job's training setting in words."""
+    clip = f"clip {record['clip']}" if record.get("clip") else "no clipping"
+    return (
+        f"hidden {record['hidden_size']}, batch {record['batch_size']}, "
+        f"{record['optimizer']} {record['lr']}, {clip}, {record['dtype']}"
+    )

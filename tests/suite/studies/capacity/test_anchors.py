@@ -1,0 +1,86 @@
+"""The published anchors rerun at their own settings: the jobs they make, the table they give, and the
+command that runs them (on a stand-in runner: the real budgets take hours)."""
+
+import tasks
+from suite.records import read_records
+from suite.studies.capacity import anchors
+from suite.studies.capacity import search as capacity
+from suite.training import scheduler, spec
+from tests.conftest import run_cli
+
+
+def numpy_everywhere(cell, seq_len):
+    return "numpy"
+
+
+def test_the_adding_anchor_runs_arjovskys_setting_at_his_lengths_with_the_gru_beside_it():
+    jobs = [j for j in anchors.specs(["adding"], 5, numpy_everywhere) if j["anchor"] == "adding:arjovsky2016"]
+    assert {(j["cell"], j["seq_len"]) for j in jobs} == {
+        (c, t) for c in ("lstm", "rnn", "gru") for t in (100, 200, 400)
+    }
+    assert len(jobs) == 9 * 5 and len({spec.key(j) for j in jobs}) == len(jobs)
+    j = jobs[0]
+    assert (j["hidden_size"], j["batch_size"], j["optimizer"], j["lr"], j["clip"]) == (
+        128,
+        20,
+        "rmsprop",
+        1e-3,
+        1.0,
+    )
+    assert j["steps"] == 20_000 and j["eval_every"] == 200 and j["threads"] == 1  # 400,000 sequences
+
+
+def test_chrono_against_forget_bias_1_on_copy_500_and_budgets_rounded_up():
+    jobs = anchors.specs(["copy"], 1, numpy_everywhere)
+    tallec = {(j["cell"], j["init"]) for j in jobs if j["anchor"] == "copy:tallec2018"}
+    assert tallec == {("lstm", "forget1"), ("lstm", "chrono"), ("gru", "forget1"), ("gru", "chrono")}
+    assert all(j["clip"] is None for j in jobs if j["anchor"] == "copy:tallec2018")
+    (h_s,) = [j for j in anchors.specs(["temporal3"], 1, numpy_everywhere) if j["cell"] == "lstm"]
+    assert h_s["steps"] * h_s["batch_size"] >= 571_100  # at least Hochreiter & Schmidhuber's budget
+    assert anchors.budget({"batch_size": 20}, 31_390)["steps"] == 1570
+
+
+def test_every_rerun_anchor_is_described_and_quoted_ones_only_quote():
+    for name in tasks.TASKS:
+        for a in tasks.get(name).anchors:
+            assert a.source and a.result and a.cells
+            if a.lengths:
+                assert a.sequences > 0 and {"hidden_size", "batch_size", "optimizer", "lr"} <= set(a.settings)
+
+
+def test_the_table_sets_each_anchor_beside_the_outcome_and_the_search_ignores_anchor_jobs():
+    jobs = [j for j in anchors.specs(["temporal2"], 2, numpy_everywhere) if j["seq_len"] == 100]
+    records = [
+        {
+            **j,
+            "kind": "capacity",
+            "status": "ok",
+            "solved": j["seed"] == 0,
+            "solved_step": 800,
+            "test_loss": 0.1,
+            "accuracy": 0.99,
+        }
+        for j in jobs
+    ]
+    rows = {r["cell"]: r for r in anchors.rows(records)}
+    assert rows["lstm"]["solved"] == 1 and rows["lstm"]["seeds"] == 2
+    assert rows["lstm"]["median_solve_sequences"] == 800 * 20
+    assert "31,390" in rows["lstm"]["published"] and rows["gru"]["published"].startswith("no published")
+    assert capacity.search_rows(records) == []
+
+
+def test_the_command_reruns_the_anchors_and_resumes(capsys, monkeypatch, tmp_path):
+    ran = []
+
+    def stand_in(job, timeout_s):
+        ran.append(job)
+        return {"status": "ok", "solved": True, "solved_step": 100, "test_loss": 0.0, "accuracy": 1.0}
+
+    monkeypatch.setattr(scheduler, "run_in_subprocess", stand_in)
+    path = tmp_path / "anchors.json"
+    argv = ["run", "capacity", "--anchors", "--tasks", "temporal2", "--impls", "numpy", "--seeds", "2"]
+    code, out = run_cli(capsys, *argv, "--json", str(path))
+    assert code == 0 and len(ran) == 2 * 2  # the LSTM (the paper's) and the GRU, T=100, 2 seeds
+    assert {r["anchor"] for r in read_records(path)} == {"temporal2:hochreiter1997"}
+    assert "hochreiter" in out.out.lower() or "Hochreiter" in out.out
+    assert run_cli(capsys, *argv, "--json", str(path))[0] == 0 and len(ran) == 4  # all finished: none rerun
