@@ -28,8 +28,9 @@ def test_the_key_is_stable_and_ignores_what_does_not_change_the_outcome():
 def test_a_record_keeps_the_key_of_its_spec_chronos_t_max_included():
     s = job(init="chrono")
     result = {"status": "ok", "t_max": spec.chrono_t_max(s), "path": "numpy", "test_loss": 0.1}
-    record = spec.record("capacity", s, result, {"cpu": "x"})
-    assert record["kind"] == "capacity" and record["environment"] == {"cpu": "x"}
+    record = spec.record("capacity", s, {**result, "denormals": "kept"}, {"cpu": "x"})
+    assert record["kind"] == "capacity" and record["environment"] == {"cpu": "x", "denormals": "kept"}
+    assert "denormals" not in record  # what the job's process did with subnormals is where it ran
     assert spec.key(record) == spec.key(s) == spec.key({**s, "t_max": 15})
     assert spec.key(s) != spec.key({**s, "t_max": 30})
 
