@@ -19,6 +19,7 @@ _HS_MAPPING = (
     "sequences, 20x fewer updates"
 )
 
+
 class TemporalOrder(Task):
     """Input: T one-hot symbols over 6; every position a distractor uniform in {c, d, e, f} except the
     marks, each uniform in {A, B}, one per window. Target: the class sum(mark_i * 2^(n-1-i)) (AA, AB, BA,
