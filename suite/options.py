@@ -122,6 +122,26 @@ def fail_on_exit_code(rows: list[dict], fail_on: str, regressions: Sequence[str]
     return 1 if any(r["decision"] in gates for r in rows) else 0
 
 
+def add_budget(p: argparse.ArgumentParser) -> None:
+    """``--sequences``: a training budget in sequences, the papers' unit, instead of ``--steps``."""
+    p.add_argument(
+        "--sequences",
+        type=int,
+        help="the training budget in sequences (the papers' unit): steps = sequences / batch, rounded up",
+    )
+
+
+def steps_from(args: argparse.Namespace, batch_size: int) -> int | None:
+    """The steps ``--steps`` or ``--sequences`` ask for (None: neither); both at once is a usage error."""
+    if args.sequences is None:
+        return args.steps
+    if args.steps is not None:
+        raise UsageError("give --steps or --sequences, not both")
+    if args.sequences < 1:
+        raise UsageError(f"--sequences must be >= 1, got {args.sequences}")
+    return -(-args.sequences // batch_size)
+
+
 def on_gpu(names: list[str]) -> list[str]:
     """The arguments that select ``names`` on the GPU (a GPU run's steps share them)."""
     return ["--impls", ",".join(names), "--device", "gpu"]

@@ -16,6 +16,7 @@ from suite import harness
 from suite.environment import cpu_model, environment
 from suite.options import (
     UsageError,
+    add_budget,
     add_device,
     add_json,
     add_selection,
@@ -24,6 +25,7 @@ from suite.options import (
     on_gpu,
     parse_ints,
     parse_list,
+    steps_from,
 )
 from suite.records import ResultsError, read_records, write_records
 from suite.studies.capacity import anchors
@@ -64,6 +66,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         default = capacity.SETTINGS[name.replace("-", "_")]
         p.add_argument(f"--{name}", type=int, help=f"default {default}")
     p.add_argument("--lr", type=float, help=f"default {capacity.SETTINGS['lr']}")
+    add_budget(p)
     add_device(p, "the jobs train")
     p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
@@ -101,6 +104,7 @@ def main(args: argparse.Namespace) -> int:
     if not chain_list:
         raise UsageError("nothing to run: forget1 and chrono apply to lstm and gru only")
     overrides = {k: getattr(args, k) for k in ("steps", "batch_size", "hidden_size", "eval_every", "lr")}
+    overrides["steps"] = steps_from(args, args.batch_size or capacity.SETTINGS["batch_size"])
     overrides["device"] = None if args.device == "cpu" else args.device  # CPU jobs keep their keys
 
     def settings_of(task: str) -> dict:

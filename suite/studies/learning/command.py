@@ -13,12 +13,14 @@ from suite import harness
 from suite.environment import environment
 from suite.options import (
     UsageError,
+    add_budget,
     add_json,
     add_selection,
     implementations_arg,
     one_dtype,
     parse_ints,
     parse_list,
+    steps_from,
 )
 from suite.studies.learning import presets
 from suite.studies.learning import sweep as accuracy
@@ -36,6 +38,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     add_selection(p)
     for name in ("steps", "seeds", "batch-size", "hidden-size"):
         p.add_argument(f"--{name}", type=int, help="default: the profile's")
+    add_budget(p)
     p.add_argument("--optimizer", choices=list(presets.OPTIMIZERS), help="default: the profile's")
     p.add_argument("--lr", type=float, help="default: the profile's")
     p.add_argument("--clip", type=float, help="global-norm clip, 0: off (default: the profile's)")
@@ -75,12 +78,13 @@ def main(args: argparse.Namespace) -> int:
         if not getattr(args, name) > 0:
             raise UsageError(f"--{name} must be > 0, got {getattr(args, name)}")
     try:
+        batch = args.batch_size or presets.training(args.profile, args.task)["batch_size"]
         run = presets.resolve_training(
             args.profile,
             args.task,
             lengths=_lengths(args.lengths),
             seeds=args.seeds,
-            steps=args.steps,
+            steps=steps_from(args, batch),
             batch_size=args.batch_size,
             hidden_size=args.hidden_size,
             optimizer=args.optimizer,

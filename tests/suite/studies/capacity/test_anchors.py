@@ -84,3 +84,13 @@ def test_the_command_reruns_the_anchors_and_resumes(capsys, monkeypatch, tmp_pat
     assert {r["anchor"] for r in read_records(path)} == {"temporal2:hochreiter1997"}
     assert "hochreiter" in out.out.lower() or "Hochreiter" in out.out
     assert run_cli(capsys, *argv, "--json", str(path))[0] == 0 and len(ran) == 4  # all finished: none rerun
+
+
+def test_a_budget_in_sequences_sets_the_steps_and_not_with_steps_too(capsys, monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(scheduler, "run_in_subprocess", lambda job, t: seen.append(job) or {"status": "ok"})
+    argv = ["run", "capacity", "--tasks", "adding", "--cells", "rnn", "--impls", "numpy", "--seeds", "1"]
+    argv += ["--at", "10", "--batch-size", "20", "--json", str(tmp_path / "c.json")]
+    assert run_cli(capsys, *argv, "--sequences", "101")[0] == 0 and seen[0]["steps"] == 6  # rounded up
+    code, out = run_cli(capsys, *argv, "--sequences", "100", "--steps", "5")
+    assert code == 2 and "not both" in out.err

@@ -178,3 +178,13 @@ def test_the_profile_sets_the_optimizer_and_flags_override_it(capsys, tmp_path):
         assert run_cli(capsys, *common, "--json", str(path), *extra)[0] == 0
         (record,) = read_records(path)
         assert (record["optimizer"], record["lr"], record["clip"]) == expected
+
+
+def test_run_accuracy_takes_its_budget_in_sequences(capsys, tmp_path):
+    path = tmp_path / "acc.json"
+    argv = ["run", "accuracy", "--task", "adding", "--lengths", "3", "--impls", "numpy", "--cells", "rnn"]
+    argv += ["--batch-size", "4", "--hidden-size", "2", "--no-progress", "--cache", str(tmp_path / "cache")]
+    assert run_cli(capsys, *argv, "--sequences", "10", "--json", str(path))[0] == 0
+    (record,) = read_records(path)
+    assert record["steps"] == 3  # 10 sequences in batches of 4
+    assert run_cli(capsys, *argv, "--sequences", "0", "--json", str(path))[0] == 2
