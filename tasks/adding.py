@@ -30,8 +30,12 @@ class Adding(Task):
             "T=750; tanh RNN: never below the 0.167 baseline at T=100..750",
             lengths=(100, 200, 400),
             settings={"hidden_size": 128, "batch_size": 20, "optimizer": "rmsprop", "lr": 1e-3, "clip": 1.0},
+            inits=("forget1",),
             sequences=400_000,
-            mapping="the budget is not stated: 20,000 steps of batch 20, a reproduction script's count",
+            mapping="the budget is not stated: 20,000 steps of batch 20, a reproduction script's count; the "
+            "init is not stated in the paper, but their code (amarshah/complex_RNN, models.py) sets the "
+            "forget bias to 1 and the other biases to 0 (Glorot-uniform weights, an output-gate peephole): "
+            "forget1 here, with PyTorch's weights and no peephole",
         ),
         Anchor(
             "hochreiter1997",

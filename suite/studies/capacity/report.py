@@ -223,6 +223,16 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
     columns = ["task", "source", "cell", "init", "T", "setting", "budget", "published", "seeds", "solved"]
     columns += ["median_solve_step", "median_solve_sequences", "median_test_loss", "implementations"]
     rep.add(md_table(table, columns))
+    notes = {
+        f"{a.source} ({task})": a.mapping
+        for task in dict.fromkeys(r["task"] for r in table)
+        for a in task_defs.get(task).anchors
+        if a.lengths and a.mapping
+    }
+    rep.add(
+        "Where a paper's setup and rnnbench's differ:\n\n"
+        + "\n".join(f"- {k}: {v}" for k, v in notes.items())
+    )
 
 
 def capacity_vs_length(rows: list[dict]) -> Figure | None:

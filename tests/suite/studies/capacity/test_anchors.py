@@ -35,8 +35,9 @@ def test_chrono_against_forget_bias_1_on_copy_500_and_budgets_rounded_up():
     tallec = {(j["cell"], j["init"]) for j in jobs if j["anchor"] == "copy:tallec2018"}
     assert tallec == {("lstm", "forget1"), ("lstm", "chrono"), ("gru", "forget1"), ("gru", "chrono")}
     assert all(j["clip"] is None for j in jobs if j["anchor"] == "copy:tallec2018")
-    (h_s,) = [j for j in anchors.specs(["temporal3"], 1, numpy_everywhere) if j["cell"] == "lstm"]
-    assert h_s["steps"] * h_s["batch_size"] >= 571_100  # at least Hochreiter & Schmidhuber's budget
+    h_s = [j for j in anchors.specs(["temporal3"], 1, numpy_everywhere) if j["cell"] == "lstm"]
+    assert [j["init"] for j in h_s] == ["forget1", "chrono"]  # their LSTM has no forget gate: biased open
+    assert h_s[0]["steps"] * h_s[0]["batch_size"] >= 571_100  # at least Hochreiter & Schmidhuber's budget
     assert anchors.budget({"batch_size": 20}, 31_390)["steps"] == 1570
 
 
@@ -80,10 +81,10 @@ def test_the_command_reruns_the_anchors_and_resumes(capsys, monkeypatch, tmp_pat
     path = tmp_path / "anchors.json"
     argv = ["run", "capacity", "--anchors", "--tasks", "temporal2", "--impls", "numpy", "--seeds", "2"]
     code, out = run_cli(capsys, *argv, "--json", str(path))
-    assert code == 0 and len(ran) == 2 * 2  # the LSTM (the paper's) and the GRU, T=100, 2 seeds
+    assert code == 0 and len(ran) == 2 * 2 * 2  # the LSTM (the paper's) and the GRU, 2 inits, T=100, 2 seeds
     assert {r["anchor"] for r in read_records(path)} == {"temporal2:hochreiter1997"}
     assert "hochreiter" in out.out.lower() or "Hochreiter" in out.out
-    assert run_cli(capsys, *argv, "--json", str(path))[0] == 0 and len(ran) == 4  # all finished: none rerun
+    assert run_cli(capsys, *argv, "--json", str(path))[0] == 0 and len(ran) == 8  # all finished: none rerun
 
 
 def test_a_budget_in_sequences_sets_the_steps_and_not_with_steps_too(capsys, monkeypatch, tmp_path):
