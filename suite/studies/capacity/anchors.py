@@ -75,7 +75,7 @@ def rows(records: Iterable[dict]) -> list[dict]:
                 "task": task,
                 "source": anchor.source,
                 "cell": cell,
-                "init": init,
+                "init": init if init in anchor.inits or cell == "rnn" else f"{init} (not the paper's)",
                 "T": seq_len,
                 "setting": setting_text(recs[0]),
                 "budget": f"{anchor.sequences:,} sequences ({recs[0]['steps']:,} steps)",

@@ -310,7 +310,10 @@ def anchor_findings(records: list[dict]) -> list[Finding]:
     table = [r for r in anchors.rows(records) if not r["published"].startswith("no published")]
     if not table:
         return []
-    parts = [f"{r['task']} {CELL_NAMES[r['cell']]} T={r['T']}: {r['solved']}/{r['seeds']}" for r in table]
+    parts = [
+        f"{r['task']} {CELL_NAMES[r['cell']]} {r['init']} T={r['T']}: {r['solved']}/{r['seeds']}"
+        for r in table
+    ]
     text = (
         "**the published anchors, rerun at their own settings and budgets** (seeds solved): "
         + "; ".join(
