@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -10,7 +11,7 @@ import numpy as np
 
 from impls.layout import CELLS, DTYPES, init_params, param_shapes
 from impls.registry import DEVICES
-from impls.training import TrainConfig, Trainer
+from impls.training import Runs, TrainConfig, Trainer
 
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
 
@@ -173,6 +174,32 @@ class RecurrentModel(ABC):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         return self._trainer(config, int(seed))
+
+    @classmethod
+    def train_together(
+        cls, models: list[RecurrentModel], configs: list[TrainConfig], seeds: list[int]
+    ) -> Runs:
+        """K models of this class and one shape, each trained by its config (which may differ in the
+        learning rate alone) with its readout seed: in one compiled step where the framework can
+        (``Runs.fused``), else in turn. Each run computes what its own :meth:`trainer` would."""
+        if not models or not len(models) == len(configs) == len(seeds):
+            raise ValueError(
+                f"need one config and one seed per model, got {len(models)}, {len(configs)}, {len(seeds)}"
+            )
+        first = models[0]
+        for m in models:
+            if type(m) is not cls:
+                raise TypeError(f"{cls.__name__}.train_together got a {type(m).__name__}")
+            if m.shapes != first.shapes or (m.dtype, m.device) != (first.dtype, first.device):
+                raise ValueError(f"runs trained together must share one shape: {m!r} vs {first!r}")
+        if len({dataclasses.replace(c, lr=1.0) for c in configs}) > 1:
+            raise ValueError("runs trained together may differ in the learning rate only")
+        trainers = [m.trainer(c, s) for m, c, s in zip(models, configs, seeds, strict=True)]
+        return cls._train_together(trainers)
+
+    @classmethod
+    def _train_together(cls, trainers: list[Trainer]) -> Runs:
+        return Runs(trainers)
 
     def reset_device_peak(self) -> None:
         """Start a new peak of the device allocator (GPU); CPU memory is measured by the harness."""

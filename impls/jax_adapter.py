@@ -191,6 +191,12 @@ class JaxModel(RecurrentModel):
     def _trainer(self, config: TrainConfig, seed: int) -> Trainer:
         return JaxTrainer(self, config, seed)
 
+    @classmethod
+    def _train_together(cls, trainers: list[Trainer]) -> training.Runs:
+        if type(trainers[0].model).stack is not JaxModel.stack:  # a plugin's stack may read its model
+            return training.Runs(trainers)
+        return JaxRuns(trainers)
+
 
 @cache
 def compiled(model_type: type[JaxModel], cell: str, device: str) -> tuple[Callable, Callable]:
@@ -232,37 +238,15 @@ class JaxTrainer(Trainer):
         m, config = self.model, self.config
         self._all = {**m._params, **{n: m.put(p) for n, p in self.readout_init.items()}}
         self._slots = {n: training.init_slots(config, jnp.zeros_like, p) for n, p in self._all.items()}
-        layers, dtype = m.num_layers, m.dtype
-
-        def output(params, x):
-            zeros = jnp.zeros((layers, x.shape[0], m.hidden_size), dtype)
-            y, _, _ = m.stack(params, x, zeros, zeros if m.cell == "lstm" else None)
-            h = y[:, -1] if training.at_last_step(config) else y
-            return h @ params["readout.weight"].T + params["readout.bias"]
-
-        def loss_fn(params, x, target):
-            out = output(params, x)
-            if config.loss == "mse_last":
-                return jnp.mean((out - target) ** 2)
-            logp = jax.nn.log_softmax(out, axis=-1)
-            return -jnp.mean(jnp.take_along_axis(logp, target[..., None], axis=-1))
-
-        def step(params, slots, t, x, target):
-            loss, grads = jax.value_and_grad(loss_fn)(params, x, target)
-            scale = training.clip_scale(jnp, [jnp.sum(g * g) for g in grads.values()], config.clip)
-            new_params, new_slots = {}, {}
-            for name, p in params.items():
-                delta, new_slots[name] = training.update(jnp, config, grads[name] * scale, slots[name], t)
-                new_params[name] = p - delta
-            return new_params, new_slots, loss
-
-        self._jit_step = jax.jit(step)
-        self._jit_output = jax.jit(output)
+        self.output, self.pure_step = _training_functions(m, config)
+        self._jit_step = jax.jit(self.pure_step)
+        self._jit_output = jax.jit(self.output)
 
     def _step(self, x: np.ndarray, target: np.ndarray) -> float:
         m = self.model
         t = jnp.asarray(self.steps, dtype=m.dtype)
-        self._all, self._slots, loss = self._jit_step(self._all, self._slots, t, m.put(x), m.put(target))
+        lr = jnp.asarray(self.config.lr, dtype=m.dtype)
+        self._all, self._slots, loss = self._jit_step(self._all, self._slots, t, lr, m.put(x), m.put(target))
         m._params = {n: self._all[n] for n in m._params}
         return float(loss)
 
@@ -271,6 +255,79 @@ class JaxTrainer(Trainer):
 
     def _readout(self) -> dict[str, np.ndarray]:
         return {n: np.array(self._all[n]) for n in training.READOUT}
+
+
+def _training_functions(m: JaxModel, config: TrainConfig) -> tuple[Callable, Callable]:
+    """The pure readout output (params, x) and training step (params, slots, t, lr, x, target) ->
+    (params, slots, loss) of a model trained by ``config``."""
+    layers, dtype = m.num_layers, m.dtype
+
+    def output(params, x):
+        zeros = jnp.zeros((layers, x.shape[0], m.hidden_size), dtype)
+        y, _, _ = m.stack(params, x, zeros, zeros if m.cell == "lstm" else None)
+        h = y[:, -1] if training.at_last_step(config) else y
+        return h @ params["readout.weight"].T + params["readout.bias"]
+
+    def loss_fn(params, x, target):
+        out = output(params, x)
+        if config.loss == "mse_last":
+            return jnp.mean((out - target) ** 2)
+        logp = jax.nn.log_softmax(out, axis=-1)
+        return -jnp.mean(jnp.take_along_axis(logp, target[..., None], axis=-1))
+
+    def step(params, slots, t, lr, x, target):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, target)
+        scale = training.clip_scale(jnp, [jnp.sum(g * g) for g in grads.values()], config.clip)
+        new_params, new_slots = {}, {}
+        for name, p in params.items():
+            delta, new_slots[name] = training.update(jnp, config, grads[name] * scale, slots[name], t, lr)
+            new_params[name] = p - delta
+        return new_params, new_slots, loss
+
+    return output, step
+
+
+class JaxRuns(training.Runs):
+    """K runs in one compiled step: the single run's step under ``jax.vmap``, over the runs' parameters,
+    optimizer slots, learning rates and batches."""
+
+    fused = True
+
+    def __init__(self, trainers: list[JaxTrainer]) -> None:
+        super().__init__(trainers)
+        first = trainers[0]
+        self._model = first.model
+        self._params = jax.tree.map(lambda *a: jnp.stack(a), *[t._all for t in trainers])
+        self._slots = jax.tree.map(lambda *a: jnp.stack(a), *[t._slots for t in trainers])
+        self._lr = first.model.put(np.array([t.config.lr for t in trainers], dtype=first.model.dtype))
+        self._steps = 0
+        self._jit_step = jax.jit(jax.vmap(first.pure_step, in_axes=(0, 0, None, 0, 0, 0)))
+        self._jit_output = jax.jit(first.output)
+
+    def step(
+        self, xs: list[np.ndarray], targets: list[np.ndarray], active: list[bool] | None = None
+    ) -> list[float]:
+        self._check_batches(xs, targets)
+        for trainer, x, target in zip(self.trainers, xs, targets, strict=True):
+            trainer.model._check_inputs(x, None)
+            trainer._check_target(x, target)
+        self._steps += 1
+        m = self._model
+        t = jnp.asarray(self._steps, dtype=m.dtype)
+        self._params, self._slots, losses = self._jit_step(
+            self._params, self._slots, t, self._lr, m.put(np.stack(xs)), m.put(np.stack(targets))
+        )
+        return [float(v) for v in np.asarray(losses)]
+
+    def predict(self, run: int, x: np.ndarray) -> np.ndarray:
+        x, _ = self._model._check_inputs(x, None)
+        return np.asarray(self._jit_output(self._run_params(run), self._model.put(x)))
+
+    def params(self, run: int) -> dict[str, np.ndarray]:
+        return {n: np.array(p) for n, p in self._run_params(run).items()}
+
+    def _run_params(self, run: int) -> dict:
+        return {n: p[run] for n, p in self._params.items()}
 
 
 def set_threads(n: int) -> None:
@@ -285,8 +342,8 @@ def thread_info() -> dict[str, object]:
 def flush_denormals() -> str:
     """XLA's CPU runtime already runs every computation with subnormals flushed (FTZ and DAZ); there is no
     switch: what the probe of a jitted multiply says."""
-    multiply = jax.jit(lambda a, b: a * b, backend="cpu")
-    return denormal_mode(lambda a, b: np.asarray(multiply(a, b)))
+    multiply, cpu = jax.jit(lambda a, b: a * b), jax.devices("cpu")[0]
+    return denormal_mode(lambda a, b: np.asarray(multiply(jax.device_put(a, cpu), jax.device_put(b, cpu))))
 
 
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:

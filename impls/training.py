@@ -76,18 +76,22 @@ def init_slots(config: TrainConfig, zeros_like: Any, param: Any) -> list[Any]:
     ]
 
 
-def update(xp: Any, config: TrainConfig, grad: Any, slots: list[Any], step: Any) -> tuple[Any, list[Any]]:
-    """(the change to subtract from the parameter, the new slots); ``step`` counts from 1."""
+def update(
+    xp: Any, config: TrainConfig, grad: Any, slots: list[Any], step: Any, lr: Any = None
+) -> tuple[Any, list[Any]]:
+    """(the change to subtract from the parameter, the new slots); ``step`` counts from 1; ``lr``, where
+    given, replaces the config's (a traced value when runs of different rates train in one step)."""
+    lr = config.lr if lr is None else lr
     if config.optimizer == "sgd":
-        return config.lr * grad, []
+        return lr * grad, []
     if config.optimizer == "rmsprop":
         v = config.decay * slots[0] + (1 - config.decay) * grad * grad
-        return config.lr * grad / (xp.sqrt(v) + config.eps), [v]
+        return lr * grad / (xp.sqrt(v) + config.eps), [v]
     m = config.beta1 * slots[0] + (1 - config.beta1) * grad
     v = config.beta2 * slots[1] + (1 - config.beta2) * grad * grad
     m_hat = m / (1 - config.beta1**step)
     v_hat = v / (1 - config.beta2**step)
-    return config.lr * m_hat / (xp.sqrt(v_hat) + config.eps), [m, v]
+    return lr * m_hat / (xp.sqrt(v_hat) + config.eps), [m, v]
 
 
 def array_module(a: Any) -> Any:
@@ -179,3 +183,45 @@ class Trainer(ABC):
 
     @abstractmethod
     def _readout(self) -> dict[str, np.ndarray]: ...
+
+
+class Runs:
+    """K training runs of one shape (cell, sizes, dtype, device, task's loss, optimizer) stepped together,
+    each on its own batch, from its own initial weights and at its own learning rate. This one steps K
+    trainers in turn; a framework that can compile the K runs into one step overrides it
+    (:meth:`impls.base.RecurrentModel.train_together`)."""
+
+    fused = False  # whether one compiled step advances every run
+
+    def __init__(self, trainers: list[Trainer]) -> None:
+        self.trainers = trainers
+
+    def __len__(self) -> int:
+        return len(self.trainers)
+
+    def step(
+        self, xs: list[np.ndarray], targets: list[np.ndarray], active: list[bool] | None = None
+    ) -> list[float]:
+        """One training step of every run on its own batch; each run's loss before its update. Runs not
+        ``active`` (stopped) may be skipped (their loss then NaN) or stepped on: their results are not read
+        again."""
+        self._check_batches(xs, targets)
+        active = active or [True] * len(self)
+        return [
+            t.step(x, y) if on else float("nan")
+            for t, x, y, on in zip(self.trainers, xs, targets, active, strict=True)
+        ]
+
+    def predict(self, run: int, x: np.ndarray) -> np.ndarray:
+        """Run ``run``'s readout output, as :meth:`Trainer.predict`."""
+        return self.trainers[run].predict(x)
+
+    def params(self, run: int) -> dict[str, np.ndarray]:
+        """Run ``run``'s parameters in the canonical layout, the readout's included."""
+        return self.trainers[run].params()
+
+    def _check_batches(self, xs: list[np.ndarray], targets: list[np.ndarray]) -> None:
+        if len(xs) != len(self) or len(targets) != len(self):
+            raise ValueError(f"{len(self)} runs need {len(self)} batches, got {len(xs)} and {len(targets)}")
+        if len({x.shape for x in xs}) > 1:
+            raise ValueError(f"the runs' batches must share one shape, got {sorted({x.shape for x in xs})}")

@@ -4,6 +4,7 @@ found in the results or the cache is never run again."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -24,13 +25,79 @@ Runner = Callable[[dict, float], dict]
 
 def run_in_subprocess(spec: dict, timeout_s: float) -> dict:
     """Run one job in a fresh process (the harness); a crash, an out-of-memory kill or a timeout becomes
-    its outcome."""
+    its outcome. A job of several runs (``runs``, see :func:`pack`) gets one result per run under
+    ``runs``; a crash or a timeout is each run's outcome."""
     started = time.perf_counter()
     (result,) = harness.run_jobs([spec], PLAN, spec.get("threads"), timeout_s=timeout_s)
+    wall = time.perf_counter() - started
+    if "runs" in spec:  # the harness merged the job into its result: what it added is every run's
+        shared = {k: v for k, v in result.items() if k not in spec and k != "runs"}
+        if result.get("status") != "ok":  # the process failed
+            return {"runs": [_completed({**run, **shared}, wall) for run in spec["runs"]]}
+        runs = zip(spec["runs"], result["runs"], strict=True)
+        return {"runs": [_completed({**run, **shared, **r}, wall) for run, r in runs]}
+    return _completed(result, wall)
+
+
+def _completed(result: dict, wall_seconds: float) -> dict:
     result.setdefault("test_loss", None)
     result.setdefault("accuracy", None)
     result.setdefault("solved", False)
-    return {**result, "wall_seconds": time.perf_counter() - started}
+    return {**result, "wall_seconds": wall_seconds}
+
+
+# What runs trained together in one process share (the rest, seed, init, learning rate, budget and
+# validation checks, is each run's own): impls.base.RecurrentModel.train_together.
+SHAPE: tuple[str, ...] = (
+    "task",
+    "implementation",
+    "cell",
+    "seq_len",
+    "batch_size",
+    "hidden_size",
+    "optimizer",
+    "clip",
+    "dtype",
+    "device",
+    "threads",
+    "throughput",
+    "together",
+)
+
+
+def pack(specs: Iterable[dict]) -> list[dict]:
+    """``specs`` as jobs: a spec that says ``together: K`` trains in one process, in one step, with up to
+    K - 1 others of its shape (``SHAPE``) as ``{"runs": [...]}`` (with the implementation and threads the
+    harness reads); the others stay plain
+    specs, in their order."""
+    out: list[Any] = []
+    groups: dict[tuple, list[dict]] = {}
+    for s in specs:
+        size = s.get("together") or 1
+        if size <= 1:
+            out.append(s)
+            continue
+        shape = tuple(str(s.get(k)) for k in SHAPE)
+        if shape not in groups:
+            groups[shape] = []
+            out.append(groups[shape])  # the group takes the place of its first member
+        groups[shape].append(s)
+    jobs = []
+    for item in out:
+        if isinstance(item, dict):
+            jobs.append(item)
+            continue
+        size = item[0]["together"]
+        for i in range(0, len(item), size):
+            chunk = item[i : i + size]
+            lead = chunk[0]
+            together = {k: lead.get(k) for k in ("implementation", "framework", "threads")}
+            jobs.append(lead if len(chunk) == 1 else {"runs": chunk, **together})
+    return jobs
+
+
+def _keys(job: dict) -> list[str]:
+    return [key(s) for s in job.get("runs", [job])]
 
 
 def dask_runner(address: str | None, workers: int) -> tuple[Runner, Callable[[], None]]:
@@ -66,28 +133,34 @@ def schedule(
 ) -> None:
     """Run the (group, spec) pairs ``first``, ``jobs`` at a time, each through ``runner`` (a fresh local
     process by default); ``on_result(spec, result)`` as each finishes; once a group has nothing in flight,
-    run what ``then(group)`` asks for next. A spec already in flight is not started twice. An interrupt
-    starts nothing more (the jobs in flight finish)."""
+    run what ``then(group)`` asks for next. Specs of one group that say ``together`` train together
+    (:func:`pack`). A spec already in flight is not started twice. An interrupt starts nothing more
+    (the jobs in flight finish)."""
     runner = runner or run_in_subprocess
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future, tuple[Any, dict]] = {}
     running: set[str] = set()
 
     def submit(group: Any, specs: Iterable[dict]) -> None:
-        for s in specs:
-            if key(s) not in running:
-                running.add(key(s))
-                futures[pool.submit(runner, s, timeout_s)] = (group, s)
+        fresh = [s for s in specs if key(s) not in running]
+        for job in pack(fresh):
+            running.update(_keys(job))
+            futures[pool.submit(runner, job, timeout_s)] = (group, job)
 
     try:
-        for group, s in first:
-            submit(group, [s])
+        for group, pairs in itertools.groupby(first, key=lambda pair: pair[0]):
+            submit(group, [s for _, s in pairs])
         while futures:
             ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
             for future in ready:
-                group, s = futures.pop(future)
-                running.discard(key(s))
-                on_result(s, future.result())
+                group, job = futures.pop(future)
+                running.difference_update(_keys(job))
+                result = future.result()
+                if "runs" in job:
+                    for s, r in zip(job["runs"], result["runs"], strict=True):
+                        on_result(s, r)
+                else:
+                    on_result(job, result)
                 if then is not None and not any(g == group for g, _ in futures.values()):
                     submit(group, then(group))
     finally:

@@ -97,3 +97,57 @@ def test_with_subnormals_flushed_float64_jobs_still_train_as_the_reference_does(
     expected = np.array([loss for _, loss in reference["learning_curve"]])
     got = np.array([loss for _, loss in other["learning_curve"]])
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def _runs_setup(framework, cell="lstm"):
+    """Three runs that differ in seed, init and learning rate (RMSProp, clipped), float64."""
+    task = tasks.get("adding")
+    runs = [(0, "default", 1e-3), (1, "forget1", 3e-3), (2, "chrono", 1e-2)]
+    models = [
+        impls.create(framework, cell, 2, 6, 1, "float64", seed=seed, init=init, t_max=12)
+        for seed, init, _ in runs
+    ]
+    configs = [TrainConfig(loss="mse_last", optimizer="rmsprop", lr=lr, clip=0.5) for *_, lr in runs]
+    return task, runs, models, configs
+
+
+@pytest.mark.parametrize("framework", framework_params(("jax", "torch", "numpy")))
+def test_runs_trained_together_follow_their_single_run_trajectories(framework):
+    """K runs in one step (JAX: jax.vmap over parameters, slots, rates and batches) compute what each run's
+    own trainer computes: losses every step and parameters at the end, float64, to 1e-12."""
+    task, runs, models, configs = _runs_setup(framework)
+    together = type(models[0]).train_together(models, configs, [seed for seed, *_ in runs])
+    assert together.fused == (framework == "jax")
+    _, _, singles, _ = _runs_setup(framework)
+    trainers = [m.trainer(c, seed) for m, c, (seed, *_) in zip(singles, configs, runs, strict=True)]
+    for step in range(20):
+        xs, targets = zip(*(batches(task, seed, step, 5, 12) for seed, *_ in runs), strict=True)
+        got = together.step(list(xs), list(targets))
+        expected = [t.step(x, y) for t, x, y in zip(trainers, xs, targets, strict=True)]
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    for k, trainer in enumerate(trainers):
+        expected = trainer.params()
+        for name, value in together.params(k).items():
+            np.testing.assert_allclose(value, expected[name], rtol=1e-12, atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(together.predict(k, xs[0]), trainer.predict(xs[0]), rtol=1e-12)
+
+
+def test_runs_trained_together_must_share_a_shape_and_all_but_the_rate():
+    _, _, models, configs = _runs_setup("numpy")
+    cls = type(models[0])
+    with pytest.raises(ValueError, match="one config and one seed per model"):
+        cls.train_together(models, configs[:2], [0, 1, 2])
+    with pytest.raises(ValueError, match="share one shape"):
+        cls.train_together(
+            [models[0], impls.create("numpy", "lstm", 2, 7, 1, "float64")], configs[:2], [0, 1]
+        )
+    with pytest.raises(ValueError, match="learning rate only"):
+        cls.train_together(models[:2], [configs[0], TrainConfig(loss="mse_last", optimizer="adam")], [0, 1])
+    with pytest.raises(TypeError, match="train_together got a"):
+        cls.train_together([impls.create("torch", "lstm", 2, 6, 1, "float64")], configs[:1], [0])
+    together = cls.train_together(models, configs, [0, 1, 2])
+    x = np.zeros((5, 12, 2))
+    with pytest.raises(ValueError, match="3 runs need 3 batches"):
+        together.step([x, x], [np.zeros((5, 1))] * 2)
+    with pytest.raises(ValueError, match="one shape"):
+        together.step([x, x, np.zeros((5, 11, 2))], [np.zeros((5, 1))] * 3)

@@ -68,6 +68,13 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help=f"default {capacity.SETTINGS['lr']}")
     add_budget(p)
     add_device(p, "the jobs train")
+    p.add_argument(
+        "--together",
+        default="auto",
+        help="runs (seeds, inits) of one shape trained together in one compiled step where the framework "
+        "can (JAX: jax.vmap; the others train one run per process): a number, or auto: where the throughput "
+        "file measured it cheaper per run on this CPU than one run per process (default auto)",
+    )
     p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
     add_json(p, default=f"{DEFAULT_JSON}; {THROUGHPUT_JSON} with --throughput, {ANCHORS_JSON} with --anchors")
@@ -119,6 +126,7 @@ def main(args: argparse.Namespace) -> int:
     done = scheduler.done(old)
     env = environment(1)
     failed: list[dict] = []
+    pack = _packer(args.together)
 
     def on_record(record: dict) -> None:
         if not spec.finished(record):
@@ -138,7 +146,7 @@ def main(args: argparse.Namespace) -> int:
             print(
                 f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done", file=sys.stderr
             )
-            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env)
+            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env, pack=pack)
         elif args.at:
             at = parse_ints(args.at, "--at")
             if not at or min(at) < 1:
@@ -149,7 +157,7 @@ def main(args: argparse.Namespace) -> int:
                 f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done",
                 file=sys.stderr,
             )
-            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env)
+            capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env, pack=pack)
         else:
             chosen = _search_implementations(args, cells, search)
             on_device(sorted({chosen(c, t) for c in cells for t in search}), args.device)
@@ -165,6 +173,7 @@ def main(args: argparse.Namespace) -> int:
                 args.timeout,
                 on_record,
                 environment=env,
+                pack=pack,
             )
     except KeyboardInterrupt:
         print(
@@ -210,6 +219,23 @@ def _search_implementations(
     return choose
 
 
+def _packer(together: str) -> capacity.Packer:
+    """How many runs train together: ``auto`` reads the throughput file measured on this CPU."""
+    if together == "auto":
+        return capacity.packer(_read(Path(THROUGHPUT_JSON)), cpu_model())
+    values = parse_ints(together, "--together")
+    if len(values) != 1 or values[0] < 1:
+        raise UsageError(f"--together must be a number >= 1 or auto, got {together!r}")
+    k = values[0]
+
+    def pack(job: dict) -> dict:  # only JAX compiles runs into one step: the others would take turns
+        return (
+            {**job, "together": k} if k > 1 and impls.get(job["implementation"]).framework == "jax" else job
+        )
+
+    return pack
+
+
 def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
     """Time the search's training step per implementation, cell and length, one job at a time (nothing else
     running). The file keeps what other machines measured."""
@@ -218,14 +244,17 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
     env = environment(1)
     elsewhere = [r for r in _read(path) if r["environment"].get("cpu") != env["cpu"]]
     records = []
-    for s in specs:
-        record = spec.record(capacity.KIND, s, scheduler.run_in_subprocess(s, args.timeout), env)
-        records.append(record)
+    for job in scheduler.pack(specs):
+        result = scheduler.run_in_subprocess(job, args.timeout)
+        for s, r in zip(job.get("runs", [job]), result.get("runs", [result]), strict=True):
+            record = spec.record(capacity.KIND, s, r, env)
+            records.append(record)
+            print(_line(record), file=sys.stderr, flush=True)
         write_records(path, elsewhere + records)
-        print(_line(record), file=sys.stderr, flush=True)
     rows = [
         {
             "implementation": capacity.where(r),
+            "runs_per_step": r.get("runs_per_step", 1),
             "cell": r["cell"],
             "T": r["seq_len"],
             "ms_per_step": None if not r.get("seconds_per_step") else 1e3 * r["seconds_per_step"],
@@ -233,6 +262,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
             "status": r["status"],
         }
         for r in records
+        if r["seed"] == 0
     ]
     print(render(rows, list(rows[0])))
     cheapest = capacity.fastest(records, env["cpu"])
@@ -279,5 +309,5 @@ GPU_POINTS = ["--tasks", "temporal2", "--cells", "rnn,lstm", "--init", "default"
 
 def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]]:
     """Training at the framework-comparison points, on the GPU."""
-    argv = ["run", "capacity", *on_gpu(names), *GPU_POINTS, "--seeds", "5", "--jobs", "8"]
+    argv = ["run", "capacity", *on_gpu(names), *GPU_POINTS, "--seeds", "5", "--jobs", "8", "--together", "5"]
     return {"capacity": [*argv, "--json", f"{out}/capacity-gpu.json"]}

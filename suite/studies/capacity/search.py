@@ -22,6 +22,8 @@ SETTINGS: dict[str, Any] = spec_mod.SHORT_BUDGET
 KIND = "capacity"
 THROUGHPUT_STEPS, THROUGHPUT_LENGTH = 40, 100  # the training step timed to choose an implementation per cell
 JOB_STEPS = 1000  # a typical search job's steps, to weigh a compiling framework's first step
+# runs per training step timed where a framework trains several runs in one compiled step (JAX: jax.vmap)
+THROUGHPUT_TOGETHER: tuple[int, ...] = (4, 16)
 START, LONGEST = 10, 640
 TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
 Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
@@ -55,7 +57,11 @@ def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: d
 
 
 def throughput_specs(
-    cells: list[str], names: list[str], device: str = "cpu", seq_lens: list[int] | None = None
+    cells: list[str],
+    names: list[str],
+    device: str = "cpu",
+    seq_lens: list[int] | None = None,
+    together: tuple[int, ...] = THROUGHPUT_TOGETHER,
 ) -> list[dict]:
     """Jobs that time THROUGHPUT_STEPS training steps per implementation, cell and length (the search's
     lengths by default: the cost of a step is not the same at every length, and subnormals make long
@@ -63,24 +69,61 @@ def throughput_specs(
     last step only); the cells an implementation does not declare are left out."""
     on = None if device == "cpu" else device  # CPU jobs keep their keys
     settings = settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0, device=on)
-    return [
-        {**spec(("adding", c, "default"), n, t, 0, settings), "throughput": True}
-        for t in seq_lens or lengths()
-        for n in names
-        for c in cells
-        if impls.get(n).unsupported(c, settings["dtype"], device) is None
-    ]
+    out = []
+    for t in seq_lens or lengths():
+        for n in names:
+            for c in cells:
+                if impls.get(n).unsupported(c, settings["dtype"], device) is not None:
+                    continue
+                out.append({**spec(("adding", c, "default"), n, t, 0, settings), "throughput": True})
+                if impls.get(n).framework == "jax":  # K seeds in one step, timed per K
+                    out += [
+                        {
+                            **spec(("adding", c, "default"), n, t, seed, settings),
+                            "throughput": k,
+                            "together": k,
+                        }
+                        for k in together
+                        for seed in range(k)
+                    ]
+    return out
+
+
+def _costs(records: list[dict], cpu: str) -> dict[tuple[str, int], dict[str, dict[int, float]]]:
+    """(cell, length) -> implementation -> runs per step -> the cost of one run of a typical search job on
+    this CPU: the first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured
+    rate, shared by the runs trained together."""
+    cost: dict[tuple[str, int], dict[str, dict[int, float]]] = {}
+    for r in records:
+        if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
+            runs = r.get("runs_per_step", 1)
+            if r["throughput"] is not True and runs == 1:
+                continue  # asked to train together, and its framework stepped the runs in turn
+            seconds = (r.get("first_step_seconds") or 0.0) + JOB_STEPS * r["seconds_per_step"]
+            at = cost.setdefault((r["cell"], r["seq_len"]), {}).setdefault(r["implementation"], {})
+            at[runs] = min(at.get(runs, math.inf), seconds / runs)
+    return cost
 
 
 def fastest(records: list[dict], cpu: str) -> dict[tuple[str, int], str]:
-    """Per cell and length, the implementation whose typical search job costs least on a machine with this
-    CPU: the first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured rate."""
-    cost: dict[tuple[str, int], dict[str, float]] = {}
-    for r in records:
-        if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
-            seconds = (r.get("first_step_seconds") or 0.0) + JOB_STEPS * r["seconds_per_step"]
-            cost.setdefault((r["cell"], r["seq_len"]), {})[r["implementation"]] = seconds
-    return {at: min(by_impl, key=by_impl.get) for at, by_impl in cost.items()}
+    """Per cell and length, the implementation whose typical search run costs least on a machine with this
+    CPU, alone or trained together with others (:func:`together`)."""
+    return {
+        at: min(by_impl, key=lambda n: min(by_impl[n].values()))
+        for at, by_impl in _costs(records, cpu).items()
+    }
+
+
+def together(records: list[dict], cpu: str) -> dict[tuple[str, str, int], int]:
+    """Per implementation, cell and length: how many runs to train together in one step, where measured
+    cheaper per run on this CPU than one run per process (else absent: one run per process)."""
+    out = {}
+    for (cell, seq_len), by_impl in _costs(records, cpu).items():
+        for name, by_runs in by_impl.items():
+            best = min(by_runs, key=by_runs.get)
+            if best > 1 and 1 in by_runs:
+                out[(name, cell, seq_len)] = best
+    return out
 
 
 Chooser = Callable[[str, int], str]  # (cell, length) -> the implementation a search job runs on
@@ -102,6 +145,24 @@ def searched_on(throughput: list[dict], cpu: str, installed: list[str]) -> tuple
         return table[(cell, nearest)]
 
     return choose, table
+
+
+Packer = Callable[[dict], dict]  # a job's spec -> the same, saying how many runs may train with it
+
+
+def packer(throughput: list[dict], cpu: str) -> Packer:
+    """Sets ``together`` on a job where training runs together (:func:`together`) measured cheaper per run
+    on this CPU, at the job's length or the nearest measured (in doublings); leaves the others alone."""
+    table = together(throughput, cpu)
+
+    def pack(job: dict) -> dict:
+        measured = [t for n, c, t in table if (n, c) == (job["implementation"], job["cell"])]
+        if not measured:
+            return job
+        nearest = min(measured, key=lambda t: (abs(math.log2(t / job["seq_len"])), t))
+        return {**job, "together": table[(job["implementation"], job["cell"], nearest)]}
+
+    return pack
 
 
 def where(record: dict) -> str:
@@ -163,6 +224,7 @@ def run(
     on_record: Callable[[dict], None] | None = None,
     runner: scheduler.Runner | None = None,
     environment: dict | None = None,
+    pack: Packer | None = None,
 ) -> dict[str, dict]:
     """Search every chain on its cell's implementation (``implementation_of``: cell -> name, or a chooser
     per cell and length), ``jobs`` jobs
@@ -184,7 +246,7 @@ def run(
             on_record(r)
 
     first = [(chain, s) for chain in chain_list for s in then(chain)]
-    _train(first, then, done, jobs, timeout_s, record, runner, environment)
+    _train(first, then, done, jobs, timeout_s, record, runner, environment, pack)
     return outcomes
 
 
@@ -214,10 +276,11 @@ def run_grid(
     on_record: Callable[[dict], None] | None = None,
     runner: scheduler.Runner | None = None,
     environment: dict | None = None,
+    pack: Packer | None = None,
 ) -> dict[str, dict]:
     """Every spec not finished yet, ``jobs`` at a time."""
     todo = [(None, s) for s in specs if key(s) not in done]
-    _train(todo, None, done, jobs, timeout_s, on_record, runner, environment)
+    _train(todo, None, done, jobs, timeout_s, on_record, runner, environment, pack)
     return done
 
 
@@ -230,9 +293,15 @@ def _train(
     on_record: Callable[[dict], None] | None,
     runner: scheduler.Runner | None,
     environment: dict | None,
+    pack: Packer | None = None,
 ) -> None:
-    """Schedule the jobs; each becomes a capacity record, kept in ``done`` when finished and passed to
-    ``on_record``."""
+    """Schedule the jobs (each through ``pack``, which may let runs train together); each becomes a capacity
+    record, kept in ``done`` when finished and passed to ``on_record``."""
+    if pack is not None:
+        first = [(group, pack(s)) for group, s in first]
+        if then is not None:
+            given = then
+            then = lambda group: [pack(s) for s in given(group)]  # noqa: E731
 
     def on_result(job: dict, result: dict) -> None:
         record = spec_mod.record(KIND, job, result, environment or {})

@@ -228,6 +228,61 @@ def test_the_cheapest_implementation_per_cell_counts_its_compile_and_this_cpu_on
     assert fastest(records, "C") == {}
 
 
+def packed(name, cell, seconds, runs, seq_len=100, fused=True):
+    return {
+        **throughput(name, cell, seconds, seq_len=seq_len),
+        "throughput": runs,
+        **({"runs_per_step": runs} if fused else {}),
+    }
+
+
+def test_runs_train_together_only_where_measured_cheaper_per_run_than_alone():
+    records = [
+        throughput("jax", "lstm", 0.010),
+        packed("jax", "lstm", 0.030, 4),  # 7.5 ms a run: cheaper than alone
+        packed("jax", "lstm", 0.200, 16),  # 12.5 ms a run
+        throughput("torch", "lstm", 0.008),  # cheaper alone than jax is packed
+        throughput("jax", "gru", 0.010),
+        packed("jax", "gru", 0.080, 4),  # 20 ms a run: dearer
+        throughput("jax-flax", "gru", 0.009),
+        packed("jax-flax", "gru", 0.001, 4, fused=False),  # stepped in turn: not a together timing
+        throughput("jax", "rnn", 0.010, seq_len=10),
+        packed("jax", "rnn", 0.020, 4, seq_len=10),
+    ]
+    assert capacity.together(records, "A") == {("jax", "lstm", 100): 4, ("jax", "rnn", 10): 4}
+    assert fastest(records, "A") == {("lstm", 100): "jax", ("gru", 100): "jax-flax", ("rnn", 10): "jax"}
+    pack = capacity.packer(records, "A")
+    job = {"implementation": "jax", "cell": "rnn", "seq_len": 40}
+    assert pack(job) == {**job, "together": 4}  # measured at T=10 only: the nearest
+    assert pack({**job, "cell": "gru"}) == {**job, "cell": "gru"}
+    assert capacity.packer(records, "B")(job) == job
+
+
+def test_the_throughput_jobs_time_jax_training_runs_together():
+    specs = capacity.throughput_specs(["gru"], ["numpy", "jax"], seq_lens=[10], together=(3,))
+    assert [(s["implementation"], s["throughput"], s.get("together"), s["seed"]) for s in specs] == [
+        ("numpy", True, None, 0),
+        ("jax", True, None, 0),
+        ("jax", 3, 3, 0),
+        ("jax", 3, 3, 1),
+        ("jax", 3, 3, 2),
+    ]
+    assert len({key(s) for s in specs}) == 5
+
+
+@pytest.mark.skipif("jax" not in impls.available(), reason="jax is not installed")
+def test_a_search_trains_seeds_together_and_keeps_a_record_per_seed(capsys, tmp_path):
+    path = tmp_path / "capacity.json"
+    argv = ["run", "capacity", "--tasks", "adding", "--cells", "gru", "--init", "default", "--impls", "jax"]
+    argv += ["--at", "4", "--seeds", "3", "--steps", "30", "--hidden-size", "4", "--together", "3"]
+    code, out = run_cli(capsys, *argv, "--json", str(path), "--jobs", "1")
+    assert code == 0, out.err
+    records = read_records(path)
+    assert sorted(r["seed"] for r in records) == [0, 1, 2]
+    assert {r["runs_per_step"] for r in records} == {3} and {r["status"] for r in records} == {"ok"}
+    assert len({json.dumps(r["learning_curve"]) for r in records}) == 3
+
+
 def test_each_length_is_searched_on_the_cheapest_implementation_measured_nearest_to_it():
     from suite.studies.capacity.search import searched_on
 

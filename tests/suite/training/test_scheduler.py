@@ -1,0 +1,58 @@
+"""Runs packed to train together: grouped by shape, their results handed back one per run, a crash each
+run's outcome."""
+
+from suite.training import scheduler, spec
+
+SETTINGS = dict(steps=30, batch_size=4, hidden_size=4, optimizer="adam", lr=1e-3, clip=1.0, dtype="float64")
+
+
+def job(seed, together=None, **kw):
+    extra = {"together": together} if together else {}
+    return spec.make(
+        "adding", "numpy", "gru", kw.pop("seq_len", 6), seed, threads=1, **SETTINGS, **extra, **kw
+    )
+
+
+def test_pack_groups_runs_of_one_shape_up_to_their_size_and_keeps_the_rest_in_order():
+    alone = job(9)
+    specs = [job(0, 2), alone, job(1, 2), job(2, 2), job(3, 2, seq_len=8)]
+    jobs = scheduler.pack(specs)
+    assert [j.get("runs") and [r["seed"] for r in j["runs"]] or j["seed"] for j in jobs] == [[0, 1], 2, 9, 3]
+    assert jobs[2] is alone and jobs[0]["threads"] == 1
+    assert scheduler.pack([job(0), job(1)]) == [job(0), job(1)]  # nothing says together: one job each
+
+
+def test_a_packed_job_reports_each_run_to_on_result():
+    seen = []
+
+    def runner(j, timeout_s):
+        return (
+            {"runs": [{"status": "ok", "seed": r["seed"]} for r in j["runs"]]}
+            if "runs" in j
+            else {"status": "ok"}
+        )
+
+    scheduler.schedule(
+        [("g", job(s, 3)) for s in range(4)],
+        lambda s, r: seen.append((s["seed"], r["status"])),
+        runner=runner,
+    )
+    assert sorted(seen) == [(0, "ok"), (1, "ok"), (2, "ok"), (3, "ok")]
+
+
+def test_a_crash_of_a_packed_job_is_every_runs_outcome():
+    broken = [{**job(s), "implementation": "no-such-implementation"} for s in range(2)]
+    result = scheduler.run_in_subprocess(
+        {"runs": broken, "threads": 1, "implementation": "no-such-implementation"}, 120.0
+    )
+    assert [r["status"] for r in result["runs"]] == ["error", "error"]
+    assert all(r["solved"] is False and r["wall_seconds"] > 0 for r in result["runs"])
+
+
+def test_packed_runs_train_in_a_fresh_process_and_come_back_as_their_own_records():
+    result = scheduler.run_in_subprocess(
+        {"runs": [job(0), job(1)], "threads": 1, "implementation": "numpy"}, 300.0
+    )
+    records = result["runs"]
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    assert records[0]["learning_curve"] != records[1]["learning_curve"]
