@@ -29,7 +29,7 @@ def param_shapes(cell: str, input_size: int, hidden_size: int, num_layers: int) 
     return shapes
 
 
-INITS: tuple[str, ...] = ("default", "forget1", "chrono")
+INITS: tuple[str, ...] = ("default", "forget1", "chrono", "glorot")
 # the gate that keeps the state, by its block in the canonical order: LSTM (i, f, g, o) its forget gate f,
 # GRU (r, z, n) its update gate z (h' = (1 - z) n + z h)
 KEEP_GATE: dict[str, int] = {"lstm": 1, "gru": 1}
@@ -39,7 +39,7 @@ def check_init(cell: str, init: str, t_max: int | None) -> None:
     """ValueError unless ``init`` (with ``t_max``) applies to ``cell``."""
     if init not in INITS:
         raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
-    if init != "default" and cell not in KEEP_GATE:
+    if init in ("forget1", "chrono") and cell not in KEEP_GATE:
         raise ValueError(f"init {init!r} sets a gate's bias: it needs a gated cell (lstm, gru), not {cell!r}")
     whole = isinstance(t_max, (int, np.integer)) and not isinstance(t_max, bool)
     if init == "chrono" and not (whole and t_max >= 3):
@@ -60,14 +60,16 @@ def init_params(
     then, for a gated cell, ``init`` sets the bias of the gate that keeps the state (the sum of
     ``bias_ih`` and ``bias_hh`` there): ``forget1`` to 1 (Gers et al. 2000); ``chrono`` to
     log(U[1, t_max - 1]) per unit, and the LSTM's input gate to its negative (Tallec & Ollivier 2018),
-    ``t_max`` being the longest dependency expected."""
+    ``t_max`` being the longest dependency expected. ``glorot`` is the init of Arjovsky et al.'s code
+    (amarshah/complex_RNN, models.py), any cell: each gate's weights Glorot-uniform,
+    U(-sqrt(6 / (fan_in + H)), +sqrt(...)), the biases 0 and the LSTM's forget bias 1."""
     check_init(cell, init, t_max)
     rng = np.random.default_rng(seed)
+    shapes = param_shapes(cell, input_size, hidden_size, num_layers)
+    if init == "glorot":
+        return _glorot(shapes, rng, cell, hidden_size, dtype)
     bound = 1.0 / np.sqrt(hidden_size)
-    params = {
-        name: rng.uniform(-bound, bound, size=shape).astype(dtype)
-        for name, shape in param_shapes(cell, input_size, hidden_size, num_layers).items()
-    }
+    params = {name: rng.uniform(-bound, bound, size=shape).astype(dtype) for name, shape in shapes.items()}
     if init == "default":
         return params
     gates = np.random.default_rng([seed, 2])
@@ -78,6 +80,21 @@ def init_params(
         b_ih[keep], b_hh[keep] = value, 0
         if init == "chrono" and cell == "lstm":
             b_ih[:hidden_size], b_hh[:hidden_size] = -value, 0
+    return params
+
+
+def _glorot(
+    shapes: dict[str, tuple[int, ...]], rng: np.random.Generator, cell: str, hidden_size: int, dtype: str
+) -> dict[str, np.ndarray]:
+    params = {}
+    for name, shape in shapes.items():
+        if len(shape) == 1:
+            params[name] = np.zeros(shape, dtype=dtype)
+            if cell == "lstm" and name.startswith("bias_ih"):  # the forget gate's bias: 1
+                params[name][hidden_size : 2 * hidden_size] = 1.0
+        else:  # each gate's block is (H, fan_in)
+            bound = np.sqrt(6.0 / (shape[1] + hidden_size))
+            params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
     return params
 
 

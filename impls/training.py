@@ -51,9 +51,16 @@ def at_last_step(config: TrainConfig) -> bool:
     return config.loss != "ce_all"
 
 
-def init_readout(hidden_size: int, output_size: int, dtype: str, seed: int) -> dict[str, np.ndarray]:
-    """A linear readout, initialised as torch.nn.Linear: U(-1/sqrt(H), 1/sqrt(H))."""
+def init_readout(
+    hidden_size: int, output_size: int, dtype: str, seed: int, init: str = "default"
+) -> dict[str, np.ndarray]:
+    """A linear readout, initialised as torch.nn.Linear, U(-1/sqrt(H), 1/sqrt(H)); with the ``glorot``
+    init, as Arjovsky et al.'s code: Glorot-uniform weights, a zero bias."""
     rng = np.random.default_rng([seed, 1])
+    if init == "glorot":
+        bound = np.sqrt(6.0 / (hidden_size + output_size))
+        weight = rng.uniform(-bound, bound, (output_size, hidden_size))
+        return {READOUT[0]: weight.astype(dtype), READOUT[1]: np.zeros(output_size, dtype=dtype)}
     bound = 1.0 / np.sqrt(hidden_size)
     return {
         READOUT[0]: rng.uniform(-bound, bound, (output_size, hidden_size)).astype(dtype),
@@ -138,7 +145,7 @@ class Trainer(ABC):
     def __init__(self, model: RecurrentModel, config: TrainConfig, seed: int = 0) -> None:
         self.model = model
         self.config = config
-        self.readout_init = init_readout(model.hidden_size, config.output_size, model.dtype, seed)
+        self.readout_init = init_readout(model.hidden_size, config.output_size, model.dtype, seed, model.init)
         self.steps = 0
         self._build()
 

@@ -35,10 +35,10 @@ class Copy(Task):
             "T>=200 at the baseline [fig]",
             lengths=(100, 200),
             settings={"hidden_size": 40, "batch_size": 20, "optimizer": "rmsprop", "lr": 1e-3, "clip": 1.0},
-            inits=("forget1",),
+            inits=("glorot",),
             sequences=1_000_000,
-            mapping="their code (amarshah/complex_RNN, models.py) sets the LSTM's forget bias to 1: "
-            "forget1 here",
+            mapping="their code (amarshah/complex_RNN, models.py) draws the LSTM's weights Glorot-uniform, "
+            "its biases 0 and its forget bias 1: glorot here",
         ),
         Anchor(
             "arjovsky2016-rnn",

@@ -1,9 +1,11 @@
-"""Initialisation as a setting: default, forget-gate bias 1, chrono; the same weights in every framework."""
+"""Initialisation as a setting: default, forget-gate bias 1, chrono, Glorot (Arjovsky et al.'s code); the same
+weights in every framework."""
 
 import numpy as np
 import pytest
 
 import impls
+from impls import training
 from impls.layout import init_params
 
 H = 6
@@ -40,6 +42,28 @@ def test_chrono_draws_log_uniform_forget_biases_and_the_negative_input_bias():
     assert np.allclose(total[:64], -forget)  # input gate = -forget gate
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_glorot_is_arjovskys_init_glorot_uniform_gates_zero_biases_and_the_lstm_forget_bias_one(cell):
+    hidden, inputs = 64, 2
+    params = init_params(cell, inputs, hidden, 2, "float64", seed=0, init="glorot")
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    for layer, fan_in in [(0, inputs), (1, hidden)]:
+        for kind, fan in [("weight_ih", fan_in), ("weight_hh", hidden)]:
+            w = params[f"{kind}_l{layer}"]
+            bound = np.sqrt(6 / (fan + hidden))
+            assert w.shape == (gates * hidden, fan) and np.abs(w).max() <= bound
+            assert np.abs(w).max() > 0.95 * bound  # uniform over the whole range, not PyTorch's narrower one
+        total = params[f"bias_ih_l{layer}"] + params[f"bias_hh_l{layer}"]
+        expected = np.zeros(gates * hidden)
+        if cell == "lstm":
+            expected[hidden : 2 * hidden] = 1.0
+        assert np.array_equal(total, expected)
+    readout = training.init_readout(hidden, 1, "float64", 0, "glorot")
+    assert np.abs(readout["readout.weight"]).max() <= np.sqrt(6 / (hidden + 1))
+    assert np.abs(readout["readout.weight"]).max() > 1 / np.sqrt(hidden)  # wider than nn.Linear's
+    assert not readout["readout.bias"].any()
+
+
 @pytest.mark.parametrize(
     "cell, init, t_max, message",
     [
@@ -56,7 +80,10 @@ def test_bad_init_settings_are_clear_errors(cell, init, t_max, message):
         impls.create("numpy", cell, 3, H, dtype="float64", init=init, t_max=t_max)
 
 
-@pytest.mark.parametrize("cell, init", [("lstm", "chrono"), ("gru", "chrono"), ("lstm", "forget1")])
+@pytest.mark.parametrize(
+    "cell, init",
+    [("lstm", "chrono"), ("gru", "chrono"), ("lstm", "forget1"), ("lstm", "glorot"), ("rnn", "glorot")],
+)
 def test_every_implementation_gets_the_same_weights_and_gradients(cell, init):
     reference = impls.create("numpy", cell, 3, H, dtype="float64", seed=2, init=init, t_max=50)
     x = np.random.default_rng(0).standard_normal((2, 7, 3))

@@ -33,7 +33,7 @@ def specs(
                 continue
             run_cells = [c for c in dict.fromkeys([*anchor.cells, "gru"]) if cells is None or c in cells]
             for cell in run_cells:
-                for init in anchor.inits if cell != "rnn" else ("default",):
+                for init in _inits(anchor.inits, cell):
                     for seq_len in anchor.lengths:
                         settings = budget(anchor.settings, anchor.sequences, device)
                         for seed in range(seeds):
@@ -42,6 +42,11 @@ def specs(
                             )
                             out.append({**job, "anchor": f"{task}:{anchor.name}"})
     return out
+
+
+def _inits(inits: tuple[str, ...], cell: str) -> list[str]:
+    """An anchor's inits that apply to ``cell`` (those setting a keep gate's bias need a gated cell)."""
+    return [i for i in inits if cell != "rnn" or i not in ("forget1", "chrono")] or ["default"]
 
 
 def budget(settings: dict, sequences: int, device: str = "cpu") -> dict:
@@ -75,7 +80,7 @@ def rows(records: Iterable[dict]) -> list[dict]:
                 "task": task,
                 "source": anchor.source,
                 "cell": cell,
-                "init": init if init in anchor.inits or cell == "rnn" else f"{init} (not the paper's)",
+                "init": init if init in _inits(anchor.inits, cell) else f"{init} (not the paper's)",
                 "T": seq_len,
                 "setting": setting_text(recs[0]),
                 "budget": f"{anchor.sequences:,} sequences ({recs[0]['steps']:,} steps)",

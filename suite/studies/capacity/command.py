@@ -45,7 +45,10 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tasks", help=f"comma-separated, from {','.join(capacity.TASKS)} (default: all)")
     add_selection(p)
-    p.add_argument("--init", help=f"comma-separated, from {','.join(impls.INITS)} (default: all)")
+    p.add_argument(
+        "--init",
+        help=f"comma-separated, from {','.join(impls.INITS)} (default: {','.join(capacity.INITS)})",
+    )
     p.add_argument("--seeds", type=int, default=5, help="seeds per length (default 5)")
     p.add_argument(
         "--start", type=int, default=capacity.START, help=f"first length (default {capacity.START})"
@@ -100,7 +103,7 @@ def _read(path: Path) -> list[dict]:
 def main(args: argparse.Namespace) -> int:
     task_names = parse_list(args.tasks, capacity.TASKS, "task")
     cells = parse_list(args.cells, impls.CELLS, "cell")
-    inits = parse_list(args.init, impls.INITS, "init")
+    inits = parse_list(args.init, impls.INITS, "init") if args.init else list(capacity.INITS)
     _positive(args, "seeds", "start", "longest", "steps", "batch_size", "hidden_size", "eval_every", "lr")
     _positive(args, "jobs", "timeout")
     try:

@@ -26,6 +26,9 @@ JOB_STEPS = 1000  # a typical search job's steps, to weigh a compiling framework
 THROUGHPUT_TOGETHER: tuple[int, ...] = (4, 16)
 START, LONGEST = 10, 640
 TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
+# the inits searched by default: PyTorch's, and the two that set the keep gate's bias (glorot, the init of
+# Arjovsky et al.'s code, is run where an anchor uses it)
+INITS: tuple[str, ...] = ("default", "forget1", "chrono")
 Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
 
 
@@ -46,8 +49,10 @@ def lengths(start: int = START, longest: int = LONGEST) -> list[int]:
 
 
 def chains(tasks: Iterable[str], cells: Iterable[str], inits: Iterable[str]) -> list[Chain]:
-    """Every (task, cell, init) searched: the gate inits only for gated cells."""
-    return [(t, c, i) for t in tasks for c in cells for i in inits if c != "rnn" or i == "default"]
+    """Every (task, cell, init) searched: the keep-gate inits only for gated cells."""
+    return [
+        (t, c, i) for t in tasks for c in cells for i in inits if c != "rnn" or i in ("default", "glorot")
+    ]
 
 
 def spec(chain: Chain, implementation: str, seq_len: int, seed: int, settings: dict) -> dict:
