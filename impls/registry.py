@@ -48,6 +48,8 @@ class Implementation:
     devices: tuple[str, ...] = DEVICES
     variant: int = 0  # 0 for a framework's default; picks its marker and hatch in plots (hue: framework)
     plugin: str = ""  # the distribution that registered it (plugins only)
+    # whether several runs train together in one compiled step (RecurrentModel.train_together fuses them)
+    trains_together: bool = False
 
     def installed(self) -> bool:
         """Whether every package it needs can be imported (checked without importing them)."""
@@ -140,6 +142,7 @@ _BUILTIN = (
         ("jax",),
         "jax",
         "lax.scan under jit, the input projection in the step on the CPU, hoisted out of the scan on the GPU",
+        trains_together=True,
     ),
     Implementation(
         "jax-unroll",
@@ -151,6 +154,7 @@ _BUILTIN = (
         "gradients 1.3-6x and helped nothing but one forward by 8 %",
         devices=("gpu",),
         variant=1,
+        trains_together=True,
     ),
     Implementation(
         "jax-flax",
@@ -160,6 +164,7 @@ _BUILTIN = (
         "flax",
         "flax.linen.RNN over flax's SimpleCell / OptimizedLSTMCell / GRUCell",
         variant=2,
+        trains_together=True,
     ),
     Implementation(
         "jax-hoisted",
@@ -169,6 +174,7 @@ _BUILTIN = (
         "jax",
         "the same scan with the input projection hoisted out of it on every device",
         variant=3,
+        trains_together=True,
     ),
     Implementation(
         "jax-in-step",
@@ -178,6 +184,7 @@ _BUILTIN = (
         "jax",
         "the same scan with the input projection in the step, a matmul per gate, on every device",
         variant=4,
+        trains_together=True,
     ),
     Implementation(
         "numpy-in-step",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from impls import registry
-from suite.measurement.workloads import FASTRNNS, MODES, SMALL, Workload, seq_lengths
+from suite.measurement.workloads import FASTRNNS, LAST_STEP_MODES, MODES, SMALL, Workload, seq_lengths
 
 PROFILES: tuple[str, ...] = ("quick", "full")
 
@@ -39,6 +39,11 @@ def _sweep(longest: int) -> list[dict]:
     return [dict(seq_len=t, batch=16, input_size=128, hidden_size=128) for t in seq_lengths(longest)]
 
 
+def _subnormals(lengths: list[int]) -> list[dict]:
+    """The adding anchors' shape (input 2, hidden 128, batch 20), where the loss reads the last step."""
+    return [dict(seq_len=t, batch=20, input_size=2, hidden_size=128) for t in lengths]
+
+
 Grid = dict[str, tuple[list[dict], tuple[str, ...]]]
 _FULL_GRID: Grid = {
     "fastrnns": ([FASTRNNS], MODES),
@@ -46,6 +51,7 @@ _FULL_GRID: Grid = {
     "deepbench_train": (_FULL_TRAIN, ("train",)),
     "deepbench_inference": (_FULL_INFERENCE, ("forward",)),
     "seq_sweep": (_sweep(1600), MODES),
+    "subnormals": (_subnormals([100, 200, 400, 800]), LAST_STEP_MODES),
 }
 GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
@@ -55,10 +61,14 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "deepbench_train": (_DEEPBENCH_TRAIN, ("train",)),
             "deepbench_inference": (_DEEPBENCH_INFERENCE, ("forward",)),
             "seq_sweep": (_sweep(400), MODES),
+            "subnormals": (_subnormals([100, 400]), LAST_STEP_MODES),
         },
         "memory": {"fastrnns": ([FASTRNNS], MODES), "seq_sweep": (_sweep(400), ("train",))},
     },
-    "full": {"speed": _FULL_GRID, "memory": {k: v for k, v in _FULL_GRID.items() if k != "small"}},
+    "full": {
+        "speed": _FULL_GRID,
+        "memory": {k: v for k, v in _FULL_GRID.items() if k not in ("small", "subnormals")},
+    },
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 import impls
 from suite.measurement import stability
-from suite.measurement.workloads import Workload, analytic_bytes, flops
+from suite.measurement.workloads import LAST_STEP_MODES, Workload, analytic_bytes, flops
 
 EXTEND = 3  # an unstable timing goes on for up to this many times its rounds and budget
 
@@ -61,10 +61,14 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 def inputs(w: Workload) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded input and output cotangent for a workload."""
+    """Seeded input and output cotangent for a workload: over every step, or for a loss on the last step
+    only (LAST_STEP_MODES) at the last step alone."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((w.batch, w.seq_len, w.input_size)).astype(w.dtype)
     grad_y = rng.standard_normal((w.batch, w.seq_len, w.hidden_size)).astype(w.dtype) / w.seq_len
+    if w.mode in LAST_STEP_MODES:
+        grad_y[:, :-1] = 0
+        grad_y[:, -1] *= w.seq_len
     return x, grad_y
 
 
@@ -82,6 +86,10 @@ def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
 def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
     """Time one workload (a Workload's fields); with this process's GEMM calibration beside it."""
     w = Workload(**job)
+    denormals = {}
+    if w.mode == "train_last_flushed":  # before the framework starts its thread pools
+        backend = impls.backend(w.implementation)
+        denormals["denormals"] = backend.flush_denormals() if backend is not None else "unknown"
     gemm = gemm_gflops(w.framework, w.dtype, w.device)  # the first job of a process calibrates, untimed
     model, fn = prepare(w)
     first, samples = timed_rounds(fn, min_rounds, max_rounds, budget_s)
@@ -98,6 +106,7 @@ def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
         **stats,
         **judged,
         "gemm_gflops": gemm,
+        **denormals,
     }
 
 

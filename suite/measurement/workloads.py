@@ -8,6 +8,11 @@ from impls.layout import GATES
 from suite.records import benchmark_key
 
 MODES: tuple[str, ...] = ("forward", "train")
+# A training step whose loss reads the last step only, as the adding and temporal-order losses do: the
+# gradient flowing back decays, into subnormal floats at long T. With subnormals as the framework leaves
+# them, and flushed where it can be asked to (what every training job does: impls.base.Backend).
+LAST_STEP_MODES: tuple[str, ...] = ("train_last", "train_last_flushed")
+ALL_MODES: tuple[str, ...] = MODES + LAST_STEP_MODES
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
 SMALL = dict(seq_len=100, batch=32, input_size=32, hidden_size=128)  # where per-step overhead dominates
 POINTS: dict[str, dict] = {"fastrnns": FASTRNNS, "small": SMALL}  # the grid's reference points
@@ -37,6 +42,8 @@ class Workload:
     implementation: str = ""  # the registry name; a framework's default implementation when empty
 
     def __post_init__(self) -> None:
+        if self.mode not in ALL_MODES:
+            raise ValueError(f"unknown mode {self.mode!r}; choose one of {', '.join(ALL_MODES)}")
         if not self.implementation:
             object.__setattr__(self, "implementation", self.framework)
 
@@ -55,7 +62,7 @@ def flops(w: Workload) -> float:
     for k in range(w.num_layers):
         layer_in = w.input_size if k == 0 else w.hidden_size
         total += 2.0 * w.seq_len * w.batch * g * w.hidden_size * (layer_in + w.hidden_size)
-    return total * (3.0 if w.mode == "train" else 1.0)
+    return total * (3.0 if w.mode.startswith("train") else 1.0)
 
 
 def analytic_bytes(w: Workload) -> int:
@@ -64,7 +71,7 @@ def analytic_bytes(w: Workload) -> int:
     activations (B*T*G*H), the outputs (B*T*H) and for LSTM the cell states (B*T*H)."""
     itemsize = 4 if w.dtype == "float32" else 8
     bt, h, g = w.batch * w.seq_len, w.hidden_size, GATES[w.cell]
-    per_layer = bt * (g * h + h + (h if w.mode == "train" and w.cell == "lstm" else 0))
+    per_layer = bt * (g * h + h + (h if w.mode.startswith("train") and w.cell == "lstm" else 0))
     return per_layer * w.num_layers * itemsize
 
 

@@ -111,13 +111,13 @@ def _runs_setup(framework, cell="lstm"):
     return task, runs, models, configs
 
 
-@pytest.mark.parametrize("framework", framework_params(("jax", "torch", "numpy")))
+@pytest.mark.parametrize("framework", framework_params(("jax", "jax-flax", "torch", "numpy")))
 def test_runs_trained_together_follow_their_single_run_trajectories(framework):
     """K runs in one step (JAX: jax.vmap over parameters, slots, rates and batches) compute what each run's
     own trainer computes: losses every step and parameters at the end, float64, to 1e-12."""
     task, runs, models, configs = _runs_setup(framework)
     together = type(models[0]).train_together(models, configs, [seed for seed, *_ in runs])
-    assert together.fused == (framework == "jax")
+    assert together.fused == impls.get(framework).trains_together
     _, _, singles, _ = _runs_setup(framework)
     trainers = [m.trainer(c, seed) for m, c, (seed, *_) in zip(singles, configs, runs, strict=True)]
     for step in range(20):
@@ -151,3 +151,11 @@ def test_runs_trained_together_must_share_a_shape_and_all_but_the_rate():
         together.step([x, x], [np.zeros((5, 1))] * 2)
     with pytest.raises(ValueError, match="one shape"):
         together.step([x, x, np.zeros((5, 11, 2))], [np.zeros((5, 1))] * 3)
+
+
+@pytest.mark.parametrize("name", framework_params())
+def test_an_implementation_declares_whether_its_runs_train_together(name):
+    model = impls.create(name, "gru", 2, 3, 1, "float64")
+    config = TrainConfig(loss="mse_last")
+    together = type(model).train_together([model], [config], [0])
+    assert together.fused == impls.get(name).trains_together

@@ -74,9 +74,9 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--together",
         default="auto",
-        help="runs (seeds, inits) of one shape trained together in one compiled step where the framework "
-        "can (JAX: jax.vmap; the others train one run per process): a number, or auto: where the throughput "
-        "file measured it cheaper per run on this CPU than one run per process (default auto)",
+        help="runs (seeds, inits) of one shape trained together in one compiled step where the implementation"
+        " can (JAX's scans: jax.vmap; the others train one run per process): a number, or auto: where the "
+        "throughput file measured it cheaper per run on this CPU than one run per process (default auto)",
     )
     p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")

@@ -81,7 +81,7 @@ def throughput_specs(
                 if impls.get(n).unsupported(c, settings["dtype"], device) is not None:
                     continue
                 out.append({**spec(("adding", c, "default"), n, t, 0, settings), "throughput": True})
-                if impls.get(n).framework == "jax":  # K seeds in one step, timed per K
+                if impls.get(n).trains_together:  # K seeds in one step, timed per K
                     out += [
                         {
                             **spec(("adding", c, "default"), n, t, seed, settings),

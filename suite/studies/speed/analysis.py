@@ -149,3 +149,31 @@ def projection_rows(records: list[dict], groups: tuple[str, ...] = ("fastrnns", 
                 }
             )
     return rows
+
+
+def subnormal_costs(records: list[dict]) -> list[dict]:
+    """Per implementation, cell and length, a training step whose loss reads the last step: its time with
+    subnormals as the framework leaves them and with them flushed (where it can be asked to), the ratio,
+    and what the framework's arithmetic did when asked to flush (``kept``: it cannot)."""
+    pairs: dict[tuple, dict[str, dict]] = defaultdict(dict)
+    for r in records:
+        if r.get("status") == "ok" and r["mode"] in ("train_last", "train_last_flushed"):
+            pairs[(_name(r), r["cell"], r["seq_len"])][r["mode"]] = r
+    rows = []
+    for (implementation, cell, seq_len), by_mode in sorted(pairs.items()):
+        kept, flushed = by_mode.get("train_last"), by_mode.get("train_last_flushed")
+        if kept is None or flushed is None:
+            continue
+        rows.append(
+            {
+                "implementation": implementation,
+                "cell": cell,
+                "T": seq_len,
+                "as_left_ms": 1e3 * kept["median_s"],
+                "flushed_ms": 1e3 * flushed["median_s"],
+                "cost_x": kept["median_s"] / flushed["median_s"],
+                "asked_to_flush": flushed.get("denormals", "unknown"),
+                "unstable": is_unstable(kept) or is_unstable(flushed),
+            }
+        )
+    return rows

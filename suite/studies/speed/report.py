@@ -34,6 +34,7 @@ from suite.studies.speed.analysis import (
     per_step_costs,
     projection_rows,
     seq_slopes,
+    subnormal_costs,
 )
 from suite.table import CELL_NAMES
 
@@ -259,12 +260,64 @@ def section_speed(rep: Report, records: list[dict]) -> None:
                     + ["fixed_ms"],
                 )
             )
+        section_subnormals(rep, recs)
         slopes = seq_slopes(recs, "median_s")
         if slopes:
             rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
             rep.add(md_table(slopes, ["implementation", "cell", "mode", "T", "slope"]))
     if failed:
         rep.add(md_table(failed, ["implementation", "cell", "mode", "seq_len", "status", "error"]))
+
+
+def section_subnormals(rep: Report, records: list[dict]) -> None:
+    """What subnormal floats cost a training step whose loss reads the last step only."""
+    rows = subnormal_costs(records)
+    if not rows:
+        return
+    r0 = next(r for r in records if r.get("group") == "subnormals")
+    rep.add(
+        "What subnormal floats cost: a training step whose loss reads the last step only, as the adding and "
+        "temporal-order losses do (batch {b}, input {i}, hidden {h}): the gradient flowing back decays into "
+        "subnormals at long T, and x86 arithmetic on them is slow. `as_left_ms`: subnormals as the framework "
+        "leaves them by default; `flushed_ms`: after asking it to flush them (what every training job does); "
+        "`asked_to_flush`: what its arithmetic then did (`kept`: it has no switch). `cost_x` above 1 is what "
+        "keeping them costs.".format(b=r0["batch"], i=r0["input_size"], h=r0["hidden_size"])
+    )
+    shown = [{**r, "cost_x": f"{r['cost_x']:.2f}" + (" (unstable)" if r["unstable"] else "")} for r in rows]
+    rep.add(
+        md_table(
+            shown, ["implementation", "cell", "T", "as_left_ms", "flushed_ms", "cost_x", "asked_to_flush"]
+        )
+    )
+
+
+def subnormal_findings(records: list[dict], command: str) -> list[Finding]:
+    """Per machine: where keeping subnormals costs a last-step-loss training step most (the main run, stable
+    timings only), and which implementations cannot flush them."""
+    found = []
+    for where, recs in by_machine(records).items():
+        run = main_run(recs, "subnormals")
+        rows = [r for r in subnormal_costs(run) if not r["unstable"]]
+        if not rows:
+            continue
+        worst = max(rows, key=lambda r: r["cost_x"])
+        cannot = sorted({r["implementation"] for r in rows if r["asked_to_flush"] == "kept"})
+        answer = f"up to {worst['cost_x']:.1f}x ({worst['implementation']} {worst['cell']}, T={worst['T']})"
+        answer += f"; {listed(cannot)} cannot flush" if cannot else ""
+        text = (
+            f"**{where}**: with the loss on the last step only, keeping subnormal floats makes a training "
+            f"step up to {worst['cost_x']:.1f}x slower than flushing them ({worst['implementation']}'s "
+            f"{CELL_NAMES.get(worst['cell'], worst['cell'])} at T={worst['T']}); "
+            + (
+                f"{listed(cannot)} cannot be asked to flush them."
+                if cannot
+                else "every framework can flush them."
+            )
+        )
+        found.append(
+            Finding(f"What do subnormal floats cost, {where}?", text, "speed", sources_of(run), answer)
+        )
+    return found
 
 
 def _more_than_twice(records: list[dict]) -> list[dict]:
@@ -530,6 +583,7 @@ def findings(results: Results) -> list[Finding]:
     return [
         *speed_findings(speed, STUDY.measures["speed"]),
         *projection_findings(speed, STUDY.measures["speed"]),
+        *subnormal_findings(speed, STUDY.measures["speed"]),
         *memory_findings(memory, STUDY.measures["memory"]),
     ]
 

@@ -26,3 +26,17 @@ def test_analytic_bytes():
 def test_seq_lengths_double():
     assert seq_lengths(1600) == [25, 50, 100, 200, 400, 800, 1600]
     assert seq_lengths(30) == [25]
+
+
+def test_a_last_step_training_step_counts_as_training_and_reads_the_last_step_only():
+    import numpy as np
+    import pytest
+
+    from suite.measurement.measure import inputs
+
+    w = Workload("numpy", "lstm", "train_last", seq_len=10, batch=2, input_size=3, hidden_size=4)
+    assert flops(w) == flops(Workload("numpy", "lstm", "train", 10, 2, 3, 4))
+    _, grad_y = inputs(w)
+    assert not grad_y[:, :-1].any() and np.abs(grad_y[:, -1]).min() > 0
+    with pytest.raises(ValueError, match="unknown mode 'backward'"):
+        Workload("numpy", "lstm", "backward", 10, 2, 3, 4)

@@ -244,13 +244,13 @@ def test_runs_train_together_only_where_measured_cheaper_per_run_than_alone():
         throughput("torch", "lstm", 0.008),  # cheaper alone than jax is packed
         throughput("jax", "gru", 0.010),
         packed("jax", "gru", 0.080, 4),  # 20 ms a run: dearer
-        throughput("jax-flax", "gru", 0.009),
-        packed("jax-flax", "gru", 0.001, 4, fused=False),  # stepped in turn: not a together timing
+        throughput("torch", "gru", 0.009),
+        packed("torch", "gru", 0.001, 4, fused=False),  # stepped in turn: not a together timing
         throughput("jax", "rnn", 0.010, seq_len=10),
         packed("jax", "rnn", 0.020, 4, seq_len=10),
     ]
     assert capacity.together(records, "A") == {("jax", "lstm", 100): 4, ("jax", "rnn", 10): 4}
-    assert fastest(records, "A") == {("lstm", 100): "jax", ("gru", 100): "jax-flax", ("rnn", 10): "jax"}
+    assert fastest(records, "A") == {("lstm", 100): "jax", ("gru", 100): "torch", ("rnn", 10): "jax"}
     pack = capacity.packer(records, "A")
     job = {"implementation": "jax", "cell": "rnn", "seq_len": 40}
     assert pack(job) == {**job, "together": 4}  # measured at T=10 only: the nearest

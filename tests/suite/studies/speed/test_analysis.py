@@ -102,3 +102,35 @@ def test_projection_rows_set_hoisting_against_the_step_per_framework():
     assert set(rows) == {"numpy", "jax"}
     assert rows["numpy"]["hoisting_x"] == pytest.approx(2.0) and not rows["numpy"]["unstable"]
     assert rows["jax"]["hoisting_x"] == pytest.approx(0.5) and rows["jax"]["unstable"]
+
+
+def test_subnormal_costs_pair_the_two_last_step_modes_per_implementation_and_length():
+    from suite.studies.speed.analysis import subnormal_costs
+
+    def rec(name, mode, seconds, t=400, **kw):
+        return {
+            "implementation": name,
+            "framework": name,
+            "cell": "lstm",
+            "mode": mode,
+            "seq_len": t,
+            "status": "ok",
+            "median_s": seconds,
+            "iqr_s": 0.0,
+            **kw,
+        }
+
+    records = [
+        rec("torch", "train_last", 0.5),
+        rec("torch", "train_last_flushed", 0.05, denormals="flushed"),
+        rec("numpy", "train_last", 0.2),
+        rec("numpy", "train_last_flushed", 0.2, denormals="kept"),
+        rec("jax", "train_last", 0.1, t=100),  # no flushed twin: left out
+        rec("torch", "train", 0.01),
+    ]
+    rows = subnormal_costs(records)
+    assert [(r["implementation"], r["cost_x"], r["asked_to_flush"]) for r in rows] == [
+        ("numpy", pytest.approx(1.0), "kept"),
+        ("torch", pytest.approx(10.0), "flushed"),
+    ]
+    assert rows[1]["as_left_ms"] == pytest.approx(500) and rows[1]["flushed_ms"] == pytest.approx(50)

@@ -87,3 +87,27 @@ def test_projection_gives_the_range_of_what_hoisting_buys_per_framework():
         "numpy (numpy against numpy-in-step) 1.50-3.00x; jax (jax-hoisted against jax-in-step) 0.50-0.50x"
         in found.text
     )
+
+
+def test_subnormals_name_the_worst_cost_and_who_cannot_flush(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.report import section_subnormals, subnormal_findings
+
+    def last(impl, mode, seconds, **kw):
+        extra = {"seq_len": 400, "batch": 20, "input_size": 2, "hidden_size": 128, "iqr_s": 0.0}
+        return speed(impl, impl, seconds, group="subnormals", mode=mode, **extra, **kw)
+
+    records = [
+        last("torch", "train_last", 0.50),
+        last("torch", "train_last_flushed", 0.05, denormals="flushed"),
+        last("numpy", "train_last", 0.30),
+        last("numpy", "train_last_flushed", 0.30, denormals="kept"),
+    ]
+    (found,) = subnormal_findings(records, "CMD")
+    assert "up to 10.0x slower" in found.text and "torch's LSTM at T=400" in found.text
+    assert "numpy cannot be asked to flush them" in found.text
+    assert found.answer.startswith("up to 10.0x (torch lstm, T=400)")
+    rep = Report(tmp_path)
+    section_subnormals(rep, records)
+    text = "\n".join(rep.parts)
+    assert "batch 20, input 2, hidden 128" in text and "| torch | lstm | 400 |" in text
