@@ -40,6 +40,12 @@ class Task(ABC):
     preset: str = ""  # the training preset it uses in a profile (suite.studies.learning.presets)
     anchors: tuple[Anchor, ...] = ()  # what the papers report, with their settings
 
+    @property
+    def budget(self) -> int:
+        """The training budget in sequences at the published scale: the largest of the budgets its rerun
+        anchors trained with (0 when none is rerun)."""
+        return max((a.sequences for a in self.anchors if a.lengths), default=0)
+
     def anchor_text(self, cell: str) -> str:
         """What the papers report for ``cell`` on this task, with their citations."""
         return "; ".join(f"{a.result} ({a.source})" for a in self.anchors if cell in a.cells)

@@ -5,7 +5,6 @@ outcome at the same budget."""
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Iterable
 
@@ -13,8 +12,6 @@ import tasks
 from suite.studies.capacity import search
 from suite.training import spec as spec_mod
 from suite.training.spec import finished
-
-EVAL_CHECKS = 100  # validation checks in a job at most: a check every steps / 100 steps, at least 100
 
 
 def specs(
@@ -53,8 +50,8 @@ def budget(settings: dict, sequences: int, device: str = "cpu") -> dict:
     """An anchor's training settings with its budget in steps (its sequences over its batch, rounded up) and
     a validation check every 1 % of them (at least every 100 steps)."""
     merged = {**spec_mod.DEFAULTS, **settings}
-    steps = math.ceil(sequences / merged["batch_size"])
-    merged.update(steps=steps, eval_every=max(100, steps // EVAL_CHECKS))
+    steps, checks = search.in_steps(sequences, merged["batch_size"])
+    merged.update(steps=steps, eval_every=checks)
     if device != "cpu":
         merged["device"] = device
     return {k: merged[k] for k in (*search.SETTINGS, "device") if k in merged}

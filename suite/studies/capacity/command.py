@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import impls
@@ -36,6 +37,7 @@ from suite.training import scheduler, spec
 DEFAULT_JSON = "results/capacity.json"
 ANCHORS_JSON = "results/capacity-anchors.json"
 THROUGHPUT_JSON = "results/capacity-throughput.json"
+PLAN_HOURS = 8.0  # one core's time a search may take on this machine (the rest waits for a GPU)
 
 
 def add_parser(kinds: argparse._SubParsersAction) -> None:
@@ -60,6 +62,12 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "--at", help="comma-separated lengths: train every selected implementation there, no search"
     )
     p.add_argument("--throughput", action="store_true", help="time each implementation's training step first")
+    p.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the search's worst-case cost per chain and length from the measured throughput; "
+        "no training",
+    )
     p.add_argument(
         "--anchors",
         action="store_true",
@@ -122,6 +130,8 @@ def main(args: argparse.Namespace) -> int:
 
     if args.throughput:
         return _throughput(args, cells, on_device(implementations_arg(args), args.device))
+    if args.plan:
+        return _plan(args, chain_list, settings_of, search, cells)
     if args.device == "gpu" and args.jobs > 1:  # jobs share the GPU: none may claim most of it up front
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     path = Path(args.json or (ANCHORS_JSON if args.anchors else DEFAULT_JSON))
@@ -220,6 +230,36 @@ def _search_implementations(
         plan = ", ".join(f"T={t} {choose(cell, t)}" for t in search)
         print(f"{cell}: {plan}: {why}", file=sys.stderr)
     return choose
+
+
+def _plan(
+    args: argparse.Namespace, chain_list: list, settings_of: Callable, search: list[int], cells: list[str]
+) -> int:
+    """Print what the search would cost on this CPU at worst, per chain and length, and per task up to each
+    length (every chain of the task searched that far), against PLAN_HOURS."""
+    choose = _search_implementations(args, cells, search)
+    rows = capacity.plan(
+        chain_list, choose, args.seeds, settings_of, search, _read(Path(THROUGHPUT_JSON)), cpu_model()
+    )
+    print(render(rows, list(rows[0])))
+    unknown = sorted({(r["implementation"], r["cell"]) for r in rows if r["worst_hours"] is None})
+    if unknown:
+        print(f"\nno throughput measured on this CPU for {unknown}: run capacity --throughput first")
+    upto = [
+        {
+            "task": task,
+            **{
+                f"T<={t}": sum(r["chain_hours"] or 0 for r in rows if r["task"] == task and r["T"] == t)
+                for t in search
+            },
+        }
+        for task in dict.fromkeys(r["task"] for r in rows)
+    ]
+    print(
+        f"\ncore-hours at worst with every chain searched up to T (budget on this machine: {PLAN_HOURS:g} h):"
+    )
+    print(render(upto, list(upto[0])))
+    return 0
 
 
 def _packer(together: str) -> capacity.Packer:

@@ -10,6 +10,8 @@ import statistics
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
 import impls
 import tasks
 from suite.records import device_of
@@ -33,9 +35,22 @@ Chain = tuple[str, str, str]  # (task, cell, init): one search over lengths
 
 
 def settings_for(task: str, **overrides: Any) -> dict[str, Any]:
-    """The search's training settings for ``task``, with the overrides that are not None."""
+    """The search's training settings for ``task``, with the overrides that are not None: the short budget's
+    hidden size and batch, the task's optimizer, and its budget at the published scale (tasks.Task.budget,
+    in sequences) with a validation check every 1 % of it, unless steps are given."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    return {**SETTINGS, "optimizer": tasks.get(task).optimizer, **given}
+    settings = {**SETTINGS, "optimizer": tasks.get(task).optimizer, **given}
+    if "steps" not in given and tasks.get(task).budget:
+        steps, checks = in_steps(tasks.get(task).budget, settings["batch_size"])
+        settings.update(steps=steps, eval_every=given.get("eval_every", checks))
+    return settings
+
+
+def in_steps(sequences: int, batch_size: int) -> tuple[int, int]:
+    """A budget in sequences as (steps, rounded up; a validation check every 1 % of them, at least every
+    100 steps)."""
+    steps = -(-sequences // batch_size)
+    return steps, max(100, steps // 100)
 
 
 def lengths(start: int = START, longest: int = LONGEST) -> list[int]:
@@ -150,6 +165,60 @@ def searched_on(throughput: list[dict], cpu: str, installed: list[str]) -> tuple
         return table[(cell, nearest)]
 
     return choose, table
+
+
+def step_seconds(
+    throughput: list[dict], cpu: str, implementation: str, cell: str, steps_long: int
+) -> float | None:
+    """Seconds one run's training step takes on this CPU at ``steps_long`` time steps, from the throughput
+    measured nearest that length (scaled by the length: a step's cost grows linearly with it), per run where
+    runs trained together cost less; None when nothing was measured for the implementation and cell."""
+    by_length = {}
+    for at, by_impl in _costs(throughput, cpu).items():
+        if at[0] == cell and implementation in by_impl:
+            by_length[at[1]] = min(by_impl[implementation].values())
+    if not by_length:
+        return None
+    nearest = min(by_length, key=lambda t: (abs(math.log2(t / steps_long)), t))
+    return by_length[nearest] / JOB_STEPS * steps_long / nearest
+
+
+def plan(
+    chain_list: list[Chain],
+    choose: Chooser,
+    seeds: int,
+    settings_of: Callable[[str], dict],
+    search: list[int],
+    throughput: list[dict],
+    cpu: str,
+) -> list[dict]:
+    """The search's cost before it runs: per chain and length, one core's hours if every seed trains its
+    whole budget (the worst case: a seed that solves stops early, and a chain stops at the first length no
+    seed solves), from the throughput measured on this CPU; and the chain's hours up to that length."""
+    rows = []
+    for task, cell, init in chain_list:
+        settings = settings_of(task)
+        total = 0.0
+        for seq_len in search:
+            name = choose(cell, seq_len)
+            steps_long = tasks.get(task).batch(np.random.default_rng(0), 1, seq_len)[0].shape[1]
+            per_step = step_seconds(throughput, cpu, name, cell, steps_long)
+            hours = None if per_step is None else seeds * settings["steps"] * per_step / 3600
+            total = None if hours is None or total is None else total + hours
+            rows.append(
+                {
+                    "task": task,
+                    "cell": cell,
+                    "init": init,
+                    "T": seq_len,
+                    "implementation": name,
+                    "budget": f"{settings['steps'] * settings['batch_size']:,} sequences",
+                    "ms_per_step": None if per_step is None else 1e3 * per_step,
+                    "worst_hours": hours,
+                    "chain_hours": total,
+                }
+            )
+    return rows
 
 
 Packer = Callable[[dict], dict]  # a job's spec -> the same, saying how many runs may train with it

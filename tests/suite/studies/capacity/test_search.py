@@ -519,3 +519,51 @@ def test_a_search_runs_each_length_on_its_chooser_and_reads_back_as_one_chain():
     (row,) = capacity.search_rows([*outcomes.values(), *extra])
     assert row["longest_half"] == 40 and row["implementation"] == "numpy, torch"
     assert row["by_length"][40]["implementations"] == ["torch"]
+
+
+def test_the_search_trains_each_task_at_its_published_budget_unless_told_otherwise():
+    import tasks
+
+    assert tasks.get("adding").budget == 400_000 and tasks.get("temporal3").budget == 600_000
+    settings = capacity.settings_for("adding")
+    assert settings["steps"] * settings["batch_size"] == 400_000 and settings["eval_every"] == 200
+    assert capacity.settings_for("adding", steps=50, eval_every=10) | {} == {
+        **settings,
+        "steps": 50,
+        "eval_every": 10,
+    }
+    assert capacity.in_steps(31_390, 20) == (1570, 100)
+
+
+def test_the_plan_prices_every_length_from_the_throughput_measured_nearest_it():
+    records = [
+        throughput("torch", "lstm", 0.010, seq_len=100),
+        throughput("torch", "lstm", 0.040, seq_len=400),
+    ]
+    rows = capacity.plan(
+        [("adding", "lstm", "default"), ("copy", "lstm", "default")],
+        lambda cell, t: "torch",
+        5,
+        lambda task: capacity.settings_for(task, steps=1000),
+        [100, 200],
+        records,
+        "A",
+    )
+    adding = [r for r in rows if r["task"] == "adding"]
+    assert [r["ms_per_step"] for r in adding] == [pytest.approx(10.0), pytest.approx(20.0)]  # nearest: T=100
+    assert adding[0]["worst_hours"] == pytest.approx(5 * 1000 * 0.010 / 3600)
+    assert adding[1]["chain_hours"] == pytest.approx(5 * 1000 * 0.030 / 3600)
+    copy = [r for r in rows if r["task"] == "copy"]
+    assert copy[0]["ms_per_step"] == pytest.approx(10.0 * 120 / 100)  # copy's sequence is T + 20 steps long
+    unmeasured = capacity.plan(
+        [("adding", "gru", "default")], lambda c, t: "torch", 5, capacity.settings_for, [100], records, "A"
+    )
+    assert unmeasured[0]["worst_hours"] is None and unmeasured[0]["chain_hours"] is None
+
+
+def test_the_plan_command_prints_the_cost_and_trains_nothing(capsys, monkeypatch, tmp_path):
+    code, out = run_cli(
+        capsys, "run", "capacity", "--plan", "--tasks", "temporal2", "--cells", "lstm", "--impls", "numpy"
+    )
+    assert code == 0, out.err
+    assert "core-hours at worst" in out.out and "temporal2" in out.out
