@@ -59,7 +59,9 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "--longest", type=int, default=capacity.LONGEST, help=f"longest length (default {capacity.LONGEST})"
     )
     p.add_argument(
-        "--at", help="comma-separated lengths: train every selected implementation there, no search"
+        "--at",
+        help="comma-separated lengths: train every selected implementation there, no search (with --anchors: "
+        "only the anchors at these lengths)",
     )
     p.add_argument("--throughput", action="store_true", help="time each implementation's training step first")
     p.add_argument(
@@ -155,6 +157,8 @@ def main(args: argparse.Namespace) -> int:
                 args, cells, sorted({t for a in _anchors(task_names) for t in a})
             )
             specs = anchors.specs(task_names, args.seeds, chosen, cells, args.device)
+            if args.at:  # only these lengths of the anchors
+                specs = [s for s in specs if s["seq_len"] in parse_ints(args.at, "--at")]
             on_device(sorted({s["implementation"] for s in specs}), args.device)
             print(
                 f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done", file=sys.stderr
