@@ -21,7 +21,7 @@ MODE_STYLE = {"forward": "-", "train": "--"}
 CELL_MARKER = {"rnn": "o", "lstm": "s", "gru": "^"}
 CURVE_STYLE = {"numpy": "-", "torch": "--", "tensorflow": "-.", "jax": ":"}
 CURVE_WIDTH = {"numpy": 3.0, "torch": 2.0, "tensorflow": 1.5, "jax": 1.5}
-INIT_COLOURS = {"default": "#4d4d4d", "forget1": "#1f77b4", "chrono": "#d62728"}
+INIT_COLOURS = {"default": "#4d4d4d", "forget1": "#1f77b4", "chrono": "#d62728", "glorot": "#2ca02c"}
 
 
 def ok_records(records: list[dict]) -> list[dict]:

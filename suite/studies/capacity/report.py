@@ -18,6 +18,7 @@ from suite.report.style import (
 from suite.studies.capacity import STUDY, anchors
 from suite.studies.capacity import search as capacity
 from suite.table import CELL_NAMES
+from suite.training.spec import finished
 
 
 def reach_text(row: dict) -> str:
@@ -226,6 +227,15 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
         + ", ".join(rep.link(x) for x in sorted({r["source"] for r in records if r.get("anchor")}))
         + "."
     )
+    rerun = [r for r in records if r.get("anchor") and finished(r)]
+    rep.figure(
+        capacity_vs_length(
+            capacity.reach(rerun, by_implementation=False),
+            "the anchors at their papers' settings and budgets (dots: seeds; k/n: seeds solved at that T)",
+        ),
+        "capacity_anchors",
+        "the published anchors rerun: final test accuracy (MSE on adding) against T, every seed",
+    )
     columns = ["task", "source", "cell", "init", "T", "setting", "budget", "published", "seeds", "solved"]
     columns += ["median_solve_step", "median_solve_sequences", "median_test_loss", "implementations"]
     rep.add(md_table(table, columns))
@@ -241,7 +251,9 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
     )
 
 
-def capacity_vs_length(rows: list[dict]) -> Figure | None:
+def capacity_vs_length(
+    rows: list[dict], title: str = "how far each cell reaches (dots: seeds; k/n: seeds solved at that T)"
+) -> Figure | None:
     """The capacity search's outcome against T, a row of panels per task and a panel per cell, the inits
     overlaid: every seed as a dot, the median joined, the min-max band shaded, the seeds solved out of those
     run written at each length. Classification tasks show test accuracy (solve line at 0.99, chance
@@ -254,7 +266,7 @@ def capacity_vs_length(rows: list[dict]) -> Figure | None:
     fig, grid = plt.subplots(
         len(task_names), len(cells), figsize=(5.0 * len(cells), 3.6 * len(task_names)), squeeze=False
     )
-    fig.suptitle("how far each cell reaches (dots: seeds; k/n: seeds solved at that T)")
+    fig.suptitle(title)
     for axes, task in zip(grid, task_names, strict=True):
         regression = task_defs.get(task).loss == "mse_last"
         field = "losses" if regression else "accuracies"

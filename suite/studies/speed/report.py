@@ -208,7 +208,8 @@ def section_speed(rep: Report, records: list[dict]) -> None:
             }
             for r in point
         ]
-        rep.add(f"fastrnns point ({describe_point('fastrnns')}):")
+        if rows:
+            rep.add(f"fastrnns point ({describe_point('fastrnns')}):")
         rep.add(
             md_table(
                 rows,
