@@ -227,14 +227,10 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
         + ", ".join(rep.link(x) for x in sorted({r["source"] for r in records if r.get("anchor")}))
         + "."
     )
-    rerun = [r for r in records if r.get("anchor") and finished(r)]
     rep.figure(
-        capacity_vs_length(
-            capacity.reach(rerun, by_implementation=False),
-            "the anchors at their papers' settings and budgets (dots: seeds; k/n: seeds solved at that T)",
-        ),
+        anchors_figure([r for r in records if r.get("anchor") and finished(r)]),
         "capacity_anchors",
-        "the published anchors rerun: final test accuracy (MSE on adding) against T, every seed",
+        "the published anchors rerun: every seed's final test accuracy (MSE on adding) per cell, init and T",
     )
     columns = ["task", "source", "cell", "init", "T", "setting", "budget", "published", "seeds", "solved"]
     columns += ["median_solve_step", "median_solve_sequences", "median_test_loss", "implementations"]
@@ -249,6 +245,64 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
         "Where a paper's setup and rnnbench's differ:\n\n"
         + "\n".join(f"- {k}: {v}" for k, v in notes.items())
     )
+
+
+def anchors_figure(records: list[dict]) -> Figure | None:
+    """The anchors rerun, a panel per task: per cell, init and T (those the paper ran first), every seed's
+    final test accuracy (test MSE on the adding problem), the seeds solved out of those run above it, the
+    task's solve line and its chance (or baseline) level."""
+    task_names = [t for t in capacity.TASKS if any(r["task"] == t for r in records)]
+    if not task_names:
+        return None
+    columns = min(2, len(task_names))
+    rows_ = -(-len(task_names) // columns)
+    fig, grid = plt.subplots(rows_, columns, figsize=(6.5 * columns, 3.8 * rows_), squeeze=False)
+    fig.suptitle(
+        "the published anchors at their papers' settings and budgets (dots: seeds; k/n: seeds solved)"
+    )
+    for ax, task in zip(grid.flat, task_names, strict=False):
+        definition = task_defs.get(task)
+        regression = definition.loss == "mse_last"
+        points: dict[tuple, list[dict]] = {}
+        for r in records:
+            if r["task"] == task:
+                points.setdefault(
+                    (CELLS.index(r["cell"]), r.get("init", "default"), r["seq_len"]), []
+                ).append(r)
+        for x, ((_, init, _), recs) in enumerate(sorted(points.items())):
+            values = [r["test_loss"] if regression else r["accuracy"] for r in recs]
+            values = [v for v in values if v is not None]
+            colour_ = INIT_COLOURS.get(init, "black")
+            ax.scatter([x] * len(values), values, s=14, color=colour_, alpha=0.7)
+            solved = sum(bool(r.get("solved")) for r in recs)
+            top = max(values) if values else 0
+            ax.annotate(
+                f"{solved}/{len(recs)}",
+                (x, top),
+                textcoords="offset points",
+                xytext=(0, 5),
+                ha="center",
+                fontsize=7,
+                color=colour_,
+            )
+        labels = [f"{CELL_NAMES[CELLS[c]]}\n{i}\nT={t}" for c, i, t in sorted(points)]
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_xlim(-0.7, len(labels) - 0.3)
+        if regression:
+            ax.axhline(definition.solved_below, color="green", ls="--", lw=0.8, label="solved below")
+            ax.axhline(definition.baseline(1), color="grey", ls=":", lw=0.8, label="baseline")
+            ax.set(yscale="log", ylabel="test MSE")
+        else:
+            ax.axhline(definition.solved_above, color="green", ls="--", lw=0.8, label="solved above")
+            ax.axhline(definition.chance, color="grey", ls=":", lw=0.8, label="chance")
+            ax.set(ylim=(0, 1.1), ylabel="test accuracy")
+        ax.set_title(task)
+        ax.grid(True, axis="y", alpha=0.3)
+        legend(ax)
+    for ax in list(grid.flat)[len(task_names) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
 
 
 def capacity_vs_length(

@@ -101,7 +101,9 @@ def projection_findings(records: list[dict], command: str) -> list[Finding]:
             f"{'; '.join(parts)}."
         )
         names = {r["hoisted"] for r in rows} | {r["in_step"] for r in rows}
-        sources = sources_of([r for r in recs if r.get("implementation") in names])
+        sources = sources_of(
+            [r for r in recs if r.get("implementation") in names and r.get("group") in POINTS]
+        )
         question = f"Hoist the input projection out of the loop, {where}?"
         answer = (
             "; ".join(p.split(" (")[0] + " " + p.rsplit(" ", 1)[1] for p in parts) + " (x faster hoisted)"
@@ -306,7 +308,7 @@ def subnormal_findings(records: list[dict], command: str) -> list[Finding]:
         flushable = [r for r in rows if r["asked_to_flush"] != "kept"] or rows
         worst = max(flushable, key=lambda r: r["cost_x"])
         cannot = sorted({r["implementation"] for r in rows if r["asked_to_flush"] == "kept"})
-        cost = f"{worst['cost_x']:.2f}x ({worst['implementation']} {worst['cell']}, T={worst['T']})"
+        cost = f"{worst['cost_x']:.2f}x, {worst['implementation']} {worst['cell']} T={worst['T']}"
         noise = (
             f"; {listed(cannot)}, which cannot flush, times the same step twice at "
             f"{min(control):.2f}-{max(control):.2f}x"
@@ -320,8 +322,8 @@ def subnormal_findings(records: list[dict], command: str) -> list[Finding]:
             + (
                 f"step up to {worst['cost_x']:.2f}x slower than flushing them"
                 if beyond
-                else f"step no slower than flushing them beyond the noise between processes (at most "
-                f"{worst['cost_x']:.2f}x)"
+                else "step no slower than flushing them beyond the noise between processes: at most "
+                f"{worst['cost_x']:.2f}x"
             )
             + f" ({worst['implementation']}'s {CELL_NAMES[worst['cell']]} at T={worst['T']})"
             + noise

@@ -106,11 +106,11 @@ def test_subnormals_name_the_worst_cost_and_who_cannot_flush(tmp_path):
     (found,) = subnormal_findings(records, "CMD")
     assert "up to 10.00x slower" in found.text and "torch's LSTM at T=400" in found.text
     assert "numpy, which cannot flush, times the same step twice at 1.00-1.00x" in found.text
-    assert found.answer.startswith("up to 10.00x (torch lstm, T=400)")
+    assert found.answer.startswith("up to 10.00x, torch lstm T=400;")
     noisy = [*records[:1], last("torch", "train_last_flushed", 0.45, denormals="flushed"), *records[2:]]
     noisy[3] = last("numpy", "train_last_flushed", 0.25, denormals="kept")  # 1.2x: the same step, twice
     (found,) = subnormal_findings(noisy, "CMD")
-    assert found.answer.startswith("none beyond the noise (at most 1.11x (torch lstm, T=400))")
+    assert found.answer.startswith("none beyond the noise (at most 1.11x, torch lstm T=400);")
     rep = Report(tmp_path)
     section_subnormals(rep, records)
     text = "\n".join(rep.parts)
