@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import sys
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from pathlib import Path
 from typing import Any
 
@@ -134,8 +135,9 @@ def schedule(
     """Run the (group, spec) pairs ``first``, ``jobs`` at a time, each through ``runner`` (a fresh local
     process by default); ``on_result(spec, result)`` as each finishes; once a group has nothing in flight,
     run what ``then(group)`` asks for next. Specs of one group that say ``together`` train together
-    (:func:`pack`). A spec already in flight is not started twice. An interrupt starts nothing more
-    (the jobs in flight finish)."""
+    (:func:`pack`). A spec already in flight is not started twice. An interrupt starts nothing more; the
+    jobs in flight finish and are handed to ``on_result`` before it propagates (a second one abandons
+    them)."""
     runner = runner or run_in_subprocess
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future, tuple[Any, dict]] = {}
@@ -147,6 +149,13 @@ def schedule(
             running.update(_keys(job))
             futures[pool.submit(runner, job, timeout_s)] = (group, job)
 
+    def deliver(job: dict, result: dict) -> None:
+        if "runs" in job:
+            for s, r in zip(job["runs"], result["runs"], strict=True):
+                on_result(s, r)
+        else:
+            on_result(job, result)
+
     try:
         for group, pairs in itertools.groupby(first, key=lambda pair: pair[0]):
             submit(group, [s for _, s in pairs])
@@ -155,14 +164,22 @@ def schedule(
             for future in ready:
                 group, job = futures.pop(future)
                 running.difference_update(_keys(job))
-                result = future.result()
-                if "runs" in job:
-                    for s, r in zip(job["runs"], result["runs"], strict=True):
-                        on_result(s, r)
-                else:
-                    on_result(job, result)
+                deliver(job, future.result())
                 if then is not None and not any(g == group for g, _ in futures.values()):
                     submit(group, then(group))
+    except KeyboardInterrupt:
+        # nothing new starts; the jobs in flight finish and are recorded (a second interrupt abandons them)
+        in_flight = [f for f in futures if not f.cancel()]
+        if in_flight:
+            print(
+                f"\ninterrupted: no new job starts; waiting for the {len(in_flight)} in flight to finish and "
+                "be recorded (interrupt again to abandon them)",
+                file=sys.stderr,
+                flush=True,
+            )
+        for future in as_completed(in_flight):
+            deliver(futures[future][1], future.result())
+        raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

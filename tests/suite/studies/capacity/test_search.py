@@ -473,6 +473,38 @@ def test_an_interrupt_starts_no_new_job():
     assert len(calls) <= 2  # the first job, and at most one already taken by the worker
 
 
+def test_an_interrupt_lets_the_jobs_in_flight_finish_and_records_them():
+    import threading
+
+    from suite.training import scheduler
+
+    started, release, seen, calls = threading.Event(), threading.Event(), [], []
+
+    def runner(spec, timeout_s):
+        calls.append(spec["seed"])
+        if spec["seed"] == 0:
+            started.set()
+            release.wait(5)
+        return {"status": "ok", "seed": spec["seed"]}
+
+    def on_result(spec, result):
+        seen.append(spec["seed"])
+        if spec["seed"] == 1:  # the user interrupts while seed 0 is still training
+            release.set()
+            raise KeyboardInterrupt
+
+    first = [
+        (None, {**SMALL, "task": "adding", "implementation": "numpy", "cell": "gru", "seq_len": 5, "seed": s})
+        for s in range(4)
+    ]
+    with pytest.raises(KeyboardInterrupt):
+        scheduler.schedule(first, on_result, jobs=2, runner=runner)
+    assert started.is_set() and 0 in seen  # seed 0 was in flight when the interrupt came: recorded
+    assert (
+        sorted(seen) == sorted(calls) and len(calls) <= 3
+    )  # every job started is recorded; seed 3 never starts
+
+
 def test_jobs_sharing_a_gpu_do_not_let_jax_claim_its_memory_up_front(capsys, monkeypatch, tmp_path):
     from suite.studies.capacity import command
 
