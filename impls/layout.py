@@ -33,13 +33,17 @@ INITS: tuple[str, ...] = ("default", "forget1", "chrono", "glorot")
 # the gate that keeps the state, by its block in the canonical order: LSTM (i, f, g, o) its forget gate f,
 # GRU (r, z, n) its update gate z (h' = (1 - z) n + z h)
 KEEP_GATE: dict[str, int] = {"lstm": 1, "gru": 1}
+KEEP_GATE_INITS: tuple[str, ...] = (
+    "forget1",
+    "chrono",
+)  # the inits that set that gate's bias: gated cells only
 
 
 def check_init(cell: str, init: str, t_max: int | None) -> None:
     """ValueError unless ``init`` (with ``t_max``) applies to ``cell``."""
     if init not in INITS:
         raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
-    if init in ("forget1", "chrono") and cell not in KEEP_GATE:
+    if init in KEEP_GATE_INITS and cell not in KEEP_GATE:
         raise ValueError(f"init {init!r} sets a gate's bias: it needs a gated cell (lstm, gru), not {cell!r}")
     whole = isinstance(t_max, (int, np.integer)) and not isinstance(t_max, bool)
     if init == "chrono" and not (whole and t_max >= 3):

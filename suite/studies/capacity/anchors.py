@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Callable, Iterable
 
 import tasks
+from impls.layout import KEEP_GATE, KEEP_GATE_INITS
 from suite.studies.capacity import search
 from suite.training import spec as spec_mod
 from suite.training.spec import finished
@@ -43,7 +44,7 @@ def specs(
 
 def _inits(inits: tuple[str, ...], cell: str) -> list[str]:
     """An anchor's inits that apply to ``cell`` (those setting a keep gate's bias need a gated cell)."""
-    return [i for i in inits if cell != "rnn" or i not in ("forget1", "chrono")] or ["default"]
+    return [i for i in inits if cell in KEEP_GATE or i not in KEEP_GATE_INITS] or ["default"]
 
 
 def budget(settings: dict, sequences: int, device: str = "cpu") -> dict:

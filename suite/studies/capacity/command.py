@@ -275,10 +275,9 @@ def _packer(together: str) -> capacity.Packer:
         raise UsageError(f"--together must be a number >= 1 or auto, got {together!r}")
     k = values[0]
 
-    def pack(job: dict) -> dict:  # only JAX compiles runs into one step: the others would take turns
-        return (
-            {**job, "together": k} if k > 1 and impls.get(job["implementation"]).framework == "jax" else job
-        )
+    def pack(job: dict) -> dict:  # the others would train the runs in turn: one run per process is as fast
+        fused = impls.get(job["implementation"]).trains_together
+        return {**job, "together": k} if k > 1 and fused else job
 
     return pack
 

@@ -14,6 +14,7 @@ import numpy as np
 
 import impls
 import tasks
+from impls.layout import KEEP_GATE, KEEP_GATE_INITS
 from suite.records import device_of
 from suite.training import scheduler
 from suite.training import spec as spec_mod
@@ -66,7 +67,7 @@ def lengths(start: int = START, longest: int = LONGEST) -> list[int]:
 def chains(tasks: Iterable[str], cells: Iterable[str], inits: Iterable[str]) -> list[Chain]:
     """Every (task, cell, init) searched: the keep-gate inits only for gated cells."""
     return [
-        (t, c, i) for t in tasks for c in cells for i in inits if c != "rnn" or i in ("default", "glorot")
+        (t, c, i) for t in tasks for c in cells for i in inits if c in KEEP_GATE or i not in KEEP_GATE_INITS
     ]
 
 
