@@ -69,8 +69,7 @@ SHAPE: tuple[str, ...] = (
 def pack(specs: Iterable[dict]) -> list[dict]:
     """``specs`` as jobs: a spec that says ``together: K`` trains in one process, in one step, with up to
     K - 1 others of its shape (``SHAPE``) as ``{"runs": [...]}`` (with the implementation and threads the
-    harness reads); the others stay plain
-    specs, in their order."""
+    harness reads); the others stay plain specs, in their order."""
     out: list[Any] = []
     groups: dict[tuple, list[dict]] = {}
     for s in specs:
@@ -95,6 +94,13 @@ def pack(specs: Iterable[dict]) -> list[dict]:
             together = {k: lead.get(k) for k in ("implementation", "framework", "threads")}
             jobs.append(lead if len(chunk) == 1 else {"runs": chunk, **together})
     return jobs
+
+
+def each_run(job: dict, result: dict) -> list[tuple[dict, dict]]:
+    """(spec, result) of every run of a job and its result: one pair for a plain job."""
+    if "runs" in job:
+        return list(zip(job["runs"], result["runs"], strict=True))
+    return [(job, result)]
 
 
 def _keys(job: dict) -> list[str]:
@@ -150,11 +156,8 @@ def schedule(
             futures[pool.submit(runner, job, timeout_s)] = (group, job)
 
     def deliver(job: dict, result: dict) -> None:
-        if "runs" in job:
-            for s, r in zip(job["runs"], result["runs"], strict=True):
-                on_result(s, r)
-        else:
-            on_result(job, result)
+        for s, r in each_run(job, result):
+            on_result(s, r)
 
     try:
         for group, pairs in itertools.groupby(first, key=lambda pair: pair[0]):

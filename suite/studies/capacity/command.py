@@ -292,7 +292,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
     records = []
     for job in scheduler.pack(specs):
         result = scheduler.run_in_subprocess(job, args.timeout)
-        for s, r in zip(job.get("runs", [job]), result.get("runs", [result]), strict=True):
+        for s, r in scheduler.each_run(job, result):
             record = spec.record(capacity.KIND, s, r, env)
             records.append(record)
             print(_line(record), file=sys.stderr, flush=True)
