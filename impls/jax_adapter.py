@@ -239,14 +239,16 @@ class JaxTrainer(Trainer):
         self._all = {**m._params, **{n: m.put(p) for n, p in self.readout_init.items()}}
         self._slots = {n: training.init_slots(config, jnp.zeros_like, p) for n, p in self._all.items()}
         self.output, self.pure_step = _training_functions(m, config)
+        self._lr = m.put(np.asarray(config.lr, dtype=m.dtype))  # an argument: runs together vmap over it
         self._jit_step = jax.jit(self.pure_step)
         self._jit_output = jax.jit(self.output)
 
     def _step(self, x: np.ndarray, target: np.ndarray) -> float:
         m = self.model
         t = jnp.asarray(self.steps, dtype=m.dtype)
-        lr = jnp.asarray(self.config.lr, dtype=m.dtype)
-        self._all, self._slots, loss = self._jit_step(self._all, self._slots, t, lr, m.put(x), m.put(target))
+        self._all, self._slots, loss = self._jit_step(
+            self._all, self._slots, t, self._lr, m.put(x), m.put(target)
+        )
         m._params = {n: self._all[n] for n in m._params}
         return float(loss)
 
