@@ -21,6 +21,7 @@ from impls.registry import (
     UnsupportedError,
     available,
     get,
+    names,
     of_framework,
 )
 
@@ -45,6 +46,7 @@ __all__ = [
     "create",
     "get",
     "model_class",
+    "names",
     "of_framework",
     "param_shapes",
 ]

@@ -36,30 +36,29 @@ def test_the_gpu_command_says_when_there_is_no_gpu(capsys, monkeypatch):
     assert code == 2 and "no GPU here" in out.err
 
 
-def test_the_gpu_command_runs_every_gpu_step_on_the_gpu():
-    from suite import gpu
+def test_the_gpu_command_runs_every_gpu_step_on_the_gpu_one_implementation_a_unit():
+    from suite import gpu, gpu_plan
 
-    steps = gpu.steps(["torch", "jax-flax"], "results", 60.0)
-    assert [s[:2] for s in steps] == [
-        ["check", "--impls"],
-        ["run", "speed"],
-        ["run", "memory"],
-        ["run", "capacity"],
-        ["run", "gradients"],
+    units = gpu_plan.units(gpu.GPU_STEPS, ["torch", "jax-flax"], "results", 60.0)
+    assert [(u.step, u.implementation) for u in units] == [
+        (step, name) for step in gpu_plan.VALUE_ORDER for name in ("torch", "jax-flax")
     ]
-    assert all("--device" in s and s[s.index("--device") + 1] == "gpu" for s in steps)
-    assert all("torch,jax-flax" in s for s in steps)
-    assert [s[-1] for s in steps] == [
-        "results/check-gpu.json",
-        "results/speed-gpu-quick.json",
-        "results/memory-gpu-quick.json",
-        "results/capacity-gpu.json",
-        "results/gradients-gpu.json",
-    ]
-    for argv in steps:  # each one a valid command line
+    for u in units:  # each one a valid command line on the GPU, for its implementation, into its part file
+        argv = list(u.argv)
+        assert (
+            argv[argv.index("--device") + 1] == "gpu" and argv[argv.index("--impls") + 1] == u.implementation
+        )
+        assert u.part == f"results/gpu-parts/{u.implementation}/{u.target.split('/')[-1]}"
         assert commands.build_parser().parse_args(argv).func
-    some = gpu.steps(["torch"], "r", 1.0, ("gradients", "capacity"))
-    assert [s[1] for s in some] == ["capacity", "gradients"]  # the studies' order
+    assert sorted({u.target for u in units}) == [
+        "results/capacity-gpu.json",
+        "results/check-gpu.json",
+        "results/gradients-gpu.json",
+        "results/memory-gpu-quick.json",
+        "results/speed-gpu-quick.json",
+    ]
+    some = gpu_plan.units(gpu.GPU_STEPS, ["torch"], "r", 1.0, ("capacity", "gradients"))
+    assert [u.step for u in some] == ["gradients", "capacity"]  # the order of value
 
 
 @pytest.mark.parametrize("argv", [["--only", "nope"], ["--impls", "numpy"]])
