@@ -42,6 +42,11 @@ class Backend(Protocol):
         measured (``denormal_mode``): ``flushed`` or ``kept``. Called once in a fresh process, before the
         framework does any work."""
 
+    def deterministic(self) -> str:
+        """Switch the framework to its deterministic mode (the same result bitwise on every run, at what
+        cost is measured by the speed study's ``train_deterministic`` mode) and return what was set. Called
+        once in a fresh process, before the framework does any work."""
+
 
 def denormal_mode(multiply: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> str:
     """``flushed`` when a framework's float32 ``multiply`` (run as the framework runs it) turns a

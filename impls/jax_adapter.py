@@ -348,6 +348,14 @@ def flush_denormals() -> str:
     return denormal_mode(lambda a, b: np.asarray(multiply(jax.device_put(a, cpu), jax.device_put(b, cpu))))
 
 
+def deterministic() -> str:
+    """XLA's deterministic GPU ops (its CPU backend is deterministic already); read when the backend starts,
+    so set before any computation."""
+    flag = "--xla_gpu_deterministic_ops=true"
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+    return f"XLA_FLAGS={flag}"
+
+
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
     """A synchronised n x n GEMM, for the calibration of the machine's peak."""
     dev = jax.devices("gpu" if device == "gpu" else "cpu")[0]

@@ -329,6 +329,11 @@ def flush_denormals() -> str:
     return denormal_mode(np.multiply)
 
 
+def deterministic() -> str:
+    """Nothing to set: NumPy's reference runs the same operations in the same order every time."""
+    return "nothing to set"
+
+
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
     """A synchronised n x n GEMM, for the calibration of the machine's peak (through CuPy on a GPU)."""
     if device == "gpu":

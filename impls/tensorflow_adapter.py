@@ -301,6 +301,12 @@ def flush_denormals() -> str:
     return denormal_mode(lambda a, b: multiply(tf.constant(a), tf.constant(b)).numpy())
 
 
+def deterministic() -> str:
+    """TensorFlow's op determinism (an error where an op has no deterministic kernel)."""
+    tf.config.experimental.enable_op_determinism()
+    return "tf.config.experimental.enable_op_determinism()"
+
+
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
     """A synchronised n x n GEMM, for the calibration of the machine's peak."""
     with tf.device("/GPU:0" if device == "gpu" else "/CPU:0"):

@@ -374,6 +374,16 @@ def flush_denormals() -> str:
     return denormal_mode(lambda a, b: (torch.from_numpy(a) * torch.from_numpy(b)).numpy())
 
 
+def deterministic() -> str:
+    """PyTorch's deterministic algorithms (an error where an op has none) and cuDNN's deterministic kernels;
+    cuBLAS needs a fixed workspace for it."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    return "torch.use_deterministic_algorithms(True), cudnn.deterministic, CUBLAS_WORKSPACE_CONFIG=:4096:8"
+
+
 def matmul(n: int, dtype: str, device: str) -> Callable[[], None]:
     """A synchronised n x n GEMM, for the calibration of the machine's peak."""
     dev = torch.device("cuda" if device == "gpu" else "cpu")

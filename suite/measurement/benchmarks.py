@@ -10,7 +10,7 @@ from typing import Any
 from suite import harness
 from suite.measurement import grids as profiles
 from suite.measurement import stability
-from suite.measurement.workloads import LAST_STEP_MODES, Workload
+from suite.measurement.workloads import APART_MODES, Workload
 from suite.records import make_record
 
 # The malloc settings make a phase's peak RSS its own, but each large allocation a system call: memory
@@ -82,10 +82,10 @@ class Benchmark:
                 on_record(record)
 
         jobs = [w.as_dict() for w in workloads]
-        # flushing subnormals changes the process for every later job: the last-step modes, flushed and
-        # not, each run in a fresh process, so that the two differ in the flush alone
-        apart = [j for j in jobs if j["mode"] in LAST_STEP_MODES]
-        rest = [j for j in jobs if j["mode"] not in LAST_STEP_MODES]
+        # flushing subnormals or a deterministic mode changes the process for every later job: those modes
+        # (the last-step ones, flushed and not) each run in a fresh process, so that they differ in it alone
+        apart = [j for j in jobs if j["mode"] in APART_MODES]
+        rest = [j for j in jobs if j["mode"] not in APART_MODES]
         harness.run_jobs(rest, self.plan, threads, self.options(profile), timeout_s, add)
         alone = replace(self.plan, process_per="job")
         harness.run_jobs(apart, alone, threads, self.options(profile), timeout_s, add)

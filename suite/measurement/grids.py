@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from impls import registry
-from suite.measurement.workloads import FASTRNNS, LAST_STEP_MODES, MODES, SMALL, Workload, seq_lengths
+from suite.measurement.workloads import (
+    DETERMINISTIC_MODES,
+    FASTRNNS,
+    LAST_STEP_MODES,
+    MODES,
+    SMALL,
+    Workload,
+    seq_lengths,
+)
 
 PROFILES: tuple[str, ...] = ("quick", "full")
 
@@ -52,6 +60,7 @@ _FULL_GRID: Grid = {
     "deepbench_inference": (_FULL_INFERENCE, ("forward",)),
     "seq_sweep": (_sweep(1600), MODES),
     "subnormals": (_subnormals([100, 200, 400, 800]), LAST_STEP_MODES),
+    "deterministic": ([FASTRNNS], ("train", *DETERMINISTIC_MODES)),  # the train step, and deterministic
 }
 GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
@@ -62,12 +71,13 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "deepbench_inference": (_DEEPBENCH_INFERENCE, ("forward",)),
             "seq_sweep": (_sweep(400), MODES),
             "subnormals": (_subnormals([100, 400]), LAST_STEP_MODES),
+            "deterministic": ([FASTRNNS], ("train", *DETERMINISTIC_MODES)),
         },
         "memory": {"fastrnns": ([FASTRNNS], MODES), "seq_sweep": (_sweep(400), ("train",))},
     },
     "full": {
         "speed": _FULL_GRID,
-        "memory": {k: v for k, v in _FULL_GRID.items() if k not in ("small", "subnormals")},
+        "memory": {k: v for k, v in _FULL_GRID.items() if k not in ("small", "subnormals", "deterministic")},
     },
 }
 

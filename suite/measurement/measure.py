@@ -14,7 +14,7 @@ import numpy as np
 
 import impls
 from suite.measurement import stability
-from suite.measurement.workloads import LAST_STEP_MODES, Workload, analytic_bytes, flops
+from suite.measurement.workloads import DETERMINISTIC_MODES, LAST_STEP_MODES, Workload, analytic_bytes, flops
 
 EXTEND = 3  # an unstable timing goes on for up to this many times its rounds and budget
 
@@ -90,6 +90,9 @@ def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
     if w.mode == "train_last_flushed":  # before the framework starts its thread pools
         backend = impls.backend(w.implementation)
         denormals["denormals"] = backend.flush_denormals() if backend is not None else "unknown"
+    if w.mode in DETERMINISTIC_MODES:  # before the framework does any work
+        backend = impls.backend(w.implementation)
+        denormals["deterministic"] = backend.deterministic() if backend is not None else "unknown"
     gemm = gemm_gflops(w.framework, w.dtype, w.device)  # the first job of a process calibrates, untimed
     model, fn = prepare(w)
     first, samples = timed_rounds(fn, min_rounds, max_rounds, budget_s)

@@ -12,7 +12,11 @@ MODES: tuple[str, ...] = ("forward", "train")
 # gradient flowing back decays, into subnormal floats at long T. With subnormals as the framework leaves
 # them, and flushed where it can be asked to (what every training job does: impls.base.Backend).
 LAST_STEP_MODES: tuple[str, ...] = ("train_last", "train_last_flushed")
-ALL_MODES: tuple[str, ...] = MODES + LAST_STEP_MODES
+# A training step with the framework's deterministic mode on (impls.base.Backend.deterministic): its cost.
+DETERMINISTIC_MODES: tuple[str, ...] = ("train_deterministic",)
+# modes that change the process they run in: each of their jobs runs in a fresh process of its own
+APART_MODES: tuple[str, ...] = LAST_STEP_MODES + DETERMINISTIC_MODES
+ALL_MODES: tuple[str, ...] = MODES + APART_MODES
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
 SMALL = dict(seq_len=100, batch=32, input_size=32, hidden_size=128)  # where per-step overhead dominates
 POINTS: dict[str, dict] = {"fastrnns": FASTRNNS, "small": SMALL}  # the grid's reference points

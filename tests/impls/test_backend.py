@@ -12,7 +12,7 @@ from tests.conftest import framework_params
 def test_every_adapter_module_implements_the_backend_protocol(framework):
     module = impls.backend(framework)
     assert isinstance(module, impls.Backend)
-    for name in ("set_threads", "thread_info", "matmul", "flush_denormals"):
+    for name in ("set_threads", "thread_info", "matmul", "flush_denormals", "deterministic"):
         expected = list(inspect.signature(getattr(impls.Backend, name)).parameters)[1:]  # without self
         assert list(inspect.signature(getattr(module, name)).parameters) == expected, name
     info = module.thread_info()
@@ -52,3 +52,23 @@ def test_each_framework_says_what_its_arithmetic_does_with_subnormals_in_a_fresh
     mode = out.stdout.strip().splitlines()[-1]
     # torch flushes once asked; XLA and TensorFlow's CPU runtimes always do; NumPy cannot be asked
     assert mode == {"numpy": "kept"}.get(impls.get(framework).framework, "flushed"), out.stderr[-500:]
+
+
+DETERMINISTIC_PROBE = {
+    "torch": "import torch; print(torch.are_deterministic_algorithms_enabled())",
+    "tensorflow": "from tensorflow.python.framework import config; print(config.is_op_determinism_enabled())",
+    "jax": "import os; print('--xla_gpu_deterministic_ops=true' in os.environ['XLA_FLAGS'])",
+    "numpy": "print(True)",
+}
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_each_framework_switches_to_its_deterministic_mode_and_says_what_it_set(framework):
+    import subprocess
+    import sys
+
+    family = impls.get(framework).framework
+    code = f"import impls; print(impls.backend({framework!r}).deterministic()); {DETERMINISTIC_PROBE[family]}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    said, probe = out.stdout.strip().splitlines()[-2:]
+    assert said and probe == "True", out.stderr[-500:]

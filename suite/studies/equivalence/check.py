@@ -20,6 +20,7 @@ REFERENCE = ("numpy", "float64")  # what every row is checked against, so not a 
 # what each implementation x cell x dtype is checked for: the function it computes from the weights it was
 # given, and get_params returning those weights exactly; the reference's backward has finite differences
 TESTS: tuple[str, ...] = ("function", "round_trip")
+REPEATS = 2  # forward and backward run again on the same model, to see whether they give the same bits
 
 
 def which_test(record: dict) -> str:
@@ -134,6 +135,7 @@ def function_row(model: impls.RecurrentModel, loaded: dict[str, np.ndarray], sha
         raise RuntimeError(f"{model.implementation} returned no gradient for {sorted(missing)}")
     errors = _errors(y, final, grads, ref_y, ref_state, ref_grads)
     worst = max(errors, key=errors.get)
+    differs = repeat_differences(model, x, state, grad_y, _flat(y, final, grads))
     activity = check_weights.gate_activity(cell, loaded, *ref_in)
     return {
         "path": model.path(),
@@ -150,7 +152,30 @@ def function_row(model: impls.RecurrentModel, loaded: dict[str, np.ndarray], sha
         "worst": worst,
         "tolerance": TOLERANCE[dtype],
         "status": "pass" if errors[worst] <= TOLERANCE[dtype] else "fail",
+        "repeatable": not differs,
+        **({"repeat_differs": differs} if differs else {}),
     }
+
+
+def _flat(y, state, grads: dict) -> dict[str, np.ndarray]:
+    out = {"y": np.asarray(y)}
+    for name, value in zip(("h_n", "c_n"), state if isinstance(state, tuple) else (state,), strict=False):
+        out[name] = np.asarray(value)
+    return {**out, **{f"d_{k}": np.asarray(v) for k, v in grads.items()}}
+
+
+def repeat_differences(model: impls.RecurrentModel, x, state, grad_y, first: dict[str, np.ndarray]) -> dict:
+    """Forward and backward run ``REPEATS`` more times on the same inputs: each output, final state and
+    gradient that did not come out bitwise equal to ``first``, with its largest difference relative to its
+    scale (empty when every run gave the same bits)."""
+    differs: dict[str, float] = {}
+    for _ in range(REPEATS):
+        y, final = model.forward(x, state)
+        again = _flat(y, final, model.backward(x, grad_y, state))
+        for name, value in again.items():
+            if not np.array_equal(value, first[name]):
+                differs[name] = max(differs.get(name, 0.0), rel_error(value, first[name].astype(np.float64)))
+    return differs
 
 
 def round_trip_row(model: impls.RecurrentModel, loaded: dict[str, np.ndarray]) -> dict:

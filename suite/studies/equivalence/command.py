@@ -21,6 +21,7 @@ COLUMNS = (
     "h_n",
     "c_n",
     *(f"d_{c}" for c in check.GRAD_COLUMNS),
+    "repeatable",
 )
 ROUND_TRIP_COLUMNS = ("implementation", "cell", "dtype", "worst", "max_error", "status")
 TEST_NAMES = {"function": "function", "round_trip": "round trip"}

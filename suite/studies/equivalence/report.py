@@ -6,7 +6,7 @@ from suite.report.loading import Results
 from suite.report.machines import by_machine, machine
 from suite.report.page import Finding, Report, md_table, missing_finding, sources_of
 from suite.studies.equivalence import STUDY
-from suite.studies.equivalence.check import which_test
+from suite.studies.equivalence.check import REPEATS, which_test
 from suite.table import fmt
 
 
@@ -50,6 +50,9 @@ def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
             text += " Fails: " + "; ".join(failures[:4]) + ("; ..." if len(failures) > 4 else "") + "."
         if exact:
             text += f" get_params returns exactly the weights set: {'; '.join(exact)}."
+        repeat = _repeatability(of_dtype)
+        if repeat:
+            text += f" The same bits on every run: {repeat}."
         if older:
             text += (
                 f" Measured before the check drew its own weights, so computed from the weights each "
@@ -65,6 +68,17 @@ def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
         question = f"{dtype}: same outputs, states and gradients as the reference?"
         found.append(Finding(question, text, "equivalence", sources_of(of_dtype), answer))
     return found
+
+
+def _repeatability(function_rows: list[dict]) -> str:
+    """Per machine, how many implementations gave the same bits on every repeat, naming those that did not."""
+    parts = []
+    for where, recs in by_machine([r for r in function_rows if "repeatable" in r]).items():
+        names = sorted({r["implementation"] for r in recs})
+        not_same = sorted({r["implementation"] for r in recs if not r["repeatable"]})
+        part = f"{len(names) - len(not_same)}/{len(names)} on {where}"
+        parts.append(part + (f" (not: {', '.join(not_same)})" if not_same else ""))
+    return "; ".join(parts)
 
 
 def section_equivalence(rep: Report, records: list[dict]) -> None:
@@ -88,7 +102,10 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
         "`set_params`; the rows with path `finite differences` check the reference's own backward. "
         "`get_params`: whether the implementation then returned exactly (bitwise) the weights it was given, "
         "a row of the check of its own (`not checked`: a record from before the check drew its own "
-        "weights, whose reference computed from the weights the implementation reported)."
+        "weights, whose reference computed from the weights the implementation reported). `repeatable`: "
+        f"whether forward and backward, run {REPEATS} more times on the same model and inputs, gave the same "
+        "bits every time (a GPU's atomic accumulations may not; `not checked`: a record from before this "
+        "was checked)."
     )
     rows = []
     for r in rows_:
@@ -103,14 +120,28 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
                 "gradients": max(grads, default=r.get("max_error") if not errors else None),
                 "max": r.get("max_error"),
                 "get_params": _round_trip(r, trips),
+                "repeatable": _repeatable(r),
             }
         )
     columns = ["implementation", "cell", "dtype", "machine", "path", "outputs", "states", "gradients", "max"]
-    rep.add(md_table(rows, [*columns, "tolerance", "status", "get_params"]))
+    rep.add(md_table(rows, [*columns, "tolerance", "status", "get_params", "repeatable"]))
     rep.add(f"**{len(records) - len(failed)} of {len(records)} rows pass.**")
     if skipped:
         why = sorted({f"{r['implementation']} ({r.get('message', '')})" for r in skipped})
         rep.add(f"Skipped, {len(skipped)} rows: " + "; ".join(why) + ".")
+
+
+def _repeatable(record: dict) -> str:
+    """The repeatable column of one function row: yes, or what differed between runs and by how much."""
+    if which_test(record) != "function" or record.get("status") not in ("pass", "fail"):
+        return ""
+    if "repeatable" not in record:
+        return "not checked"
+    differs = record.get("repeat_differs", {})
+    if not differs:
+        return "yes"
+    worst = max(differs, key=differs.get)
+    return f"no ({len(differs)} differ; {worst} by {fmt(differs[worst])})"
 
 
 def _check_case(record: dict) -> tuple:

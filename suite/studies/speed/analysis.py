@@ -155,25 +155,54 @@ def subnormal_costs(records: list[dict]) -> list[dict]:
     """Per implementation, cell and length, a training step whose loss reads the last step: its time with
     subnormals as the framework leaves them and with them flushed (where it can be asked to), the ratio,
     and what the framework's arithmetic did when asked to flush (``kept``: it cannot)."""
-    pairs: dict[tuple, dict[str, dict]] = defaultdict(dict)
-    for r in records:
-        if r.get("status") == "ok" and r["mode"] in ("train_last", "train_last_flushed"):
-            pairs[(_name(r), r["cell"], r["seq_len"])][r["mode"]] = r
     rows = []
-    for (implementation, cell, seq_len), by_mode in sorted(pairs.items()):
-        kept, flushed = by_mode.get("train_last"), by_mode.get("train_last_flushed")
-        if kept is None or flushed is None:
-            continue
+    for (implementation, cell, shape, _), (kept, flushed) in _paired(
+        records, "train_last", "train_last_flushed"
+    ):
         rows.append(
             {
                 "implementation": implementation,
                 "cell": cell,
-                "T": seq_len,
+                "T": shape[0],
                 "as_left_ms": 1e3 * kept["median_s"],
                 "flushed_ms": 1e3 * flushed["median_s"],
                 "cost_x": kept["median_s"] / flushed["median_s"],
                 "asked_to_flush": flushed.get("denormals", "unknown"),
                 "unstable": is_unstable(kept) or is_unstable(flushed),
+            }
+        )
+    return rows
+
+
+def _paired(records: list[dict], base: str, other: str) -> list[tuple[tuple, tuple[dict, dict]]]:
+    """Per implementation, cell, length and device: the finished records of modes ``base`` and ``other``
+    measured at the same shape, where both are."""
+    pairs: dict[tuple, dict[str, dict]] = defaultdict(dict)
+    for r in records:
+        if r.get("status") == "ok" and r["mode"] in (base, other):
+            shape = (r["seq_len"], r.get("batch"), r.get("input_size"), r.get("hidden_size"))
+            pairs[(_name(r), r["cell"], shape, r.get("device", "cpu"))][r["mode"]] = r
+    return [(k, (m[base], m[other])) for k, m in sorted(pairs.items()) if base in m and other in m]
+
+
+def determinism_costs(records: list[dict]) -> list[dict]:
+    """Per implementation, cell and device, the training step with the framework's deterministic mode on
+    against the same step in its default mode: the ratio, and what the mode set."""
+    rows = []
+    for (implementation, cell, shape, device), (default, det) in _paired(
+        records, "train", "train_deterministic"
+    ):
+        rows.append(
+            {
+                "implementation": implementation,
+                "cell": cell,
+                "device": device,
+                "T": shape[0],
+                "default_ms": 1e3 * default["median_s"],
+                "deterministic_ms": 1e3 * det["median_s"],
+                "cost_x": det["median_s"] / default["median_s"],
+                "set": det.get("deterministic", "unknown"),
+                "unstable": is_unstable(default) or is_unstable(det),
             }
         )
     return rows

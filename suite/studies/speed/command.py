@@ -162,7 +162,7 @@ def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]
     """Speed at the fastrnns and small points and memory at the fastrnns point, quick profile, on the GPU."""
     quick = ["--profile", "quick", "--timeout", str(timeout)]
     return {
-        "speed": ["run", "speed", *on_gpu(names), *quick, "--groups", "fastrnns,small"]
+        "speed": ["run", "speed", *on_gpu(names), *quick, "--groups", "fastrnns,small,deterministic"]
         + ["--json", f"{out}/speed-gpu-quick.json"],
         "memory": ["run", "memory", *on_gpu(names), *quick, "--groups", "fastrnns"]
         + ["--json", f"{out}/memory-gpu-quick.json"],

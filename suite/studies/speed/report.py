@@ -31,6 +31,7 @@ from suite.studies.speed import STUDY
 from suite.studies.speed.analysis import (
     PROJECTION_PAIRS,
     best_implementations,
+    determinism_costs,
     per_step_costs,
     projection_rows,
     seq_slopes,
@@ -264,6 +265,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
                 )
             )
         section_subnormals(rep, recs)
+        section_determinism(rep, recs)
         slopes = seq_slopes(recs, "median_s")
         if slopes:
             rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
@@ -292,6 +294,22 @@ def section_subnormals(rep: Report, records: list[dict]) -> None:
             shown, ["implementation", "cell", "T", "as_left_ms", "flushed_ms", "cost_x", "asked_to_flush"]
         )
     )
+
+
+def section_determinism(rep: Report, records: list[dict]) -> None:
+    """What each framework's deterministic mode costs a training step."""
+    rows = determinism_costs(records)
+    if not rows:
+        return
+    rep.add(
+        "What determinism costs: the training step at the fastrnns point with the framework's deterministic "
+        "mode on (`set`: what rnnbench switched on, in a fresh process) against the same step in its default "
+        "mode, measured in the same run. Whether the default mode already gives the same bits on every run "
+        "is the check's `repeatable` column."
+    )
+    shown = [{**r, "cost_x": f"{r['cost_x']:.2f}" + (" (unstable)" if r["unstable"] else "")} for r in rows]
+    columns = ["implementation", "cell", "device", "default_ms", "deterministic_ms", "cost_x", "set"]
+    rep.add(md_table(shown, columns))
 
 
 def subnormal_findings(records: list[dict], command: str) -> list[Finding]:

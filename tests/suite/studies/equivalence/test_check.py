@@ -130,3 +130,29 @@ def test_run_adds_the_finite_difference_rows_only_for_float64():
 @pytest.mark.parametrize("status, counted", [("fail", "failed"), ("error", "failed"), ("skip", "skipped")])
 def test_counts(status, counted):
     assert check.counts([{"status": status}])[counted] == 1
+
+
+def test_forward_and_backward_are_repeated_and_any_bit_that_changes_is_named():
+    loaded = _loaded()
+    model = impls.create("numpy", "lstm", 5, 6, 2, "float32")
+    model.set_params(loaded)
+    row = check.function_row(model, loaded, check.Shape(), 0)
+    assert row["repeatable"] is True and "repeat_differs" not in row
+
+    class Drifting(NumpyModel):  # a stand-in for atomics on a GPU: each backward sums in another order
+        calls = 0
+
+        def backward(self, *args, **kwargs):
+            grads = super().backward(*args, **kwargs)
+            Drifting.calls += 1
+            grads["bias_ih_l0"] = grads["bias_ih_l0"] * np.float32(1 + 1e-7 * Drifting.calls)
+            return grads
+
+    drifting = Drifting("lstm", 5, 6, 2, "float32")
+    drifting.set_params(loaded)
+    row = check.function_row(drifting, loaded, check.Shape(), 0)
+    assert row["status"] == "pass" and row["repeatable"] is False
+    assert (
+        list(row["repeat_differs"]) == ["d_bias_ih_l0"] and 0 < row["repeat_differs"]["d_bias_ih_l0"] < 1e-6
+    )
+    assert Drifting.calls == 1 + check.REPEATS

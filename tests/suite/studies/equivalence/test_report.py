@@ -37,3 +37,24 @@ def test_equivalence_counts_exact_round_trips_and_names_records_from_before_the_
     assert (
         "computed from the weights each implementation reported: Test GPU (GPU) (check-gpu.json)." in f32.text
     )
+
+
+def test_the_report_says_which_implementations_give_the_same_bits_on_every_run(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.equivalence.report import section_equivalence
+
+    def row(impl, differs=None, **kw):
+        rec = {**check(impl, "float32", 2e-7, env=GPU, device="gpu", **kw), "test": "function"}
+        return {**rec, "repeatable": not differs, **({"repeat_differs": differs} if differs else {})}
+
+    records = [
+        row("torch", {"d_bias_ih_l0": 3e-8, "d_x": 1e-8}),
+        row("jax"),
+        check("numpy-cupy", "float32", 1e-7),
+    ]
+    (f32,) = equivalence_findings(records, "CMD")
+    assert "The same bits on every run: 1/2 on Test GPU (GPU) (not: torch)." in f32.text
+    rep = Report(tmp_path)
+    section_equivalence(rep, records)
+    text = "\n".join(rep.parts)
+    assert "no (2 differ; d_bias_ih_l0 by 3.0e-08)" in text and "| yes |" in text and "not checked" in text

@@ -115,3 +115,28 @@ def test_subnormals_name_the_worst_cost_and_who_cannot_flush(tmp_path):
     section_subnormals(rep, records)
     text = "\n".join(rep.parts)
     assert "batch 20, input 2, hidden 128" in text and "| torch | lstm | 400 |" in text
+
+
+def test_determinism_sets_each_frameworks_deterministic_step_beside_its_default_one(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.analysis import determinism_costs
+    from suite.studies.speed.report import section_determinism
+
+    def step(impl, mode, seconds, **kw):
+        extra = {"seq_len": 100, "batch": 64, "input_size": 512, "hidden_size": 512, "iqr_s": 0.0}
+        return speed(impl, impl, seconds, group="deterministic", mode=mode, **extra, **kw)
+
+    records = [
+        step("torch", "train", 0.010),
+        step("torch", "train_deterministic", 0.015, deterministic="torch.use_deterministic_algorithms(True)"),
+        step("jax", "train", 0.020),  # no deterministic twin: left out
+    ]
+    (row,) = determinism_costs(records)
+    assert row["implementation"] == "torch" and abs(row["cost_x"] - 1.5) < 1e-12
+    assert row["set"].startswith("torch.use_deterministic") and not row["unstable"]
+    rep = Report(tmp_path)
+    section_determinism(rep, records)
+    text = "\n".join(rep.parts)
+    assert "| torch | lstm | cpu | 10 | 15 | 1.50 |" in text
+    section_determinism(empty := Report(tmp_path), records[2:])
+    assert not empty.parts
