@@ -30,10 +30,33 @@ def reach_text(row: dict) -> str:
     return f"<{min(row['by_length'])}"
 
 
+def at_published_budget(row: dict) -> bool:
+    """Whether a reach row trained at its task's published budget (tasks.Task.budget, in sequences)."""
+    s = row["settings"]
+    return s["steps"] * s["batch_size"] >= task_defs.get(row["task"]).budget > 0
+
+
+def budget_text(rows: list[dict]) -> str:
+    """The budgets of reach rows, per task: e.g. ``adding 400,000 sequences (20,000 steps)``."""
+    per_task = {r["task"]: r["settings"] for r in sorted(rows, key=lambda r: r["task"])}
+    return ", ".join(
+        f"{t} {s['steps'] * s['batch_size']:,} sequences ({s['steps']:,} steps)" for t, s in per_task.items()
+    )
+
+
 def capacity_findings(rows: list[dict], records: list[dict], command: str) -> list[Finding]:
-    """Per task, the longest T solved by at least half the seeds, per cell and init, with the budget."""
+    """Per task, the longest T solved by at least half the seeds, per cell and init, with the budget: the
+    search at the published budgets first, then the one at 2000 steps it replaces."""
     if not rows:
         return [missing_finding("How far", "how-far-each-cell-reaches", "capacity search", command)]
+    published = [r for r in rows if at_published_budget(r)]
+    earlier = [r for r in rows if not at_published_budget(r)]
+    found = [_reach_finding(published, records, True)] if published else []
+    found += [_reach_finding(earlier, records, False)] if earlier else []
+    return found + _agreement_findings(records)
+
+
+def _reach_finding(rows: list[dict], records: list[dict], published: bool) -> Finding:
     parts, short = [], []
     for task in sorted({r["task"] for r in rows}):
         cells, defaults = [], []
@@ -57,12 +80,21 @@ def capacity_findings(rows: list[dict], records: list[dict], command: str) -> li
         short.append(f"{task}: " + ", ".join(defaults))
     s = rows[0]["settings"]
     seeds = min(r["seeds"] for r in rows)
+    if published:
+        budget = f"at the published budgets ({budget_text(rows)}; batch {s['batch_size']})"
+        question = "Longest T solved by half the seeds at the published budgets (default init; best init)?"
+    else:
+        budget = f"within {s['steps']} steps of batch {s['batch_size']} (the earlier budget)"
+        question = f"Longest T solved by half the seeds in {s['steps']} steps (default init; best init)?"
     text = (
-        f"**longest T solved by at least half of {seeds}+ seeds** within {s['steps']} steps of batch "
-        f"{s['batch_size']} (hidden {s['hidden_size']}, {s['dtype']}): " + "; ".join(parts) + "."
+        f"**longest T solved by at least half of {seeds}+ seeds** {budget} (hidden {s['hidden_size']}, "
+        f"{s['dtype']}): " + "; ".join(parts) + "."
     )
-    question = f"Longest T solved by half the seeds in {s['steps']} steps (default init; best init)?"
-    found = [Finding(question, text, "how-far-each-cell-reaches", sources_of(records), "; ".join(short))]
+    return Finding(question, text, "how-far-each-cell-reaches", sources_of(records), "; ".join(short))
+
+
+def _agreement_findings(records: list[dict]) -> list[Finding]:
+    found = []
     agreement = capacity.seed_agreement(records)
     if agreement:
         agree, outcomes = sum(r["agree"] for r in agreement), sum(r["outcomes"] for r in agreement)
@@ -92,7 +124,15 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
         return
     section_anchors(rep, records)
     rep.add("### The reach search")
+    earlier = [r for r in rows if not at_published_budget(r)]
+    rows = [r for r in rows if at_published_budget(r)] or earlier
+    earlier = [] if rows is earlier else earlier
     s = rows[0]["settings"]
+    budget = (
+        f"at most its task's published budget ({budget_text(rows)})"
+        if at_published_budget(rows[0])
+        else f"at most {s['steps']} steps"
+    )
     measured_on = sorted({machine(r) for r in records})
     start = min(min(r["by_length"]) for r in rows)
     searched = sorted({r["task"] for r in rows})
@@ -104,7 +144,7 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
     rep.add(
         f"Each task x cell x init is searched over lengths doubling from {start}; a length is passed when "
         "any seed solves it, the chain stops at the first length no seed solves (and halves down when the "
-        f"first fails). Each job trains for at most {s['steps']} steps of batch {s['batch_size']} (hidden "
+        f"first fails). Each job trains for {budget} of batch {s['batch_size']} (hidden "
         f"{s['hidden_size']}, {optimizers}, lr {s['lr']}, clip {s['clip']}, {s['dtype']}), checks "
         f"1,000 validation sequences every {s['eval_every']} steps and stops once they meet the task's "
         f"criterion and the test set confirms it ({criteria}). Each cell runs on the implementation whose "
@@ -114,41 +154,15 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
     )
     rep.figure(capacity_vs_length(rows), "capacity", "test accuracy against T, per task, cell and init")
     rep.add("### Longest T solved, beside the published anchors")
-    table = [
-        {
-            **r,
-            "longest_T_half": reach_text(r),
-            "longest_T_any": r["longest_any"] or f"<{min(r['by_length'])}",
-            "solved_by_T": " ".join(
-                f"{t}:{p['solved']}/{p['seeds']}" + (f"@{p['median_solve_step']:g}" if p["solved"] else "")
-                for t, p in r["by_length"].items()
-            ),
-            "anchor": task_defs.get(r["task"]).anchor_text(r["cell"]),
-        }
-        for r in sorted(rows, key=lambda r: (r["task"], r["cell"], r["init"]))
-    ]
-    rep.add(
-        "`longest_T_half`: solved by at least half the seeds (`>=`: the longest length the search tried, "
-        "so the reach may be longer); `longest_T_any`: by any seed; `solved_by_T`: seeds solved / run at "
-        "each length, with the median step the solved seeds met the criterion at. The anchors' budgets are "
-        "in their text: set them against this search's before reading a difference as a disagreement "
-        "(README, How far each cell reaches)."
-    )
-    rep.add(
-        md_table(
-            table,
-            [
-                "task",
-                "cell",
-                "init",
-                "implementation",
-                "longest_T_half",
-                "longest_T_any",
-                "solved_by_T",
-                "anchor",
-            ],
+    _reach_table(rep, rows)
+    if earlier:
+        steps, batch = earlier[0]["settings"]["steps"], earlier[0]["settings"]["batch_size"]
+        rep.add(f"### The earlier search: {steps} steps a job")
+        rep.add(
+            f"The same search at the budget rnnbench used before it spent the papers' (every job {steps} "
+            f"steps of batch {batch}, a tenth to a twenty-fifth of the published budgets)."
         )
-    )
+        _reach_table(rep, earlier)
     compared = capacity.framework_points(records)
     if compared:
         rep.add("### Does the framework change the outcome?")
@@ -165,6 +179,33 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
                 "majority at the same seed."
             )
     section_throughput(rep, [r for r in records if r.get("throughput")])
+
+
+def _reach_table(rep: Report, rows: list[dict]) -> None:
+    """The reach rows as the report's table, beside each task's published anchor."""
+    table = [
+        {
+            **r,
+            "budget": f"{r['settings']['steps'] * r['settings']['batch_size']:,}",
+            "longest_T_half": reach_text(r),
+            "longest_T_any": r["longest_any"] or f"<{min(r['by_length'])}",
+            "solved_by_T": " ".join(
+                f"{t}:{p['solved']}/{p['seeds']}" + (f"@{p['median_solve_step']:g}" if p["solved"] else "")
+                for t, p in r["by_length"].items()
+            ),
+            "anchor": task_defs.get(r["task"]).anchor_text(r["cell"]),
+        }
+        for r in sorted(rows, key=lambda r: (r["task"], r["cell"], r["init"]))
+    ]
+    rep.add(
+        "`budget`: training sequences a job may use; `longest_T_half`: solved by at least half the seeds "
+        "(`>=`: the longest length the search tried, so the reach may be longer); `longest_T_any`: by any "
+        "seed; `solved_by_T`: seeds solved / run at each length, with the median step the solved seeds met "
+        "the criterion at. The anchors' budgets are in their text: set them against this search's before "
+        "reading a difference as a disagreement (README, How far each cell reaches)."
+    )
+    columns = ["task", "cell", "init", "implementation", "budget", "longest_T_half", "longest_T_any"]
+    rep.add(md_table(table, [*columns, "solved_by_T", "anchor"]))
 
 
 def section_throughput(rep: Report, timed: list[dict]) -> None:

@@ -229,15 +229,21 @@ def capacity_records():
 
 
 def test_the_capacity_search_leads_with_the_longest_length_solved(tmp_path):
-    write(tmp_path, "capacity.json", capacity_records())
+    earlier = [{**r, "steps": 2000, "eval_every": 100, "solved": False} for r in capacity_records()]
+    write(tmp_path, "capacity.json", capacity_records() + earlier)
     assert main(["--results", str(tmp_path)]) == 0
     md = (tmp_path / "report.md").read_text()
-    finding = next(
+    published, before = [
         line for line in md.splitlines() if line.startswith("- **longest T solved by at least half")
-    )
-    assert "adding: tanh RNN <10 (default), LSTM 20 (default), GRU >=10 (default)" in finding
+    ]
+    assert "at the published budgets (adding 400,000 sequences (20,000 steps); batch 20)" in published
+    assert "adding: tanh RNN <10 (default), LSTM 20 (default), GRU >=10 (default)" in published
+    assert "within 2000 steps of batch 20 (the earlier budget)" in before and "LSTM <10 (default)" in before
+    assert md.index(published) < md.index(before)
     assert "## How far each cell reaches" in md and "![test accuracy against T" in md
-    assert "| adding | lstm | default | torch | 20 | 20 | 10:3/5@300 20:3/5@300 40:0/5 |" in md
+    assert "| adding | lstm | default | torch | 400,000 | 20 | 20 | 10:3/5@300 20:3/5@300 40:0/5 |" in md
+    assert "### The earlier search: 2000 steps a job" in md
+    assert "| adding | lstm | default | torch | 40,000 | <10 | <10 | 10:0/5 20:0/5 40:0/5 |" in md
     assert "### Does the framework change the outcome?" in md
     assert "| adding | gru | default | 10 | jax | 5 | 3 |" in md
     assert (tmp_path / "capacity.png").exists()
