@@ -42,6 +42,11 @@ class Backend(Protocol):
         measured (``denormal_mode``): ``flushed`` or ``kept``. Called once in a fresh process, before the
         framework does any work."""
 
+    def allow_tf32(self) -> str:
+        """Let the framework's float32 matmuls and convolutions on an NVIDIA GPU use TF32 (a 10-bit mantissa;
+        every adapter turns it off, so that float32 means float32) and return what was set: for the check's
+        TF32 rows, which report the error it brings. Called before any model is built."""
+
     def deterministic(self) -> str:
         """Switch the framework to its deterministic mode (the same result bitwise on every run, at what
         cost is measured by the speed study's ``train_deterministic`` mode) and return what was set. Called

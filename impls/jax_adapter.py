@@ -348,6 +348,13 @@ def flush_denormals() -> str:
     return denormal_mode(lambda a, b: np.asarray(multiply(jax.device_put(a, cpu), jax.device_put(b, cpu))))
 
 
+def allow_tf32() -> str:
+    """XLA's default matmul precision at TF32 (this adapter sets it to ``highest`` at import); cuDNN's RNN
+    (jax-cudnn) follows it too."""
+    jax.config.update("jax_default_matmul_precision", "tensorfloat32")
+    return "jax_default_matmul_precision = tensorfloat32"
+
+
 def deterministic() -> str:
     """XLA's deterministic GPU ops (its CPU backend is deterministic already); read when the backend starts,
     so set before any computation."""

@@ -329,6 +329,11 @@ def flush_denormals() -> str:
     return denormal_mode(np.multiply)
 
 
+def allow_tf32() -> str:
+    """NumPy has no TF32; CuPy (numpy-cupy) would need CUPY_TF32=1 before it starts: not set."""
+    return "nothing: no TF32 in NumPy, CuPy left at float32"
+
+
 def deterministic() -> str:
     """Nothing to set: NumPy's reference runs the same operations in the same order every time."""
     return "nothing to set"

@@ -187,6 +187,18 @@ _BUILTIN = (
         trains_together=True,
     ),
     Implementation(
+        "jax-cudnn",
+        "jax",
+        "impls.jax_cudnn_adapter:JaxCudnnModel",
+        ("jax",),
+        "jax",
+        "jax.experimental.rnn.lstm: cuDNN's fused LSTM, as Keras's JAX backend uses it (GPU, LSTM, float32)",
+        cells=("lstm",),
+        dtypes=("float32",),
+        devices=("gpu",),
+        variant=5,
+    ),
+    Implementation(
         "numpy-in-step",
         "numpy",
         "impls.numpy_adapter:NumpyInStepModel",

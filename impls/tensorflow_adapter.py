@@ -301,6 +301,12 @@ def flush_denormals() -> str:
     return denormal_mode(lambda a, b: multiply(tf.constant(a), tf.constant(b)).numpy())
 
 
+def allow_tf32() -> str:
+    """TensorFlow's TF32 execution (on by default in TensorFlow; this adapter turns it off at import)."""
+    tf.config.experimental.enable_tensor_float_32_execution(True)
+    return "tf.config.experimental.enable_tensor_float_32_execution(True)"
+
+
 def deterministic() -> str:
     """TensorFlow's op determinism (an error where an op has no deterministic kernel)."""
     tf.config.experimental.enable_op_determinism()

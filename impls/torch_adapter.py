@@ -374,6 +374,13 @@ def flush_denormals() -> str:
     return denormal_mode(lambda a, b: (torch.from_numpy(a) * torch.from_numpy(b)).numpy())
 
 
+def allow_tf32() -> str:
+    """TF32 in cuBLAS matmuls and cuDNN kernels (each adapter module turns both off at import)."""
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    return "torch.backends.cuda.matmul.allow_tf32 = cudnn.allow_tf32 = True"
+
+
 def deterministic() -> str:
     """PyTorch's deterministic algorithms (an error where an op has none) and cuDNN's deterministic kernels;
     cuBLAS needs a fixed workspace for it."""

@@ -25,16 +25,32 @@ from suite.records import ResultsError, benchmark_key, read_json, read_records, 
 from suite.records import dumps as dumps_json
 
 # the order of value: a result rests on the check; speed and memory are the reference points users ask for
-VALUE_ORDER = ("check", "speed", "memory", "gradients", "capacity")
+VALUE_ORDER = ("check", "speed", "memory", "check-tf32", "check-growth", "gradients", "capacity")
 LEDGER = "gpu-run.json"
 PARTS = "gpu-parts"  # each unit's own results file, under the output folder (kept: a unit resumes from it)
 LEDGER_FORMAT = "rnnbench-gpu-run"
 GRACE_S = 30.0  # after the interrupt at the deadline: jobs in flight finish and are written
 START_S = 15.0  # starting a unit's process: importing its framework and initialising CUDA
 # seconds per record when no GPU run timed the unit (stated as a guess wherever it is used)
-GUESS_PER_RECORD_S = {"check": 4.0, "speed": 15.0, "memory": 20.0, "gradients": 10.0, "capacity": 120.0}
+GUESS_PER_RECORD_S = {
+    "check-tf32": 4.0,
+    "check-growth": 4.0,
+    "check": 4.0,
+    "speed": 15.0,
+    "memory": 20.0,
+    "gradients": 10.0,
+    "capacity": 120.0,
+}
 CAPACITY_JOBS = 8  # training jobs the GPU step runs at once (suite.studies.capacity.command.gpu_steps)
-GUESS_RECORDS = {"check": 8, "speed": 12, "memory": 6, "gradients": 21, "capacity": 10}  # when there are none
+GUESS_RECORDS = {
+    "check-tf32": 3,
+    "check-growth": 15,
+    "check": 8,
+    "speed": 12,
+    "memory": 6,
+    "gradients": 21,
+    "capacity": 10,
+}  # when there are none
 
 
 @dataclass(frozen=True)

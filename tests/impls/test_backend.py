@@ -12,7 +12,7 @@ from tests.conftest import framework_params
 def test_every_adapter_module_implements_the_backend_protocol(framework):
     module = impls.backend(framework)
     assert isinstance(module, impls.Backend)
-    for name in ("set_threads", "thread_info", "matmul", "flush_denormals", "deterministic"):
+    for name in ("set_threads", "thread_info", "matmul", "flush_denormals", "deterministic", "allow_tf32"):
         expected = list(inspect.signature(getattr(impls.Backend, name)).parameters)[1:]  # without self
         assert list(inspect.signature(getattr(module, name)).parameters) == expected, name
     info = module.thread_info()

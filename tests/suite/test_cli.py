@@ -52,6 +52,8 @@ def test_the_gpu_command_runs_every_gpu_step_on_the_gpu_one_implementation_a_uni
         assert commands.build_parser().parse_args(argv).func
     assert sorted({u.target for u in units}) == [
         "results/capacity-gpu.json",
+        "results/check-gpu-growth.json",
+        "results/check-gpu-tf32.json",
         "results/check-gpu.json",
         "results/gradients-gpu.json",
         "results/memory-gpu-quick.json",

@@ -15,6 +15,10 @@ from impls.layout import PARAM_KINDS
 from suite.studies.equivalence import weights as check_weights
 
 TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5}
+# TF32 rows (float32 with TF32 on): a 10-bit mantissa, unit roundoff 2**-11 ~ 4.9e-4, so errors of 1e-3
+# are TF32 working as designed; the rows report the error, this only flags one far beyond it
+TF32_TOLERANCE = 1e-2
+GROWTH_LENGTHS: tuple[int, ...] = (7, 30, 100, 300, 1000)  # the error against T: how it accumulates
 FD_TOLERANCE = 1e-6  # the reference's backward against central differences
 REFERENCE = ("numpy", "float64")  # what every row is checked against, so not a row itself
 # what each implementation x cell x dtype is checked for: the function it computes from the weights it was
@@ -276,6 +280,57 @@ def finite_difference_row(cell: str) -> dict:
     }
 
 
+def tf32_rows(
+    implementations: Iterable[str], cells: Iterable[str], device: str = "cpu", on_row=None
+) -> list[dict]:
+    """The float32 function rows with TF32 switched on in each framework (``impls.base.Backend.allow_tf32``;
+    call it in a process of its own: the switch stays on): test ``tf32``, what was set, and the error against
+    the float64 reference, flagged only beyond ``TF32_TOLERANCE``."""
+    implementations, out = list(implementations), []
+    switched = {}
+    for name in implementations:
+        backend = impls.backend(name)
+        framework = impls.get(name).framework
+        if framework not in switched:
+            switched[framework] = backend.allow_tf32() if backend is not None else "unknown"
+    for implementation, cell, dtype in rows(implementations, cells, ["float32"]):
+        row = check_rows(implementation, cell, dtype, device)[0]
+        tf32 = switched[impls.get(implementation).framework]
+        row = {**row, "test": "tf32", "tf32": tf32}
+        if "max_error" in row:
+            row.update(
+                tolerance=TF32_TOLERANCE, status="pass" if row["max_error"] <= TF32_TOLERANCE else "fail"
+            )
+        out.append(row)
+        if on_row:
+            on_row(row)
+    return out
+
+
+def growth_rows(
+    implementations: Iterable[str],
+    cells: Iterable[str],
+    dtype: str = "float32",
+    device: str = "cpu",
+    lengths: Iterable[int] = GROWTH_LENGTHS,
+    on_row=None,
+) -> list[dict]:
+    """The function rows again at each sequence length in ``lengths`` (test ``growth``): how each output's
+    and gradient's error against the float64 reference grows with T. Measurements, not pass or fail
+    (status ``ok``; ``within_tolerance`` says whether the check's tolerance still holds)."""
+    out = []
+    for implementation, cell, dt in rows(implementations, cells, [dtype]):
+        for seq_len in lengths:
+            row = check_rows(implementation, cell, dt, device, Shape(time=seq_len))[0]
+            row = {**row, "test": "growth", "seq_len": seq_len}
+            if row["status"] in ("pass", "fail"):
+                row.update(within_tolerance=row["status"] == "pass", status="ok")
+            out.append(row)
+            if on_row:
+                on_row(row)
+    return out
+
+
 def run(
     implementations: Iterable[str],
     cells: Iterable[str],
@@ -297,10 +352,10 @@ def run(
 
 
 def counts(rows_: Iterable[dict]) -> dict[str, int]:
-    """How many rows passed, failed (fail or error) and were skipped."""
+    """How many rows passed (or were measured: growth rows), failed (fail or error) and were skipped."""
     statuses = [r["status"] for r in rows_]
     return {
-        "passed": statuses.count("pass"),
+        "passed": statuses.count("pass") + statuses.count("ok"),
         "failed": statuses.count("fail") + statuses.count("error"),
         "skipped": statuses.count("skip"),
     }

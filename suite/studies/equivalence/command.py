@@ -7,7 +7,16 @@ import sys
 
 import impls
 from suite.environment import environment
-from suite.options import add_json, add_selection, implementations_arg, on_gpu, parse_list
+from suite.options import (
+    UsageError,
+    add_json,
+    add_selection,
+    implementations_arg,
+    on_gpu,
+    one_dtype,
+    parse_ints,
+    parse_list,
+)
 from suite.records import make_record, write_records
 from suite.studies.equivalence import check
 from suite.table import render
@@ -24,7 +33,7 @@ COLUMNS = (
     "repeatable",
 )
 ROUND_TRIP_COLUMNS = ("implementation", "cell", "dtype", "worst", "max_error", "status")
-TEST_NAMES = {"function": "function", "round_trip": "round trip"}
+TEST_NAMES = {"function": "function", "round_trip": "round trip", "tf32": "tf32", "growth": "growth"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -32,6 +41,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_selection(p)
     p.add_argument("--dtype", help="float32, float64 or both comma-separated (default: both)")
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument(
+        "--tf32",
+        action="store_true",
+        help="the float32 rows with TF32 on (NVIDIA GPUs; every adapter keeps it off otherwise): its error",
+    )
+    p.add_argument(
+        "--lengths",
+        help="comma-separated sequence lengths: the function rows at each, to see how the error grows with T "
+        f"(e.g. {','.join(map(str, check.GROWTH_LENGTHS))})",
+    )
     add_json(p)
     p.set_defaults(func=main)
 
@@ -63,9 +82,45 @@ def _verdict(row: dict) -> str | None:
     )
 
 
+def _measurements(args: argparse.Namespace, implementations: list[str], cells: list[str]) -> int:
+    """``--tf32`` or ``--lengths``: rows that report an error rather than prove agreement."""
+    if args.tf32 and args.lengths:
+        raise UsageError("give --tf32 or --lengths, not both")
+    if args.tf32:
+        if args.dtype not in (None, "float32"):
+            raise UsageError("--tf32 checks float32 only (TF32 does not touch float64)")
+        rows = check.tf32_rows(implementations, cells, args.device, on_row=_progress)
+        columns = ["implementation", "cell", "dtype", "path", "y", "h_n", "c_n", "d_weight_ih", "d_bias_ih"]
+        print("float32 with TF32 on, against the NumPy float64 reference (max relative error)")
+        table = [{**r, **check.summarise(r["errors"])} if "errors" in r else r for r in rows]
+        print(render(table, [*columns, "tf32", "status"]))
+    else:
+        lengths = parse_ints(args.lengths, "--lengths")
+        if not lengths or min(lengths) < 1:
+            raise UsageError(f"--lengths must be lengths >= 1, got {args.lengths!r}")
+        dtype = one_dtype(args.dtype or "float32")
+        rows = check.growth_rows(implementations, cells, dtype, args.device, lengths, on_row=_progress)
+        print(f"{dtype} error against the NumPy float64 reference, by sequence length")
+        print(
+            render(
+                rows, ["implementation", "cell", "seq_len", "path", "max_error", "worst", "within_tolerance"]
+            )
+        )
+    if args.json:
+        write_records(args.json, [make_record("check", r, environment()) for r in rows])
+        print(f"\nwrote {args.json}")
+    n = check.counts(rows)
+    if n["passed"] + n["failed"] == 0:
+        print("nothing was checked", file=sys.stderr)
+        return 2
+    return 1 if n["failed"] else 0
+
+
 def main(args: argparse.Namespace) -> int:
     implementations = implementations_arg(args)
     cells = parse_list(args.cells, impls.CELLS, "cell")
+    if args.tf32 or args.lengths:
+        return _measurements(args, implementations, cells)
     dtypes = parse_list(args.dtype, impls.DTYPES, "dtype")
     rows, fd_rows = check.run(implementations, cells, dtypes, args.device, on_row=_progress)
     function = [r for r in rows if r["test"] == "function"]
@@ -99,5 +154,17 @@ def main(args: argparse.Namespace) -> int:
 
 
 def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]]:
-    """The check, on the GPU."""
-    return {"check": ["check", *on_gpu(names), "--json", f"{out}/check-gpu.json"]}
+    """The check on the GPU; then the float32 error with TF32 on, and against T (cuDNN's float32 rows)."""
+    lengths = ",".join(map(str, check.GROWTH_LENGTHS))
+    return {
+        "check": ["check", *on_gpu(names), "--json", f"{out}/check-gpu.json"],
+        "check-tf32": ["check", *on_gpu(names), "--tf32", "--json", f"{out}/check-gpu-tf32.json"],
+        "check-growth": [
+            "check",
+            *on_gpu(names),
+            "--lengths",
+            lengths,
+            "--json",
+            f"{out}/check-gpu-growth.json",
+        ],
+    }

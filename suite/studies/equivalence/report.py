@@ -81,7 +81,12 @@ def _repeatability(function_rows: list[dict]) -> str:
     return "; ".join(parts)
 
 
+MEASURED_TESTS = ("tf32", "growth")  # rows that report an error, not agreement
+
+
 def section_equivalence(rep: Report, records: list[dict]) -> None:
+    measured = [r for r in records if which_test(r) in MEASURED_TESTS and r["status"] != "skip"]
+    records = [r for r in records if which_test(r) not in MEASURED_TESTS]
     skipped = [r for r in records if r["status"] == "skip"]  # combinations an implementation does not declare
     records = [r for r in records if r["status"] != "skip"]
     rows_ = [r for r in records if which_test(r) != "round_trip"]
@@ -129,6 +134,48 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
     if skipped:
         why = sorted({f"{r['implementation']} ({r.get('message', '')})" for r in skipped})
         rep.add(f"Skipped, {len(skipped)} rows: " + "; ".join(why) + ".")
+    section_tf32(rep, [r for r in measured if which_test(r) == "tf32"])
+    section_growth(rep, [r for r in measured if which_test(r) == "growth"])
+
+
+def section_tf32(rep: Report, rows: list[dict]) -> None:
+    """The float32 rows with TF32 on: the error it brings, per implementation."""
+    if not rows:
+        return
+    rep.add("### float32 with TF32 on")
+    rep.add(
+        "The check's float32 rows run with TF32 off in every framework; these rows switch it on "
+        "(`tf32`: what was set) and report the error against the float64 reference. TF32 keeps 10 bits of "
+        "mantissa (unit roundoff 4.9e-4), so errors near 1e-3 are TF32 working as designed; a row is "
+        f"flagged only beyond {fmt(rows[0].get('tolerance'))}. On a CPU TF32 does not exist: its rows equal "
+        "float32's."
+    )
+    shown = [{**r, "machine": machine(r), "max": r.get("max_error")} for r in rows]
+    rep.add(md_table(shown, ["implementation", "cell", "machine", "path", "max", "worst", "tf32", "status"]))
+
+
+def section_growth(rep: Report, rows: list[dict]) -> None:
+    """The float32 error against the sequence length, per implementation, cell and machine."""
+    if not rows:
+        return
+    rep.add("### How the error grows with T")
+    rep.add(
+        "The function rows again at longer sequences (same weights, batch and sizes): the largest relative "
+        "error over outputs, states and every gradient at each T, and which it was. A measurement, not a "
+        "verdict: `*` marks a length beyond the check's tolerance "
+        f"({fmt(rows[0].get('tolerance'))} for {rows[0]['dtype']})."
+    )
+    table: dict[tuple, dict] = {}
+    lengths = sorted({r["seq_len"] for r in rows})
+    for r in rows:
+        key = (r["implementation"], r["cell"], machine(r), r.get("path", ""))
+        row = table.setdefault(
+            key, dict(zip(("implementation", "cell", "machine", "path"), key, strict=True))
+        )
+        mark = "" if r.get("within_tolerance", True) else "*"
+        row[f"T={r['seq_len']}"] = f"{fmt(r.get('max_error'))}{mark} ({r.get('worst', '')})"
+    columns = ["implementation", "cell", "machine", "path", *(f"T={t}" for t in lengths)]
+    rep.add(md_table(list(table.values()), columns))
 
 
 def _repeatable(record: dict) -> str:

@@ -91,3 +91,34 @@ def test_the_default_selection_names_what_it_leaves_out(capsys, monkeypatch):
     assert code == 0
     assert "not installed here, left out: " in err and "numpy-cupy (pip install -e '.[cupy]')" in err
     assert "torch (pip install -e '.[torch]')" in err
+
+
+def test_the_error_against_t_is_measured_not_judged(capsys, tmp_path, monkeypatch):
+    path = tmp_path / "growth.json"
+    monkeypatch.setitem(check.TOLERANCE, "float32", 1e-9)  # every float32 row is then beyond it
+    code, out, _ = run(
+        capsys, "check", "--impls", "numpy", "--cells", "rnn", "--lengths", "7,50", "--json", str(path)
+    )
+    assert code == 0  # a growth row is a measurement: beyond the tolerance is not a failure
+    records = read_records(path)
+    assert [(r["test"], r["seq_len"], r["shape"]["time"], r["status"]) for r in records] == [
+        ("growth", 7, 7, "ok"),
+        ("growth", 50, 50, "ok"),
+    ]
+    assert all(r["within_tolerance"] is False and r["max_error"] > 0 for r in records)
+    assert "by sequence length" in out
+
+
+def test_tf32_rows_say_what_was_switched_on_and_keep_float64_out(capsys, tmp_path):
+    path = tmp_path / "tf32.json"
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "lstm", "--tf32", "--json", str(path))
+    assert code == 0
+    (row,) = read_records(path)
+    assert (row["test"], row["dtype"], row["tolerance"]) == ("tf32", "float32", check.TF32_TOLERANCE)
+    assert row["tf32"].startswith("nothing") and row["status"] == "pass"
+    code, _, err = run(capsys, "check", "--tf32", "--dtype", "float64")
+    assert code == 2 and "float32 only" in err
+    code, _, err = run(capsys, "check", "--tf32", "--lengths", "7")
+    assert code == 2 and "not both" in err
+    code, _, err = run(capsys, "check", "--lengths", "0,7")
+    assert code == 2 and "lengths >= 1" in err

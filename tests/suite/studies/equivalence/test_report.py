@@ -58,3 +58,31 @@ def test_the_report_says_which_implementations_give_the_same_bits_on_every_run(t
     section_equivalence(rep, records)
     text = "\n".join(rep.parts)
     assert "no (2 differ; d_bias_ih_l0 by 3.0e-08)" in text and "| yes |" in text and "not checked" in text
+
+
+def test_tf32_and_growth_rows_have_their_own_tables_and_do_not_count_as_failures(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.equivalence.report import section_equivalence
+
+    base = {**check("torch", "float32", 2e-7, env=GPU, device="gpu"), "test": "function"}
+    tf32 = {**check("torch", "float32", 1.2e-3, env=GPU, device="gpu"), "test": "tf32", "tf32": "allow_tf32"}
+    tf32 = {**tf32, "tolerance": 1e-2, "worst": "d_weight_hh_l0"}
+    growth = [
+        {
+            **check("torch", "float32", e, env=GPU, device="gpu"),
+            "test": "growth",
+            "seq_len": t,
+            "status": "ok",
+        }
+        | {"within_tolerance": e <= 1e-5, "worst": "d_bias_ih_l0", "cell": "rnn"}
+        for t, e in ((7, 1.1e-5), (1000, 3e-6))
+    ]
+    (f32,) = equivalence_findings([base, tf32, *growth], "CMD")
+    assert "1/1 on Test GPU (GPU)" in f32.text  # the measured rows are not checks
+    rep = Report(tmp_path)
+    section_equivalence(rep, [base, tf32, *growth])
+    text = "\n".join(rep.parts)
+    assert "**1 of 1 rows pass.**" in text
+    assert "### float32 with TF32 on" in text and "| torch | lstm | Test GPU (GPU) |" in text
+    assert "### How the error grows with T" in text
+    assert "1.1e-05* (d_bias_ih_l0)" in text and "3.0e-06 (d_bias_ih_l0)" in text
