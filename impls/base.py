@@ -47,6 +47,13 @@ class Backend(Protocol):
         every adapter turns it off, so that float32 means float32) and return what was set: for the check's
         TF32 rows, which report the error it brings. Called before any model is built."""
 
+    def device_times(self, fn: Callable[[], object], rounds: int) -> dict[str, object]:
+        """For a prepared GPU call ``fn`` (which waits for its result), ``rounds`` more calls timed on the
+        device: ``event_median_s`` (CUDA events around each call: the GPU's timeline, idle gaps included),
+        ``kernel_s`` (the kernels' own time per call, from the profiler), ``cold_l2_median_s`` (wall time
+        with the L2 cache flushed before each call) and ``l2_bytes``, where the framework can measure them;
+        ``device_timing`` says why where it cannot."""
+
     def deterministic(self) -> str:
         """Switch the framework to its deterministic mode (the same result bitwise on every run, at what
         cost is measured by the speed study's ``train_deterministic`` mode) and return what was set. Called

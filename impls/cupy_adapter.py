@@ -6,6 +6,8 @@ cuDNN and XLA can be read."""
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -72,3 +74,28 @@ def matmul(n: int, dtype: str) -> Callable[[], None]:
         device.synchronize()
 
     return run
+
+
+def device_times(fn: Callable[[], None], rounds: int) -> dict[str, object]:
+    """CUDA events around each call (CuPy's), and the wall time with the L2 cache flushed before each; no
+    kernel time (CuPy has no profiler summary)."""
+    events = [(cupy.cuda.Event(), cupy.cuda.Event()) for _ in range(rounds)]
+    for start, end in events:
+        start.record()
+        fn()
+        end.record()
+    events[-1][1].synchronize()
+    l2 = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["l2CacheSize"]
+    scratch = cupy.empty(2 * l2 // 4 + 1, dtype=cupy.float32)
+    cold = []
+    for _ in range(rounds):
+        scratch.fill(0)
+        cupy.cuda.Device().synchronize()
+        t = time.perf_counter()
+        fn()
+        cold.append(time.perf_counter() - t)
+    return {
+        "event_median_s": statistics.median(cupy.cuda.get_elapsed_time(s, e) / 1e3 for s, e in events),
+        "cold_l2_median_s": statistics.median(cold),
+        "l2_bytes": int(l2),
+    }

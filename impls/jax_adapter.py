@@ -355,6 +355,11 @@ def allow_tf32() -> str:
     return "jax_default_matmul_precision = tensorfloat32"
 
 
+def device_times(fn: Callable[[], object], rounds: int) -> dict[str, object]:
+    """Not measured: JAX has no CUDA event API, and its profiler writes a trace rather than kernel times."""
+    return {"device_timing": "not available in JAX (no CUDA events; the profiler writes a trace)"}
+
+
 def deterministic() -> str:
     """XLA's deterministic GPU ops (its CPU backend is deterministic already); read when the backend starts,
     so set before any computation."""

@@ -334,6 +334,13 @@ def allow_tf32() -> str:
     return "nothing: no TF32 in NumPy, CuPy left at float32"
 
 
+def device_times(fn: Callable[[], object], rounds: int) -> dict[str, object]:
+    """On a GPU (numpy-cupy): CuPy's CUDA events and the wall time with the L2 flushed."""
+    from impls import cupy_adapter
+
+    return cupy_adapter.device_times(fn, rounds)
+
+
 def deterministic() -> str:
     """Nothing to set: NumPy's reference runs the same operations in the same order every time."""
     return "nothing to set"

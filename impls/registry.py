@@ -187,6 +187,16 @@ _BUILTIN = (
         trains_together=True,
     ),
     Implementation(
+        "torch-cudagraph",
+        "torch",
+        "impls.torch_adapter:TorchGraphModel",
+        ("torch",),
+        "torch",
+        "nn.RNN / nn.LSTM / nn.GRU with each whole call captured once as a CUDA graph and replayed (GPU)",
+        devices=("gpu",),
+        variant=4,
+    ),
+    Implementation(
         "jax-cudnn",
         "jax",
         "impls.jax_cudnn_adapter:JaxCudnnModel",

@@ -307,6 +307,11 @@ def allow_tf32() -> str:
     return "tf.config.experimental.enable_tensor_float_32_execution(True)"
 
 
+def device_times(fn: Callable[[], object], rounds: int) -> dict[str, object]:
+    """Not measured: TensorFlow exposes no CUDA events to Python (its profiler writes a trace)."""
+    return {"device_timing": "not available in TensorFlow (no CUDA events; the profiler writes a trace)"}
+
+
 def deterministic() -> str:
     """TensorFlow's op determinism (an error where an op has no deterministic kernel)."""
     tf.config.experimental.enable_op_determinism()

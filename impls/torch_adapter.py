@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+import statistics
+import time
+from collections.abc import Callable, Iterable
 from functools import partial
 
 import numpy as np
@@ -159,22 +161,32 @@ class TorchModel(RecurrentModel):
 
     def _path(self) -> str:
         """Read off the profiler which RNN kernel ran, forward and backward."""
-        x = np.zeros((2, 2, self.input_size), dtype=self.dtype)
-        gy = np.ones((2, 2, self.hidden_size), dtype=self.dtype)
-        found = []
-        for mode, fn in (("forward", self.prepare_forward(x)), ("backward", self.prepare_backward(x, gy))):
-            with _quiet_stderr(), torch.profiler.profile() as prof:
-                fn()
-            ops = {e.name for e in prof.events()}
-            if any("cudnn_rnn" in op for op in ops):
-                found.append((mode, "cudnn"))
-            elif any("mkldnn_rnn" in op for op in ops):
-                found.append((mode, "onednn"))
-            else:
-                found.append((mode, "aten"))
-        if found[0][1] == found[1][1]:
-            return found[0][1]
-        return ", ".join(f"{mode}: {p}" for mode, p in found)
+        x, gy = _probe(self)
+        return _kernel_path(self.prepare_forward(x), self.prepare_backward(x, gy))
+
+
+def _probe(model: TorchModel) -> tuple[np.ndarray, np.ndarray]:
+    """A tiny input and output cotangent, to see which kernels run."""
+    x = np.zeros((2, 2, model.input_size), dtype=model.dtype)
+    return x, np.ones((2, 2, model.hidden_size), dtype=model.dtype)
+
+
+def _kernel_path(forward: Callable[[], None], backward: Callable[[], None]) -> str:
+    """Which RNN kernel a prepared forward and backward run: the profiler's op names."""
+    found = []
+    for mode, fn in (("forward", forward), ("backward", backward)):
+        with _quiet_stderr(), torch.profiler.profile() as prof:
+            fn()
+        ops = {e.name for e in prof.events()}
+        if any("cudnn_rnn" in op for op in ops):
+            found.append((mode, "cudnn"))
+        elif any("mkldnn_rnn" in op for op in ops):
+            found.append((mode, "onednn"))
+        else:
+            found.append((mode, "aten"))
+    if found[0][1] == found[1][1]:
+        return found[0][1]
+    return ", ".join(f"{mode}: {p}" for mode, p in found)
 
 
 _CELLS = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}
@@ -305,6 +317,95 @@ class TorchHoistedLoopModel(TorchCompiledModel):
         return "eager loop, projection hoisted"
 
 
+def _captured(fn: Callable[[], object]) -> tuple[torch.cuda.CUDAGraph, object]:
+    """``fn`` warmed up on a side stream (as ``torch.cuda.graphs`` asks), then captured as a CUDA graph:
+    (the graph, what ``fn`` returned during capture: tensors the replays refill)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn()
+    return graph, out
+
+
+class TorchGraphModel(TorchModel):
+    """``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` with each whole call (forward, backward, the training step)
+    captured once as a CUDA graph and replayed: one launch per call instead of one per kernel, the remedy for
+    launch overhead on small recurrent steps. Inputs are copied into the graph's own tensors. GPU only."""
+
+    def _build(self) -> None:
+        super()._build()
+        if self._device.type != "cuda":
+            raise DeviceUnavailableError("CUDA graphs need a CUDA GPU")
+
+    def _static(self, x: np.ndarray, state: State, requires_grad: bool = False):
+        xt = self.to_device(x, requires_grad)
+        return xt, self._state(state, requires_grad)
+
+    def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        xt, st = self._static(x, state)
+        with torch.no_grad():
+            graph, (y, final) = _captured(lambda: self._run(xt, st))
+        graph.replay()
+        torch.cuda.synchronize()
+        if self.cell == "lstm":
+            return y.cpu().numpy(), (final[0].cpu().numpy(), final[1].cpu().numpy())
+        return y.cpu().numpy(), final.cpu().numpy()
+
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
+        xt, st = self._static(x, state, requires_grad=True)
+        gy = self.to_device(grad_y)
+        inputs = [xt, *(st if self.cell == "lstm" else (st,))]
+        wrt = [*self.params.values(), *inputs]
+
+        def grads():
+            y, _ = self._run(xt, st)
+            return torch.autograd.grad(y, wrt, grad_outputs=gy)
+
+        graph, out = _captured(grads)
+        graph.replay()
+        torch.cuda.synchronize()
+        names = [*self.params, "x", "h_0", "c_0"][: len(wrt)]
+        return {n: g.detach().cpu().numpy() for n, g in zip(names, out, strict=True)}
+
+    def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
+        xt = self.to_device(x)
+        with torch.no_grad():
+            graph, _ = _captured(lambda: self._run(xt))
+        return lambda: (graph.replay(), torch.cuda.synchronize())
+
+    def _prepare_backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> Callable[[], None]:
+        xt, gy = self.to_device(x, requires_grad=True), self.to_device(grad_y)
+        wrt = [*self.params.values(), xt]
+        graph, _ = _captured(lambda: torch.autograd.grad(self._run(xt)[0], wrt, grad_outputs=gy))
+        return lambda: (graph.replay(), torch.cuda.synchronize())
+
+    def _prepare_train_step(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
+    ) -> Callable[[], None]:
+        xt, gy = self.to_device(x), self.to_device(grad_y)
+        params = list(self.params.values())
+
+        def step() -> None:  # plain SGD, in place, so that the graph updates the parameters it holds
+            y, _ = self._run(xt)
+            grads = torch.autograd.grad(y, params, grad_outputs=gy)
+            with torch.no_grad():
+                torch._foreach_add_(params, grads, alpha=-lr)
+
+        graph, _ = _captured(step)
+        return lambda: (graph.replay(), torch.cuda.synchronize())
+
+    def _path(self) -> str:  # the kernels of the eager calls the graphs captured (a replay shows no ops)
+        x, gy = _probe(self)
+        (x, state), eager = self._check_inputs(x, None), TorchModel
+        forward = eager._prepare_forward(self, x, state)
+        return f"{_kernel_path(forward, eager._prepare_backward(self, x, gy, state))} in a CUDA graph"
+
+
 class TorchTrainer(Trainer):
     """torch.optim's Adam, RMSprop or SGD; eager, since nn.RNN/LSTM/GRU are single fused ops."""
 
@@ -372,6 +473,45 @@ def flush_denormals() -> str:
     thread pools started after it."""
     torch.set_flush_denormal(True)
     return denormal_mode(lambda a, b: (torch.from_numpy(a) * torch.from_numpy(b)).numpy())
+
+
+def kernel_seconds(averages: Iterable, rounds: int) -> float:
+    """The GPU's busy time per call from a CUDA-only profile's ``key_averages()`` (kernels and copies):
+    each entry's own device time in microseconds, summed, over ``rounds`` calls."""
+    total_us = sum(
+        getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0)) for e in averages
+    )
+    return total_us / 1e6 / rounds
+
+
+def device_times(fn: Callable[[], object], rounds: int) -> dict[str, object]:
+    """CUDA events around each call, the profiler's kernel time, and the wall time with the L2 flushed."""
+    events = [
+        (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(rounds)
+    ]
+    for start, end in events:
+        start.record()
+        fn()
+        end.record()
+    torch.cuda.synchronize()
+    with _quiet_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        for _ in range(rounds):
+            fn()
+    l2 = torch.cuda.get_device_properties(torch.cuda.current_device()).L2_cache_size
+    scratch = torch.empty(2 * l2 // 4 + 1, dtype=torch.float32, device="cuda")  # twice the L2
+    cold = []
+    for _ in range(rounds):
+        scratch.zero_()
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        fn()
+        cold.append(time.perf_counter() - t)
+    return {
+        "event_median_s": statistics.median(s.elapsed_time(e) / 1e3 for s, e in events),
+        "kernel_s": kernel_seconds(prof.key_averages(), rounds),
+        "cold_l2_median_s": statistics.median(cold),
+        "l2_bytes": l2,
+    }
 
 
 def allow_tf32() -> str:

@@ -43,9 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 GPU_STEPS = [study.gpu_steps for study in STUDIES if study.gpu_steps is not None]
-STEPS: tuple[str, ...] = tuple(
-    u.step for u in gpu_plan.units(GPU_STEPS, ["IMPL"], "OUT", 1.0) if u.implementation == "IMPL"
-)
+# every step, as torch (every cell and dtype on the GPU) has them
+STEPS: tuple[str, ...] = tuple(u.step for u in gpu_plan.units(GPU_STEPS, ["torch"], "OUT", 1.0))
 
 
 def gpu_implementations() -> list[str]:
@@ -81,8 +80,12 @@ def print_plan(units: list[gpu_plan.Unit], args: argparse.Namespace) -> None:
             f"rnnbench gpu --impls {','.join(missing)}"
         )
     fits = sum(r["estimate_s"] for r in rows if r["runs"] == "yes")
-    budget = f" of the {args.budget:.0f} s budget ({gpu_plan.GRACE_S:.0f} s kept for the last interrupt)"
-    print(f"\nplanned: {fits} s{budget if args.budget else ''}")
+    if args.budget is None:
+        print(f"\nplanned: {fits} s (no budget: every unit)")
+    else:
+        print(
+            f"\nplanned: {fits} s of the {args.budget:.0f} s budget ({gpu_plan.GRACE_S:.0f} s kept to stop)"
+        )
 
 
 def main(args: argparse.Namespace) -> int:

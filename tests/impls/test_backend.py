@@ -12,7 +12,15 @@ from tests.conftest import framework_params
 def test_every_adapter_module_implements_the_backend_protocol(framework):
     module = impls.backend(framework)
     assert isinstance(module, impls.Backend)
-    for name in ("set_threads", "thread_info", "matmul", "flush_denormals", "deterministic", "allow_tf32"):
+    for name in (
+        "set_threads",
+        "thread_info",
+        "matmul",
+        "flush_denormals",
+        "deterministic",
+        "allow_tf32",
+        "device_times",
+    ):
         expected = list(inspect.signature(getattr(impls.Backend, name)).parameters)[1:]  # without self
         assert list(inspect.signature(getattr(module, name)).parameters) == expected, name
     info = module.thread_info()
@@ -72,3 +80,22 @@ def test_each_framework_switches_to_its_deterministic_mode_and_says_what_it_set(
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     said, probe = out.stdout.strip().splitlines()[-2:]
     assert said and probe == "True", out.stderr[-500:]
+
+
+def test_the_kernel_time_is_the_profiles_own_device_time_per_call():
+    pytest.importorskip("torch")
+    import types
+
+    from impls import torch_adapter
+
+    entries = [types.SimpleNamespace(self_device_time_total=us) for us in (1500.0, 500.0)]
+    assert torch_adapter.kernel_seconds(entries, rounds=4) == pytest.approx(0.0005)
+    older = [types.SimpleNamespace(self_cuda_time_total=2000.0)]  # the name before torch 2.4
+    assert torch_adapter.kernel_seconds(older, rounds=2) == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize("framework", ["jax", "tensorflow"])
+def test_frameworks_without_cuda_events_say_so(framework):
+    pytest.importorskip(framework)
+    said = impls.backend(framework).device_times(lambda: None, 3)
+    assert said["device_timing"].startswith("not available")

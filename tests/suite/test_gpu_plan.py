@@ -200,6 +200,10 @@ def test_the_plan_is_printed_without_a_gpu_and_lists_what_is_not_installed(capsy
     lines = [line.split() for line in out.out.splitlines() if line.startswith("check ")]
     assert lines and all(words[0] == "check" for words in lines)
     assert not list(tmp_path.iterdir())  # a plan writes nothing
+    code, out = run_cli(capsys, "gpu", "--plan", "--impls", "jax-cudnn", "--out", str(tmp_path))
+    assert code == 0 and "(no budget: every unit)" in out.out
+    steps = [line.split()[0] for line in out.out.splitlines()[2:] if line.strip() and "jax-cudnn" in line]
+    assert "gradients" not in steps and "capacity" not in steps  # float32 LSTM only: no unit it cannot run
 
 
 @pytest.mark.parametrize(

@@ -354,6 +354,9 @@ GPU_POINTS = ["--tasks", "temporal2", "--cells", "rnn,lstm", "--init", "default"
 
 
 def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]]:
-    """Training at the framework-comparison points, on the GPU."""
+    """Training at the framework-comparison points, on the GPU (the implementations with both cells)."""
+    names = [n for n in names if {"rnn", "lstm"} <= set(impls.get(n).cells)]
+    if not names:
+        return {}
     argv = ["run", "capacity", *on_gpu(names), *GPU_POINTS, "--seeds", "5", "--jobs", "8", "--together", "5"]
     return {"capacity": [*argv, "--json", f"{out}/capacity-gpu.json"]}

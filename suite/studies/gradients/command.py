@@ -169,6 +169,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]]:
-    """The diagnostic at initialisation, every init, on the GPU."""
+    """The diagnostic at initialisation, every init, on the GPU (float64: the implementations with it)."""
+    names = [n for n in names if "float64" in impls.get(n).dtypes]
+    if not names:
+        return {}
     argv = ["run", "gradients", *on_gpu(names), "--init", "default,forget1,chrono"]
     return {"gradients": [*argv, "--json", f"{out}/gradients-gpu.json"]}

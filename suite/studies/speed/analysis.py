@@ -206,3 +206,28 @@ def determinism_costs(records: list[dict]) -> list[dict]:
             }
         )
     return rows
+
+
+def device_time_rows(records: list[dict]) -> list[dict]:
+    """Per GPU record at a reference point: wall, event and kernel milliseconds, the share of the wall time
+    no kernel ran, the wall time with a cold L2, and why a figure is missing."""
+    rows = []
+    for r in records:
+        if r.get("device") != "gpu" or r.get("status") != "ok" or r.get("group") not in ("fastrnns", "small"):
+            continue
+        kernel = r.get("kernel_s")
+        rows.append(
+            {
+                "implementation": _name(r),
+                "point": r["group"],
+                "cell": r["cell"],
+                "mode": r["mode"],
+                "wall_ms": 1e3 * r["median_s"],
+                "event_ms": 1e3 * r["event_median_s"] if r.get("event_median_s") is not None else None,
+                "kernel_ms": 1e3 * kernel if kernel is not None else None,
+                "host_share": f"{max(1 - kernel / r['median_s'], 0):.0%}" if kernel is not None else None,
+                "cold_l2_ms": 1e3 * r["cold_l2_median_s"] if r.get("cold_l2_median_s") is not None else None,
+                "device_timing": r.get("device_timing", ""),
+            }
+        )
+    return sorted(rows, key=lambda r: (r["point"], r["cell"], r["mode"], r["implementation"]))

@@ -32,6 +32,7 @@ from suite.studies.speed.analysis import (
     PROJECTION_PAIRS,
     best_implementations,
     determinism_costs,
+    device_time_rows,
     per_step_costs,
     projection_rows,
     seq_slopes,
@@ -266,6 +267,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
             )
         section_subnormals(rep, recs)
         section_determinism(rep, recs)
+        section_device_time(rep, recs)
         slopes = seq_slopes(recs, "median_s")
         if slopes:
             rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
@@ -294,6 +296,23 @@ def section_subnormals(rep: Report, records: list[dict]) -> None:
             shown, ["implementation", "cell", "T", "as_left_ms", "flushed_ms", "cost_x", "asked_to_flush"]
         )
     )
+
+
+def section_device_time(rep: Report, records: list[dict]) -> None:
+    """On a GPU: each reference-point call's wall time beside its time on the device."""
+    rows = device_time_rows(records)
+    if not rows:
+        return
+    rep.add(
+        "Wall time against time on the GPU, at the reference points: `wall_ms`, the timed rounds (back to "
+        "back on the same tensors, so with the L2 cache warm); `event_ms`, CUDA events around each call "
+        "(the GPU's timeline, its idle gaps included); `kernel_ms`, the kernels' own time from the profiler; "
+        "`host_share`, the part of the wall time no kernel ran (host work and launch overhead); "
+        "`cold_l2_ms`, the wall time with the L2 flushed before each call. `-`: not measurable in that "
+        "framework (`device_timing` says why)."
+    )
+    columns = ["implementation", "point", "cell", "mode", "wall_ms", "event_ms", "kernel_ms", "host_share"]
+    rep.add(md_table(rows, [*columns, "cold_l2_ms", "device_timing"]))
 
 
 def section_determinism(rep: Report, records: list[dict]) -> None:

@@ -112,3 +112,24 @@ def test_run_speed_repeat_times_each_job_in_fresh_processes_and_combines_them(ca
         ("train", 2, 2),
     ]
     assert run_cli(capsys, *argv[:-1], "0", "--json", str(path))[0] == 2
+
+
+def test_a_gpu_jobs_device_timing_sits_beside_its_wall_clock_and_never_loses_it():
+    from suite.measurement.measure import gpu_timing
+
+    class Backend:
+        def __init__(self, fail: bool) -> None:
+            self.fail, self.calls = fail, []
+
+        def device_times(self, fn, rounds):
+            self.calls.append(rounds)
+            if self.fail:
+                raise RuntimeError("CUPTI is busy")
+            return {"kernel_s": 0.001, "event_median_s": 0.002}
+
+    ok = Backend(fail=False)
+    got = gpu_timing(ok, lambda: None, 7)
+    assert got["kernel_s"] == 0.001 and got["l2"].startswith("warm") and ok.calls == [7]
+    failed = gpu_timing(Backend(fail=True), lambda: None, 7)
+    assert failed["device_timing"] == "failed: RuntimeError: CUPTI is busy" and "kernel_s" not in failed
+    assert gpu_timing(None, lambda: None, 7)["device_timing"] == "no backend for this framework"

@@ -140,3 +140,23 @@ def test_determinism_sets_each_frameworks_deterministic_step_beside_its_default_
     assert "| torch | lstm | cpu | 10 | 15 | 1.50 |" in text
     section_determinism(empty := Report(tmp_path), records[2:])
     assert not empty.parts
+
+
+def test_a_gpu_call_shows_its_wall_time_beside_its_kernels_and_what_could_not_be_measured(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.report import section_device_time
+
+    timed = {"event_median_s": 0.0019, "kernel_s": 0.0005, "cold_l2_median_s": 0.0023, "l2": "warm"}
+    records = [
+        speed("torch", "torch", 0.002, group="small", device="gpu", env=GPU, **timed),
+        speed(
+            "jax", "jax", 0.003, group="small", device="gpu", env=GPU, device_timing="not available in JAX"
+        ),
+        speed("torch", "torch", 0.004, group="small"),  # the CPU: no device time
+    ]
+    rep = Report(tmp_path)
+    section_device_time(rep, records)
+    text = "\n".join(rep.parts)
+    assert "| torch | small | lstm | train | 2 | 1.9 | 0.5 | 75% | 2.3 |  |" in text
+    assert "| jax | small | lstm | train | 3 | - | - | - | - | not available in JAX |" in text
+    assert text.count("| small |") == 2
