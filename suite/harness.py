@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -31,6 +32,10 @@ from typing import IO
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 300.0  # importing a framework and calibrating GEMM, before the first job starts
 CORE_LOCKS = Path(tempfile.gettempdir()) / f"rnnbench-cores-{os.getuid()}"  # one lock file per core
+# Workers run in a session of their own, so a terminal's Ctrl-C reaches the command only (which lets the
+# jobs in flight finish); set when the command gives them up instead (a second interrupt): each worker is
+# then killed and its job recorded as interrupted.
+ABANDON = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -147,38 +152,52 @@ def _run_process(
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
+                start_new_session=True,
             )
         started_at, current, seen = time.monotonic(), None, 0
         outcome: tuple[str, str] | None = None
-        while True:
-            exited = proc.poll() is not None  # read the file after this, so nothing written is missed
-            lines = complete_lines(out.read_text())
-            for line in lines[seen:]:
-                event = json.loads(line)
-                index = int(event.pop("job"))
-                if event.pop("event") == "start":
-                    current, started_at = index, time.monotonic()
-                    continue
-                remaining.remove(index)
-                current = None
-                yield {**jobs[index], **event}
-            seen = len(lines)
-            if exited:
-                break
-            limit = timeout_s if current is not None else STARTUP_TIMEOUT_S
-            if time.monotonic() - started_at > limit:
+        try:  # whatever ends this (an interrupt in this thread, the caller closing it), no worker outlives it
+            while True:
+                exited = proc.poll() is not None  # read the file after this, so nothing written is missed
+                lines = complete_lines(out.read_text())
+                for line in lines[seen:]:
+                    event = json.loads(line)
+                    index = int(event.pop("job"))
+                    if event.pop("event") == "start":
+                        current, started_at = index, time.monotonic()
+                        continue
+                    remaining.remove(index)
+                    current = None
+                    yield {**jobs[index], **event}
+                seen = len(lines)
+                if exited:
+                    break
+                if ABANDON.is_set():
+                    proc.kill()
+                    proc.wait()
+                    outcome = ("interrupted", "given up by a second interrupt")
+                    break
+                limit = timeout_s if current is not None else STARTUP_TIMEOUT_S
+                if time.monotonic() - started_at > limit:
+                    proc.kill()
+                    proc.wait()
+                    outcome = ("timeout", f"timed out after {limit:.0f} s")
+                    break
+                time.sleep(0.05)
+        except BaseException:
+            if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-                outcome = ("timeout", f"timed out after {limit:.0f} s")
-                break
-            time.sleep(0.05)
+            raise
         if outcome is None:
             if not remaining:
                 continue
             outcome = _exit_status(proc.returncode)
         tail = log.read_text()[-2000:] if outcome[0] != "timeout" else ""
-        # the job in flight fails with the worker; a worker that never started a job takes them all with it
-        for index in [current] if current is not None else list(remaining):
+        # the job in flight fails with the worker; a worker that never started a job takes them all with it,
+        # and so does one given up: nothing more starts
+        given_up = outcome[0] == "interrupted"
+        for index in [current] if current is not None and not given_up else list(remaining):
             remaining.remove(index)
             yield {
                 **jobs[index],

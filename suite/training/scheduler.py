@@ -145,6 +145,7 @@ def schedule(
     jobs in flight finish and are handed to ``on_result`` before it propagates (a second one abandons
     them)."""
     runner = runner or run_in_subprocess
+    harness.ABANDON.clear()
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future, tuple[Any, dict]] = {}
     running: set[str] = set()
@@ -180,8 +181,12 @@ def schedule(
                 file=sys.stderr,
                 flush=True,
             )
-        for future in as_completed(in_flight):
-            deliver(futures[future][1], future.result())
+        try:
+            for future in as_completed(in_flight):
+                deliver(futures[future][1], future.result())
+        except KeyboardInterrupt:  # the second: the workers are killed, their jobs run again on resume
+            harness.ABANDON.set()
+            raise
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

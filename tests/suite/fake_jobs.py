@@ -22,6 +22,7 @@ def misbehave(job: dict, **options) -> dict:
     return {
         "value": job["n"],
         "pid": os.getpid(),
+        "session": os.getsid(0),
         "cores": sorted(os.sched_getaffinity(0)),
         "options": options,
         **({"status": behaviour} if behaviour == "diverged" else {}),

@@ -115,3 +115,23 @@ def test_cores_are_reserved_all_or_none(tmp_path, monkeypatch):
             with harness.reserved_cores(1) as second:
                 assert first != second
         assert sorted(waiting.result(timeout=10)) == sorted(os.sched_getaffinity(0))[:2]
+
+
+def test_workers_run_in_a_session_of_their_own_so_a_terminals_ctrl_c_reaches_the_command_only():
+    (record,) = harness.run_jobs([job(1)], PLAN, timeout_s=60.0)
+    assert record["status"] == "ok" and record["session"] != os.getsid(0)
+
+
+def test_a_run_given_up_kills_its_worker_and_starts_nothing_more():
+    harness.ABANDON.clear()
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            future = pool.submit(harness.run_jobs, [job(1, "hang"), job(2)], PLAN, None, None, 120.0)
+            time.sleep(3.0)  # the worker has started the hanging job
+            harness.ABANDON.set()
+            records = future.result(timeout=60)
+        assert [(r["n"], r["status"]) for r in records] == [(1, "interrupted"), (2, "interrupted")]
+        assert time.monotonic() - started < 60  # not the 60 s the job would have hung
+    finally:
+        harness.ABANDON.clear()

@@ -505,6 +505,35 @@ def test_an_interrupt_lets_the_jobs_in_flight_finish_and_records_them():
     )  # every job started is recorded; seed 3 never starts
 
 
+def test_a_second_interrupt_gives_the_jobs_in_flight_up():
+    import threading
+
+    from suite import harness
+    from suite.training import scheduler
+
+    first_done = threading.Event()
+
+    def runner(spec, timeout_s):
+        if spec["seed"] == 0:  # still training when the first interrupt comes
+            first_done.wait(10)
+        return {"status": "ok", "seed": spec["seed"]}
+
+    def on_result(spec, result):
+        first_done.set()
+        raise KeyboardInterrupt  # the first after seed 1; the second while seed 0's result is handed over
+
+    first = [
+        (None, {**SMALL, "task": "adding", "implementation": "numpy", "cell": "gru", "seq_len": 5, "seed": s})
+        for s in range(2)
+    ]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            scheduler.schedule(first, on_result, jobs=2, runner=runner)
+        assert harness.ABANDON.is_set()  # the harness's workers are told to stop (test_harness: killed)
+    finally:
+        harness.ABANDON.clear()
+
+
 def test_jobs_sharing_a_gpu_do_not_let_jax_claim_its_memory_up_front(capsys, monkeypatch, tmp_path):
     from suite.studies.capacity import command
 
