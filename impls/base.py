@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from impls.layout import CELLS, DTYPES, init_params, param_shapes
-from impls.registry import DEVICES
+from impls.registry import DEVICES, UnsupportedError
 from impls.training import Runs, TrainConfig, Trainer
 
 State = np.ndarray | tuple[np.ndarray, np.ndarray]
@@ -142,20 +142,34 @@ class RecurrentModel(ABC):
             self._check_array(f"parameter {name}", params[name], shape)
         self._set_params({n: np.array(params[n], copy=True) for n in self.shapes})
 
-    def forward(self, x: np.ndarray, state: State | None = None) -> tuple[np.ndarray, State]:
+    def forward(
+        self, x: np.ndarray, state: State | None = None, lengths: np.ndarray | None = None
+    ) -> tuple[np.ndarray, State]:
         """Run the stack: ``y`` (batch, time, hidden) and the final state, h_n or (h_n, c_n),
-        each (layers, batch, hidden)."""
+        each (layers, batch, hidden). With ``lengths`` (batch,) of integers in [1, time], ``x`` is
+        right-padded: sequence b ends at step ``lengths[b]``, its outputs after that are zero and its
+        final state is the state at its own last step (implementations that take lengths:
+        ``takes_lengths``)."""
         x, state = self._check_inputs(x, state)
-        return self._forward(x, state)
+        if lengths is None:
+            return self._forward(x, state)
+        return self._forward_lengths(x, state, self._check_lengths(lengths, x))
 
     def backward(
-        self, x: np.ndarray, grad_y: np.ndarray, state: State | None = None
+        self,
+        x: np.ndarray,
+        grad_y: np.ndarray,
+        state: State | None = None,
+        lengths: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """Gradients of ``sum(y * grad_y)`` with respect to every parameter (canonical names),
-        the input ``"x"`` and the initial state ``"h_0"`` (and ``"c_0"`` for LSTM)."""
+        the input ``"x"`` and the initial state ``"h_0"`` (and ``"c_0"`` for LSTM); with ``lengths``,
+        of the length-aware forward (padded steps contribute nothing)."""
         x, state = self._check_inputs(x, state)
         self._check_grad_y(x, grad_y)
-        return self._backward(x, grad_y, state)
+        if lengths is None:
+            return self._backward(x, grad_y, state)
+        return self._backward_lengths(x, grad_y, state, self._check_lengths(lengths, x))
 
     def path(self) -> str:
         """The implementation that runs underneath, e.g. ``onednn``, ``cudnn``, ``xla:cpu``."""
@@ -218,6 +232,18 @@ class RecurrentModel(ABC):
     def _train_together(cls, trainers: list[Trainer]) -> Runs:
         return Runs(trainers)
 
+    # sequences of different lengths in one batch: implementations that take them set this and define
+    # _forward_lengths and _backward_lengths with their framework's own mechanism
+    takes_lengths: bool = False
+
+    def _forward_lengths(self, x: np.ndarray, state: State, lengths: np.ndarray) -> tuple[np.ndarray, State]:
+        raise UnsupportedError(f"{self.implementation} does not take sequence lengths")
+
+    def _backward_lengths(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        raise UnsupportedError(f"{self.implementation} does not take sequence lengths")
+
     def reset_device_peak(self) -> None:
         """Start a new peak of the device allocator (GPU); CPU memory is measured by the harness."""
         raise NotImplementedError(f"{self.framework} reports no device memory on {self.device}")
@@ -275,6 +301,23 @@ class RecurrentModel(ABC):
         if not np.isfinite(a).all():
             raise ValueError(f"{what} contains NaN or inf")
         return a
+
+    def _check_lengths(self, lengths: Any, x: np.ndarray) -> np.ndarray:
+        batch, time, _ = x.shape
+        if not isinstance(lengths, np.ndarray):
+            raise TypeError(f"lengths must be a numpy.ndarray of integers, got {type(lengths).__name__}")
+        if lengths.dtype.kind not in "iu":
+            raise TypeError(f"lengths must be integers, got dtype {lengths.dtype}")
+        if lengths.shape != (batch,):
+            raise ValueError(f"lengths has shape {lengths.shape}, expected ({batch},): one per sequence")
+        if lengths.min() < 1 or lengths.max() > time:
+            raise ValueError(
+                f"lengths must be between 1 and the time dimension {time}, "
+                f"got {lengths.min()}..{lengths.max()}"
+            )
+        if not self.takes_lengths:
+            raise UnsupportedError(f"{self.implementation} does not take sequence lengths")
+        return lengths.astype(np.int64)
 
     def _check_grad_y(self, x: np.ndarray, grad_y: Any) -> np.ndarray:
         return self._check_array("grad_y", grad_y, (x.shape[0], x.shape[1], self.hidden_size))

@@ -44,15 +44,19 @@ def to_flax(cell: str, weights: tuple) -> dict:
     }
 
 
-def flax_stack(cell: str, params: dict, x, h0, c0):
-    """The whole stack through nn.RNN, layer after layer: (y, h_n, c_n or None)."""
+def flax_stack(cell: str, params: dict, x, h0, c0, lengths=None):
+    """The whole stack through nn.RNN, layer after layer: (y, h_n, c_n or None); with ``lengths``, flax's
+    own ``seq_lengths`` (the carry of each sequence's last step), the outputs past each end set to zero."""
     hid = h0.shape[-1]
     hs, cs = [], []
+    mask = None if lengths is None else (jnp.arange(x.shape[1])[None, :] < lengths[:, None])[:, :, None]
     for k in range(h0.shape[0]):
         rnn = nn.RNN(_CELLS[cell](features=hid, dtype=x.dtype, param_dtype=x.dtype), return_carry=True)
         carry = (c0[k], h0[k]) if cell == "lstm" else h0[k]  # flax's LSTM carry is (c, h)
         variables = {"params": {"cell": to_flax(cell, layer_params(params, k))}}
-        carry, x = rnn.apply(variables, x, initial_carry=carry)
+        carry, x = rnn.apply(variables, x, initial_carry=carry, seq_lengths=lengths)
+        if mask is not None:
+            x = jnp.where(mask, x, 0)
         c, h = carry if cell == "lstm" else (None, carry)
         hs.append(h)
         cs.append(c)

@@ -37,12 +37,13 @@ def _update(cell: str, xs: list, hs: list, h, c):
     return (1 - z) * n + z * h, c
 
 
-def _layer(cell: str, x, weights, h0, c0, projection: str = "in step", unroll: int = 1):
+def _layer(cell: str, x, weights, h0, c0, projection: str = "in step", unroll: int = 1, mask=None):
     """One layer, batch-first in and out: (y, h_n, c_n or None); ``unroll`` steps per scan iteration.
     ``projection``: ``in step``, the input's and the state's matmuls inside the step, one per gate, as
     flax's cells do (on XLA's CPU backend the fastest); ``hoisted``, every step's input projection in one
     matmul before the scan and one fused recurrent matmul per step, as cuDNN does (on XLA's CPU backend the
-    hoisted tensor is materialised and transposed, (T, B, G*H): slower)."""
+    hoisted tensor is materialised and transposed, (T, B, G*H): slower). ``mask`` (time, batch, 1): where
+    False, the step keeps the state and outputs zero (a sequence past its own end)."""
     w_ih, w_hh, b_ih, b_hh = weights
     gates = GATES[cell]
     if projection == "hoisted":  # and one fused recurrent matmul per step, as cuDNN
@@ -66,24 +67,41 @@ def _layer(cell: str, x, weights, h0, c0, projection: str = "in step", unroll: i
         h, c = _update(cell, *pre_activations(x_t, h), h, c)
         return (h, c), h
 
-    (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=unroll)
+    def masked_step(carry, inputs):
+        (h, c), (x_t, m_t) = carry, inputs
+        h_new, c_new = _update(cell, *pre_activations(x_t, h), h, c)
+        c = None if c is None else jnp.where(m_t, c_new, c)
+        return (jnp.where(m_t, h_new, h), c), jnp.where(m_t, h_new, 0)
+
+    if mask is None:
+        (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=unroll)
+    else:
+        (h, c), ys = jax.lax.scan(masked_step, (h0, c0), (xs, mask), unroll=unroll)
     return jnp.swapaxes(ys, 0, 1), h, c
 
 
-def stack_forward(cell: str, params: dict, x, h0, c0, projection: str = "in step", unroll: int = 1):
-    """The whole stack: (y, h_n, c_n or None), states (layers, batch, hidden)."""
+def stack_forward(
+    cell: str, params: dict, x, h0, c0, lengths=None, projection: str = "in step", unroll: int = 1
+):
+    """The whole stack: (y, h_n, c_n or None), states (layers, batch, hidden); with ``lengths`` (batch,),
+    a masked scan: each sequence stops at its own end (outputs zero after it, its state kept)."""
+    mask = None
+    if lengths is not None:
+        mask = (jnp.arange(x.shape[1])[:, None] < lengths[None, :])[:, :, None]  # (time, batch, 1)
     hs, cs = [], []
     for k in range(h0.shape[0]):
         c0_k = None if c0 is None else c0[k]
-        x, h, c = _layer(cell, x, layer_params(params, k), h0[k], c0_k, projection, unroll)
+        x, h, c = _layer(cell, x, layer_params(params, k), h0[k], c0_k, projection, unroll, mask)
         hs.append(h)
         cs.append(c)
     return x, jnp.stack(hs), None if c0 is None else jnp.stack(cs)
 
 
-def stack_grads(forward: Callable, params: dict, x, h0, c0, grad_y):
-    """Cotangents of (params, x, h0, c0) of ``forward``'s output for the output cotangent ``grad_y``."""
-    _, vjp = jax.vjp(lambda p, x, h, c: forward(p, x, h, c)[0], params, x, h0, c0)
+def stack_grads(forward: Callable, params: dict, x, h0, c0, grad_y, lengths=None):
+    """Cotangents of (params, x, h0, c0) of ``forward``'s output for the output cotangent ``grad_y`` (with
+    ``lengths``, of the length-aware forward)."""
+    extra = () if lengths is None else (lengths,)
+    _, vjp = jax.vjp(lambda p, x, h, c: forward(p, x, h, c, *extra)[0], params, x, h0, c0)
     return vjp(grad_y)
 
 
@@ -137,13 +155,28 @@ class JaxModel(RecurrentModel):
         return self.put(h), None if c is None else self.put(c)
 
     def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        y, h, c = self._fwd(self._params, self.put(x), *self._state(state))
+        return self._forward_lengths(x, state, None)
+
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
+        return self._backward_lengths(x, grad_y, state, None)
+
+    # a masked scan: where a sequence has ended, the step keeps its state and outputs zero
+    takes_lengths = True
+
+    def _forward_lengths(
+        self, x: np.ndarray, state: State, lengths: np.ndarray | None
+    ) -> tuple[np.ndarray, State]:
+        extra = () if lengths is None else (self.put(lengths),)
+        y, h, c = self._fwd(self._params, self.put(x), *self._state(state), *extra)
         if self.cell == "lstm":
             return np.asarray(y), (np.asarray(h), np.asarray(c))
         return np.asarray(y), np.asarray(h)
 
-    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
-        dp, dx, dh, dc = self._grads(self._params, self.put(x), *self._state(state), self.put(grad_y))
+    def _backward_lengths(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        extra = () if lengths is None else (self.put(lengths),)
+        dp, dx, dh, dc = self._grads(self._params, self.put(x), *self._state(state), self.put(grad_y), *extra)
         grads = {n: np.asarray(g) for n, g in dp.items()}
         grads["x"], grads["h_0"] = np.asarray(dx), np.asarray(dh)
         if self.cell == "lstm":

@@ -232,6 +232,34 @@ class NumpyModel(RecurrentModel):
         grads = self._backward_from(caches, self._to_device(grad_y))
         return {n: self._to_host(g) for n, g in grads.items()}
 
+    # the reference's own mechanism for lengths: every sequence on its own, to its own end
+    takes_lengths = True
+
+    def _forward_lengths(self, x: np.ndarray, state: State, lengths: np.ndarray) -> tuple[np.ndarray, State]:
+        y = np.zeros((*x.shape[:2], self.hidden_size), dtype=x.dtype)
+        finals = []
+        for b, n in enumerate(lengths):
+            y[b, :n], final = self._forward(x[b : b + 1, :n], _sequence(state, b))
+            finals.append(final)
+        return y, _batch_of(finals)
+
+    def _backward_lengths(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        total: dict[str, np.ndarray] = {}
+        grads_x = np.zeros_like(x)
+        per_sequence = []
+        for b, n in enumerate(lengths):
+            g = self._backward(x[b : b + 1, :n], grad_y[b : b + 1, :n], _sequence(state, b))
+            grads_x[b, :n] = g.pop("x")[0]
+            per_sequence.append((g.pop("h_0"), g.pop("c_0", None)))
+            for name, value in g.items():
+                total[name] = total[name] + value if name in total else value
+        total["x"], total["h_0"] = grads_x, np.concatenate([h for h, _ in per_sequence], axis=1)
+        if self.cell == "lstm":
+            total["c_0"] = np.concatenate([c for _, c in per_sequence], axis=1)
+        return total
+
     def _path(self) -> str:
         return "numpy" if self.projection == "hoisted" else "numpy, projection in step"
 
@@ -268,6 +296,20 @@ class NumpyModel(RecurrentModel):
             self._sync()
 
         return run
+
+
+def _sequence(state: State, b: int) -> State:
+    """Sequence ``b``'s initial state, kept (layers, 1, hidden)."""
+    if isinstance(state, tuple):
+        return tuple(s[:, b : b + 1] for s in state)
+    return state[:, b : b + 1]
+
+
+def _batch_of(finals: list) -> State:
+    """The per-sequence final states joined along the batch."""
+    if isinstance(finals[0], tuple):
+        return tuple(np.concatenate(parts, axis=1) for parts in zip(*finals, strict=True))
+    return np.concatenate(finals, axis=1)
 
 
 class NumpyInStepModel(NumpyModel):

@@ -103,6 +103,38 @@ class TorchModel(RecurrentModel):
         names += ["x", "h_0", "c_0"] if self.cell == "lstm" else ["x", "h_0"]
         return {n: g.detach().cpu().numpy() for n, g in zip(names, grads, strict=True)}
 
+    # PyTorch's own mechanism for lengths: a PackedSequence through the nn layer (its loop subclasses do
+    # not take one)
+    takes_lengths = True
+
+    def _packed_run(self, x: torch.Tensor, state, lengths: np.ndarray):
+        """(y zero-padded to x's length, each sequence's final state) through ``pack_padded_sequence``."""
+        pack = torch.nn.utils.rnn
+        packed = pack.pack_padded_sequence(
+            x, torch.from_numpy(lengths), batch_first=True, enforce_sorted=False
+        )
+        out, final = self.module(packed, state)
+        y, _ = pack.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return y, final
+
+    def _forward_lengths(self, x: np.ndarray, state: State, lengths: np.ndarray) -> tuple[np.ndarray, State]:
+        with torch.no_grad():
+            y, final = self._packed_run(self.to_device(x), self._state(state), lengths)
+        if self.cell == "lstm":
+            return y.cpu().numpy(), (final[0].cpu().numpy(), final[1].cpu().numpy())
+        return y.cpu().numpy(), final.cpu().numpy()
+
+    def _backward_lengths(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        xt = self.to_device(x, requires_grad=True)
+        st = self._state(state, requires_grad=True)
+        y, _ = self._packed_run(xt, st, lengths)
+        inputs = [xt, *(st if self.cell == "lstm" else (st,))]
+        names = [*self.params, "x", "h_0", "c_0"][: len(self.params) + len(inputs)]
+        grads = torch.autograd.grad(y, [*self.params.values(), *inputs], grad_outputs=self.to_device(grad_y))
+        return {n: g.detach().cpu().numpy() for n, g in zip(names, grads, strict=True)}
+
     def _sync(self) -> None:
         if self._device.type == "cuda":
             torch.cuda.synchronize()
@@ -196,6 +228,8 @@ class TorchCellsModel(TorchModel):
     """An eager Python loop over ``nn.RNNCell`` / ``LSTMCell`` / ``GRUCell``, one layer after another:
     fastrnns' baseline, and what code that steps a cell by hand runs."""
 
+    takes_lengths = False  # its own loop: no PackedSequence
+
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
         cells = torch.nn.ModuleList(
             _CELLS[self.cell](
@@ -271,6 +305,8 @@ class TorchCompiledModel(TorchModel):
     On a machine without a C++ compiler inductor cannot build CPU kernels: creating it raises
     DeviceUnavailableError saying so."""
 
+    takes_lengths = False  # its own loop: no PackedSequence
+
     compiled = True
 
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
@@ -336,6 +372,8 @@ class TorchGraphModel(TorchModel):
     """``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` with each whole call (forward, backward, the training step)
     captured once as a CUDA graph and replayed: one launch per call instead of one per kernel, the remedy for
     launch overhead on small recurrent steps. Inputs are copied into the graph's own tensors. GPU only."""
+
+    takes_lengths = False  # a graph replays one shape: no PackedSequence
 
     def _build(self) -> None:
         super()._build()

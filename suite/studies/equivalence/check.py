@@ -23,7 +23,16 @@ FD_TOLERANCE = 1e-6  # the reference's backward against central differences
 REFERENCE = ("numpy", "float64")  # what every row is checked against, so not a row itself
 # what each implementation x cell x dtype is checked for: the function it computes from the weights it was
 # given, and get_params returning those weights exactly; the reference's backward has finite differences
-TESTS: tuple[str, ...] = ("function", "round_trip")
+TESTS: tuple[str, ...] = ("function", "round_trip", "lengths")
+
+
+def check_lengths(shape: Shape) -> np.ndarray:
+    """The lengths the ``lengths`` test gives the check's batch: the whole sequence, about half of it and
+    one step (right-padded), cycled over the batch."""
+    pattern = [shape.time, max(shape.time // 2, 1), 1]
+    return np.array([pattern[b % 3] for b in range(shape.batch)], dtype=np.int64)
+
+
 REPEATS = 2  # forward and backward run again on the same model, to see whether they give the same bits
 
 
@@ -113,7 +122,12 @@ def check_rows(
         return [{**row, "status": "error", "message": f"{type(e).__name__}: {e}"} for row in both]
     function = _guarded(both[0], lambda: function_row(model, loaded, shape, seed))
     round_trip = _guarded(both[1], lambda: round_trip_row(model, loaded))  # after the function ran
-    return [{**both[0], **function}, {**both[1], **round_trip}]
+    if model.takes_lengths:
+        lengths = check_lengths(shape)
+        varied = _guarded(both[2], lambda: function_row(model, loaded, shape, seed, lengths))
+    else:
+        varied = {"status": "skip", "message": f"{implementation} does not take sequence lengths"}
+    return [{**both[0], **function}, {**both[1], **round_trip}, {**both[2], **varied}]
 
 
 def _guarded(row: dict, compute: Callable[[], dict]) -> dict:
@@ -123,23 +137,30 @@ def _guarded(row: dict, compute: Callable[[], dict]) -> dict:
         return {**row, "status": "error", "message": f"{type(e).__name__}: {e}"}
 
 
-def function_row(model: impls.RecurrentModel, loaded: dict[str, np.ndarray], shape: Shape, seed: int) -> dict:
-    """``model`` (holding ``loaded``) against the float64 reference computing from the same values."""
+def function_row(
+    model: impls.RecurrentModel,
+    loaded: dict[str, np.ndarray],
+    shape: Shape,
+    seed: int,
+    lengths: np.ndarray | None = None,
+) -> dict:
+    """``model`` (holding ``loaded``) against the float64 reference computing from the same values; with
+    ``lengths``, both length-aware (the reference runs each sequence on its own, to its own end)."""
     cell, dtype = model.cell, model.dtype
     reference = impls.create("numpy", cell, shape.input_size, shape.hidden_size, shape.num_layers, "float64")
     reference.set_params({name: p.astype("float64") for name, p in loaded.items()})
     x, state, grad_y = (_cast(v, dtype) for v in make_inputs(cell, shape, seed))
     ref_in = (_cast(x, "float64"), _cast(state, "float64"))
-    ref_y, ref_state = reference.forward(*ref_in)
-    ref_grads = reference.backward(ref_in[0], grad_y.astype("float64"), ref_in[1])
-    y, final = model.forward(x, state)
-    grads = model.backward(x, grad_y, state)
+    ref_y, ref_state = reference.forward(*ref_in, lengths=lengths)
+    ref_grads = reference.backward(ref_in[0], grad_y.astype("float64"), ref_in[1], lengths=lengths)
+    y, final = model.forward(x, state, lengths=lengths)
+    grads = model.backward(x, grad_y, state, lengths=lengths)
     missing = set(ref_grads) - set(grads)
     if missing:
         raise RuntimeError(f"{model.implementation} returned no gradient for {sorted(missing)}")
     errors = _errors(y, final, grads, ref_y, ref_state, ref_grads)
     worst = max(errors, key=errors.get)
-    differs = repeat_differences(model, x, state, grad_y, _flat(y, final, grads))
+    differs = repeat_differences(model, x, state, grad_y, _flat(y, final, grads), lengths)
     activity = check_weights.gate_activity(cell, loaded, *ref_in)
     return {
         "path": model.path(),
@@ -158,6 +179,7 @@ def function_row(model: impls.RecurrentModel, loaded: dict[str, np.ndarray], sha
         "status": "pass" if errors[worst] <= TOLERANCE[dtype] else "fail",
         "repeatable": not differs,
         **({"repeat_differs": differs} if differs else {}),
+        **({"lengths": lengths.tolist()} if lengths is not None else {}),
     }
 
 
@@ -168,14 +190,16 @@ def _flat(y, state, grads: dict) -> dict[str, np.ndarray]:
     return {**out, **{f"d_{k}": np.asarray(v) for k, v in grads.items()}}
 
 
-def repeat_differences(model: impls.RecurrentModel, x, state, grad_y, first: dict[str, np.ndarray]) -> dict:
+def repeat_differences(
+    model: impls.RecurrentModel, x, state, grad_y, first: dict[str, np.ndarray], lengths=None
+) -> dict:
     """Forward and backward run ``REPEATS`` more times on the same inputs: each output, final state and
     gradient that did not come out bitwise equal to ``first``, with its largest difference relative to its
     scale (empty when every run gave the same bits)."""
     differs: dict[str, float] = {}
     for _ in range(REPEATS):
-        y, final = model.forward(x, state)
-        again = _flat(y, final, model.backward(x, grad_y, state))
+        y, final = model.forward(x, state, lengths=lengths)
+        again = _flat(y, final, model.backward(x, grad_y, state, lengths=lengths))
         for name, value in again.items():
             if not np.array_equal(value, first[name]):
                 differs[name] = max(differs.get(name, 0.0), rel_error(value, first[name].astype(np.float64)))

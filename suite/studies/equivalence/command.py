@@ -33,7 +33,13 @@ COLUMNS = (
     "repeatable",
 )
 ROUND_TRIP_COLUMNS = ("implementation", "cell", "dtype", "worst", "max_error", "status")
-TEST_NAMES = {"function": "function", "round_trip": "round trip", "tf32": "tf32", "growth": "growth"}
+TEST_NAMES = {
+    "function": "function",
+    "round_trip": "round trip",
+    "lengths": "lengths",
+    "tf32": "tf32",
+    "growth": "growth",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +80,7 @@ def _verdict(row: dict) -> str | None:
         return f"{what}: {row['message']}"
     if row["status"] != "fail":
         return None
-    if row["test"] == "function":
+    if row["test"] in ("function", "lengths"):
         return f"{what}: {row['worst']} differs by {row['max_error']:.1e} (tolerance {row['tolerance']:.0e})"
     differs = f"{row['worst']} differs by {row['max_error']:.1e} (relative)" if row.get("worst") else ""
     return f"{what}: get_params is not what was set: " + "; ".join(
@@ -134,8 +140,14 @@ def main(args: argparse.Namespace) -> int:
     print(render(table, [*COLUMNS, "status"]))
     print("\nThe round trip: get_params against what set_params loaded (must be bitwise equal)")
     print(render(round_trip, ROUND_TRIP_COLUMNS))
-    # a skip is the same for both tests: said once
-    verdicts = [_verdict(r) for r in function + [r for r in round_trip if r["status"] != "skip"]]
+    varied = [r for r in rows if r["test"] == "lengths" and r["status"] != "skip"]
+    if varied:
+        lengths = varied[0].get("lengths")
+        print(f"\nSequences of lengths {lengths} in one batch (the implementations that take them)")
+        print(render(varied, ["implementation", "cell", "dtype", "path", "max_error", "worst", "status"]))
+    # a skip is the same for every test: said once
+    checked = [r for r in round_trip + varied if r["status"] != "skip"]
+    verdicts = [_verdict(r) for r in function + checked]
     for line in filter(None, verdicts):
         print(line)
     if fd_rows:

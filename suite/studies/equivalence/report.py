@@ -53,6 +53,14 @@ def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
         repeat = _repeatability(of_dtype)
         if repeat:
             text += f" The same bits on every run: {repeat}."
+        varied = [r for r in checked if which_test(r) == "lengths" and r["dtype"] == dtype]
+        if varied:
+            bad = sorted({f"{r['implementation']} {r['cell']}" for r in varied if r["status"] != "pass"})
+            took = sorted({r["implementation"] for r in varied})
+            text += (
+                f" With sequences of different lengths in a batch: {len(took)} implementations take them"
+                + (f", failing {', '.join(bad)}." if bad else ", all agreeing.")
+            )
         if older:
             text += (
                 f" Measured before the check drew its own weights, so computed from the weights each "
@@ -87,9 +95,10 @@ MEASURED_TESTS = ("tf32", "growth")  # rows that report an error, not agreement
 def section_equivalence(rep: Report, records: list[dict]) -> None:
     measured = [r for r in records if which_test(r) in MEASURED_TESTS and r["status"] != "skip"]
     records = [r for r in records if which_test(r) not in MEASURED_TESTS]
-    skipped = [r for r in records if r["status"] == "skip"]  # combinations an implementation does not declare
+    varied = [r for r in records if which_test(r) == "lengths"]  # with the skips: who does not take them
+    skipped = [r for r in records if r["status"] == "skip" and which_test(r) != "lengths"]  # combinations an implementation does not declare
     records = [r for r in records if r["status"] != "skip"]
-    rows_ = [r for r in records if which_test(r) != "round_trip"]
+    rows_ = [r for r in records if which_test(r) in ("function", "finite_differences")]
     trips = {_check_case(r): r for r in records if which_test(r) == "round_trip"}
     failed = [r for r in records if r["status"] != "pass"]
     if not rep.measured_section(
@@ -134,8 +143,28 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
     if skipped:
         why = sorted({f"{r['implementation']} ({r.get('message', '')})" for r in skipped})
         rep.add(f"Skipped, {len(skipped)} rows: " + "; ".join(why) + ".")
+    section_lengths(rep, varied)
     section_tf32(rep, [r for r in measured if which_test(r) == "tf32"])
     section_growth(rep, [r for r in measured if which_test(r) == "growth"])
+
+
+def section_lengths(rep: Report, rows: list[dict]) -> None:
+    """The function rows with sequences of different lengths in one batch."""
+    if not rows:
+        return
+    rep.add("### Sequences of different lengths in one batch")
+    rep.add(
+        f"The same check with right-padded sequences of lengths {rows[0].get('lengths')} in the batch, "
+        "each implementation through its framework's own mechanism (PyTorch's `pack_padded_sequence`, a "
+        "masked scan in JAX, flax's `seq_lengths`), against the NumPy float64 reference run sequence by "
+        "sequence to its own end: outputs (zero past each end), each sequence's final state, every gradient. "
+        "Implementations that do not take lengths are listed below the table."
+    )
+    shown = [{**r, "machine": machine(r), "max": r.get("max_error")} for r in rows if r["status"] != "skip"]
+    rep.add(md_table(shown, ["implementation", "cell", "dtype", "machine", "path", "max", "worst", "status"]))
+    without = sorted({r["implementation"] for r in rows if r["status"] == "skip"})
+    if without:
+        rep.add(f"Do not take lengths (a clear error if given them): {', '.join(without)}.")
 
 
 def section_tf32(rep: Report, rows: list[dict]) -> None:

@@ -20,10 +20,11 @@ def test_tolerances():
     assert check.TOLERANCE == {"float64": 1e-10, "float32": 1e-5}
 
 
-def test_each_combination_gives_a_function_row_and_a_round_trip_row():
-    function, round_trip = check.check_rows("numpy", "gru", "float32")
-    assert (function["test"], round_trip["test"]) == ("function", "round_trip")
-    assert function["status"] == round_trip["status"] == "pass"
+def test_each_combination_gives_a_function_row_a_round_trip_row_and_a_lengths_row():
+    function, round_trip, varied = check.check_rows("numpy", "gru", "float32")
+    assert (function["test"], round_trip["test"], varied["test"]) == ("function", "round_trip", "lengths")
+    assert function["status"] == round_trip["status"] == varied["status"] == "pass"
+    assert varied["lengths"] == [7, 3, 1] and "lengths" not in function
     assert function["weights"]["drawn_by"] == "suite.studies.equivalence.weights.draw"
     assert (
         function["weights"]["min_saturated_share"] >= 0.1
@@ -39,10 +40,14 @@ def test_a_row_that_raises_is_an_error_and_a_missing_device_a_skip(monkeypatch):
 
     monkeypatch.setattr(impls, "create", create)
     rows = check.check_rows("numpy", "rnn", "float32")
-    assert [(r["test"], r["status"]) for r in rows] == [("function", "error"), ("round_trip", "error")]
+    assert [(r["test"], r["status"]) for r in rows] == [
+        ("function", "error"),
+        ("round_trip", "error"),
+        ("lengths", "error"),
+    ]
     assert all("RuntimeError: boom" in r["message"] for r in rows)
     monkeypatch.undo()
-    assert [r["status"] for r in check.check_rows("numpy", "rnn", "float32", device="gpu")] == ["skip"] * 2
+    assert [r["status"] for r in check.check_rows("numpy", "rnn", "float32", device="gpu")] == ["skip"] * 3
 
 
 class _Model(NumpyModel):
@@ -119,6 +124,7 @@ def test_run_adds_the_finite_difference_rows_only_for_float64():
     assert [(r["test"], r["status"]) for r in rows] == [
         ("function", "pass"),
         ("round_trip", "pass"),
+        ("lengths", "pass"),
     ] and fd == []
     rows, fd = check.run(["numpy"], ["rnn"], ["float64"])
     assert rows == [] and [(r["test"], r["path"]) for r in fd] == [
@@ -156,3 +162,31 @@ def test_forward_and_backward_are_repeated_and_any_bit_that_changes_is_named():
         list(row["repeat_differs"]) == ["d_bias_ih_l0"] and 0 < row["repeat_differs"]["d_bias_ih_l0"] < 1e-6
     )
     assert Drifting.calls == 1 + check.REPEATS
+
+
+@pytest.mark.parametrize("name", ["torch", "jax", "jax-flax"])
+def test_lengths_are_checked_against_the_reference_run_sequence_by_sequence(name):
+    pytest.importorskip(impls.get(name).requires[-1])
+    for cell in ("rnn", "lstm", "gru"):
+        for dtype in ("float64", "float32"):
+            *_, varied = check.check_rows(name, cell, dtype)
+            assert varied["status"] == "pass", (cell, dtype, varied.get("worst"), varied.get("max_error"))
+            assert varied["max_error"] <= check.TOLERANCE[dtype] and varied["lengths"] == [7, 3, 1]
+
+
+def test_an_implementation_that_does_not_take_lengths_is_skipped_and_says_so():
+    *_, varied = check.check_rows("torch-cells", "gru", "float32")
+    assert varied["status"] == "skip" and varied["message"] == "torch-cells does not take sequence lengths"
+
+
+def test_a_wrong_length_path_fails_the_lengths_row_only():
+    class Ignores(NumpyModel):  # runs every sequence to the padded end
+        def _forward_lengths(self, x, state, lengths):
+            return self._forward(x, state)
+
+    model = Ignores("lstm", 5, 6, 2, "float32")
+    loaded = _loaded()
+    model.set_params(loaded)
+    assert check.function_row(model, loaded, check.Shape(), 0)["status"] == "pass"
+    row = check.function_row(model, loaded, check.Shape(), 0, check.check_lengths(check.Shape()))
+    assert row["status"] == "fail" and row["worst"] in ("y", "h_n", "c_n")

@@ -23,15 +23,17 @@ def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
     assert [(r["cell"], r["dtype"], r["test"]) for r in records] == [
         ("gru", "float32", "function"),
         ("gru", "float32", "round_trip"),
+        ("gru", "float32", "lengths"),
         ("rnn", "float32", "function"),
         ("rnn", "float32", "round_trip"),
+        ("rnn", "float32", "lengths"),
         ("gru", "float64", "finite_differences"),
         ("rnn", "float64", "finite_differences"),
     ]
     assert all(r["kind"] == "check" and r["status"] == "pass" for r in records)
     assert records[0]["weights"]["seed"] == 0 and records[1]["errors"]["weight_hh_l1"] == 0.0
     assert {"git_commit", "date", "cpu", "versions"} <= set(records[0]["environment"])
-    assert "6 passed, 0 failed" in out
+    assert "8 passed, 0 failed" in out
 
 
 def test_a_failure_gives_exit_code_1(capsys, monkeypatch):
@@ -52,9 +54,9 @@ def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monk
     monkeypatch.setattr(impls, "create", create)
     code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "rnn,gru")
     assert code == 1
-    # both tests of both cells
-    assert out.count("error: numpy") == 4 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
-    assert "2 passed, 4 failed" in out  # the finite-difference rows still ran
+    # the three tests of both cells
+    assert out.count("error: numpy") == 6 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
+    assert "2 passed, 6 failed" in out  # the finite-difference rows still ran
 
 
 @pytest.mark.parametrize(

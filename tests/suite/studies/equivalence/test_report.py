@@ -86,3 +86,31 @@ def test_tf32_and_growth_rows_have_their_own_tables_and_do_not_count_as_failures
     assert "### float32 with TF32 on" in text and "| torch | lstm | Test GPU (GPU) |" in text
     assert "### How the error grows with T" in text
     assert "1.1e-05* (d_bias_ih_l0)" in text and "3.0e-06 (d_bias_ih_l0)" in text
+
+
+def test_lengths_rows_have_their_own_table_and_name_who_does_not_take_them(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.equivalence.report import section_equivalence
+
+    def row(impl, test, status="pass", **kw):
+        return {**check(impl, "float32", 3e-7, status), "test": test, **kw}
+
+    records = [
+        row("torch", "function"),
+        row("torch", "lengths", lengths=[7, 3, 1], worst="d_x"),
+        row("tensorflow", "function"),
+        row("tensorflow", "lengths", "skip", message="tensorflow does not take sequence lengths"),
+    ]
+    (f32,) = equivalence_findings(records, "CMD")
+    assert (
+        "With sequences of different lengths in a batch: 1 implementations take them, all agreeing."
+        in f32.text
+    )
+    rep = Report(tmp_path)
+    section_equivalence(rep, records)
+    text = "\n".join(rep.parts)
+    assert "### Sequences of different lengths in one batch" in text and "lengths [7, 3, 1]" in text
+    assert (
+        "| torch | lstm | float32 |" in text
+        and "Do not take lengths (a clear error if given them): tensorflow." in text
+    )
