@@ -80,18 +80,24 @@ class TensorflowModel(RecurrentModel):
         """``fn`` as a tf.function, compiled by XLA when the class says so."""
         return tf.function(fn, jit_compile=self.jit_compile, **kwargs)
 
-    def _stack(self, x: tf.Tensor, states: list[list[tf.Tensor]]):
-        """The whole stack: (y, [final state of each layer as a list])."""
+    def _stack(self, x: tf.Tensor, states: list[list[tf.Tensor]], mask: tf.Tensor | None = None):
+        """The whole stack: (y, [final state of each layer as a list]). ``mask`` (batch, time), Keras's own
+        mechanism for lengths: a masked step keeps the state (so the final one is each sequence's own) and
+        repeats the last output, which is set to zero here."""
         finals = []
         for layer, state in zip(self.layers, states, strict=True):
-            x, *final = layer(x, initial_state=state)
+            x, *final = layer(x, initial_state=state, mask=mask)
+            if mask is not None:
+                x = tf.where(mask[:, :, None], x, tf.zeros_like(x))
             finals.append(final)
         return x, finals
 
-    def _stack_grads(self, x: tf.Tensor, states: list[list[tf.Tensor]], grad_y: tf.Tensor):
+    def _stack_grads(
+        self, x: tf.Tensor, states: list[list[tf.Tensor]], grad_y: tf.Tensor, mask: tf.Tensor | None = None
+    ):
         with tf.GradientTape() as tape:
             tape.watch([x, states])
-            y, _ = self._stack(x, states)
+            y, _ = self._stack(x, states, mask)
         weights = [w.value for layer in self.layers for w in layer.trainable_weights]
         return tape.gradient(y, [weights, x, states], output_gradients=grad_y)
 
@@ -128,15 +134,31 @@ class TensorflowModel(RecurrentModel):
             layer.set_weights(to_keras(self.cell, layer_params(params, k)))
         self._params = params
 
+    takes_lengths = True
+
+    def _mask(self, x: np.ndarray, lengths: np.ndarray | None) -> tf.Tensor | None:
+        return None if lengths is None else self.put(np.arange(x.shape[1])[None, :] < lengths[:, None])
+
     def _forward(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
-        y, finals = self._fwd(self.put(x), self._states(state))
+        return self._forward_lengths(x, state, None)
+
+    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
+        return self._backward_lengths(x, grad_y, state, None)
+
+    def _forward_lengths(
+        self, x: np.ndarray, state: State, lengths: np.ndarray | None
+    ) -> tuple[np.ndarray, State]:
+        y, finals = self._fwd(self.put(x), self._states(state), self._mask(x, lengths))
         h = np.stack([f[0].numpy() for f in finals])
         if self.cell == "lstm":
             return y.numpy(), (h, np.stack([f[1].numpy() for f in finals]))
         return y.numpy(), h
 
-    def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
-        dw, dx, dstates = self._grads(self.put(x), self._states(state), self.put(grad_y))
+    def _backward_lengths(
+        self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        mask = self._mask(x, lengths)
+        dw, dx, dstates = self._grads(self.put(x), self._states(state), self.put(grad_y), mask)
         grads: dict[str, np.ndarray] = {}
         for k in range(self.num_layers):
             layer_grads = from_keras_grads(self.cell, [g.numpy() for g in dw[3 * k : 3 * k + 3]])

@@ -103,11 +103,10 @@ class TorchModel(RecurrentModel):
         names += ["x", "h_0", "c_0"] if self.cell == "lstm" else ["x", "h_0"]
         return {n: g.detach().cpu().numpy() for n, g in zip(names, grads, strict=True)}
 
-    # PyTorch's own mechanism for lengths: a PackedSequence through the nn layer (its loop subclasses do
-    # not take one)
+    # PyTorch's own mechanism for lengths: a PackedSequence through the nn layer; the loops mask each step
     takes_lengths = True
 
-    def _packed_run(self, x: torch.Tensor, state, lengths: np.ndarray):
+    def _length_run(self, x: torch.Tensor, state, lengths: np.ndarray):
         """(y zero-padded to x's length, each sequence's final state) through ``pack_padded_sequence``."""
         pack = torch.nn.utils.rnn
         packed = pack.pack_padded_sequence(
@@ -119,7 +118,7 @@ class TorchModel(RecurrentModel):
 
     def _forward_lengths(self, x: np.ndarray, state: State, lengths: np.ndarray) -> tuple[np.ndarray, State]:
         with torch.no_grad():
-            y, final = self._packed_run(self.to_device(x), self._state(state), lengths)
+            y, final = self._length_run(self.to_device(x), self._state(state), lengths)
         if self.cell == "lstm":
             return y.cpu().numpy(), (final[0].cpu().numpy(), final[1].cpu().numpy())
         return y.cpu().numpy(), final.cpu().numpy()
@@ -129,7 +128,7 @@ class TorchModel(RecurrentModel):
     ) -> dict[str, np.ndarray]:
         xt = self.to_device(x, requires_grad=True)
         st = self._state(state, requires_grad=True)
-        y, _ = self._packed_run(xt, st, lengths)
+        y, _ = self._length_run(xt, st, lengths)
         inputs = [xt, *(st if self.cell == "lstm" else (st,))]
         names = [*self.params, "x", "h_0", "c_0"][: len(self.params) + len(inputs)]
         grads = torch.autograd.grad(y, [*self.params.values(), *inputs], grad_outputs=self.to_device(grad_y))
@@ -228,8 +227,6 @@ class TorchCellsModel(TorchModel):
     """An eager Python loop over ``nn.RNNCell`` / ``LSTMCell`` / ``GRUCell``, one layer after another:
     fastrnns' baseline, and what code that steps a cell by hand runs."""
 
-    takes_lengths = False  # its own loop: no PackedSequence
-
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
         cells = torch.nn.ModuleList(
             _CELLS[self.cell](
@@ -243,18 +240,29 @@ class TorchCellsModel(TorchModel):
         params = {param_name(kind, k): getattr(c, kind) for k, c in enumerate(cells) for kind in PARAM_KINDS}
         return cells, params
 
-    def _run(self, x: torch.Tensor, state=None):
+    def _run(self, x: torch.Tensor, state=None, mask=None):
         lstm = self.cell == "lstm"
-        return _stack(self, x, state, lambda k, x_t, h, c: self.module[k](x_t, (h, c) if lstm else h))
+        step = lambda k, x_t, h, c: self.module[k](x_t, (h, c) if lstm else h)  # noqa: E731
+        return _stack(self, x, state, step, mask=mask)
+
+    def _length_run(self, x: torch.Tensor, state, lengths: np.ndarray):
+        return self._run(x, state, _mask(x, lengths))
 
     def _path(self) -> str:
         return "eager cell loop"
 
 
-def _stack(model: TorchModel, x: torch.Tensor, state, step, project=None):
+def _mask(x: torch.Tensor, lengths: np.ndarray) -> torch.Tensor:
+    """(batch, time): whether each step is within its sequence."""
+    return (
+        torch.arange(x.shape[1], device=x.device)[None, :] < torch.from_numpy(lengths).to(x.device)[:, None]
+    )
+
+
+def _stack(model: TorchModel, x: torch.Tensor, state, step, project=None, mask=None):
     """Run the layers in turn, stepping ``step(layer, x_t, h, c)`` (which returns h, or (h, c) for the
     LSTM) over time, on ``project(layer, x)`` of each layer's input where given: (y, final state) as
-    nn.LSTM returns them."""
+    nn.LSTM returns them. ``mask`` (batch, time): where False, the state is kept and the output is zero."""
     lstm = model.cell == "lstm"
     if state is None:
         zeros = torch.zeros(model.num_layers, x.shape[0], model.hidden_size, device=x.device, dtype=x.dtype)
@@ -267,8 +275,15 @@ def _stack(model: TorchModel, x: torch.Tensor, state, step, project=None):
         outputs = []
         for t in range(x.shape[1]):
             out = step(k, xs[:, t], h, c)
-            h, c = out if lstm else (out, None)
-            outputs.append(h)
+            h_new, c_new = out if lstm else (out, None)
+            if mask is None:
+                h, c = h_new, c_new
+                outputs.append(h)
+                continue
+            m = mask[:, t, None]  # a sequence past its end keeps its state and outputs zero
+            h = torch.where(m, h_new, h)
+            c = None if c is None else torch.where(m, c_new, c)
+            outputs.append(torch.where(m, h_new, torch.zeros_like(h_new)))
         x = torch.stack(outputs, dim=1)
         hs.append(h)
         cs.append(c)
@@ -305,8 +320,6 @@ class TorchCompiledModel(TorchModel):
     On a machine without a C++ compiler inductor cannot build CPU kernels: creating it raises
     DeviceUnavailableError saying so."""
 
-    takes_lengths = False  # its own loop: no PackedSequence
-
     compiled = True
 
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
@@ -327,7 +340,10 @@ class TorchCompiledModel(TorchModel):
             self._step = torch.compile(self._step, fullgraph=True, dynamic=False)
         return module, {n: module[n] for n in shapes}
 
-    def _run(self, x: torch.Tensor, state=None):
+    def _length_run(self, x: torch.Tensor, state, lengths: np.ndarray):
+        return self._run(x, state, _mask(x, lengths))
+
+    def _run(self, x: torch.Tensor, state=None, mask=None):
         p = self.params
 
         def project(k, x):  # the whole sequence of a layer at once
@@ -336,7 +352,7 @@ class TorchCompiledModel(TorchModel):
         def step(k, xw_t, h, c):
             return self._step(xw_t, h, c, p[f"weight_hh_l{k}"], p[f"bias_hh_l{k}"])
 
-        return _stack(self, x, state, step, project)
+        return _stack(self, x, state, step, project, mask)
 
     def _path(self) -> str:
         return f"inductor:{self._device.type}"
