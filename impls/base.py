@@ -175,12 +175,14 @@ class RecurrentModel(ABC):
         """The implementation that runs underneath, e.g. ``onednn``, ``cudnn``, ``xla:cpu``."""
         return self._path()
 
-    def prepare_forward(self, x: np.ndarray) -> Callable[[], None]:
+    def prepare_forward(self, x: np.ndarray, lengths: np.ndarray | None = None) -> Callable[[], None]:
         """The native fast path: put ``x`` on the device once and return a function that runs the
         compiled forward on it (zero initial state) and waits for the result. The first call includes
-        compilation."""
+        compilation. With ``lengths``, the length-aware forward (see :meth:`forward`)."""
         x, state = self._check_inputs(x, None)
-        return self._prepare_forward(x, state)
+        if lengths is None:
+            return self._prepare_forward(x, state)
+        return self._prepare_forward_lengths(x, state, self._check_lengths(lengths, x))
 
     def prepare_backward(self, x: np.ndarray, grad_y: np.ndarray) -> Callable[[], None]:
         """Like :meth:`prepare_forward`, for forward plus backward of ``sum(y * grad_y)`` (every
@@ -243,6 +245,13 @@ class RecurrentModel(ABC):
         self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray
     ) -> dict[str, np.ndarray]:
         raise UnsupportedError(f"{self.implementation} does not take sequence lengths")
+
+    def _prepare_forward_lengths(
+        self, x: np.ndarray, state: State, lengths: np.ndarray
+    ) -> Callable[[], None]:
+        """The length-aware forward, timed: by default through :meth:`_forward_lengths` (host arrays in
+        and out); frameworks with a device keep the inputs there."""
+        return lambda: self._forward_lengths(x, state, lengths)
 
     def reset_device_peak(self) -> None:
         """Start a new peak of the device allocator (GPU); CPU memory is measured by the harness."""

@@ -160,8 +160,11 @@ class JaxModel(RecurrentModel):
     def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
         return self._backward_lengths(x, grad_y, state, None)
 
-    # a masked scan: where a sequence has ended, the step keeps its state and outputs zero
-    takes_lengths = True
+    @property
+    def takes_lengths(self) -> bool:
+        """A masked scan: where a sequence has ended, the step keeps its state and outputs zero (a plugin's
+        own ``stack`` takes no lengths)."""
+        return type(self).stack is JaxModel.stack
 
     def _forward_lengths(
         self, x: np.ndarray, state: State, lengths: np.ndarray | None
@@ -182,6 +185,12 @@ class JaxModel(RecurrentModel):
         if self.cell == "lstm":
             grads["c_0"] = np.asarray(dc)
         return grads
+
+    def _prepare_forward_lengths(
+        self, x: np.ndarray, state: State, lengths: np.ndarray
+    ) -> Callable[[], None]:
+        args = (self._params, self.put(x), *self._state(state), self.put(lengths))
+        return lambda: jax.block_until_ready(self._fwd(*args))
 
     def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
         args = (self._params, self.put(x), *self._state(state))

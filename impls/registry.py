@@ -50,6 +50,8 @@ class Implementation:
     plugin: str = ""  # the distribution that registered it (plugins only)
     # whether several runs train together in one compiled step (RecurrentModel.train_together fuses them)
     trains_together: bool = False
+    # whether it takes sequences of different lengths in one batch (RecurrentModel.takes_lengths)
+    takes_lengths: bool = True
 
     def installed(self) -> bool:
         """Whether every package it needs can be imported (checked without importing them)."""
@@ -195,6 +197,7 @@ _BUILTIN = (
         "nn.RNN / nn.LSTM / nn.GRU with each whole call captured once as a CUDA graph and replayed (GPU)",
         devices=("gpu",),
         variant=4,
+        takes_lengths=False,
     ),
     Implementation(
         "jax-cudnn",
@@ -207,6 +210,7 @@ _BUILTIN = (
         dtypes=("float32",),
         devices=("gpu",),
         variant=5,
+        takes_lengths=False,
     ),
     Implementation(
         "numpy-in-step",
@@ -262,6 +266,7 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint, taken: set[str]) -> Imp
             devices=tuple(getattr(cls, "devices", ("cpu",))),
             variant=1,
             plugin=ep.dist.name if ep.dist else ep.name,
+            takes_lengths=getattr(cls, "takes_lengths", False) is True,  # a property decides per model: no
         )
     except Exception as e:
         warnings.warn(f"{where}: bad declared capabilities: {e}", stacklevel=3)

@@ -170,6 +170,12 @@ class TensorflowModel(RecurrentModel):
             grads["c_0"] = np.stack([s[1].numpy() for s in dstates])
         return grads
 
+    def _prepare_forward_lengths(
+        self, x: np.ndarray, state: State, lengths: np.ndarray
+    ) -> Callable[[], None]:
+        args = (self.put(x), self._states(state), self._mask(x, lengths))
+        return lambda: self._fwd(*args)[0][0, 0, 0].numpy()
+
     def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
         args = (self.put(x), self._states(state))
         # .numpy() on one element of the output waits for the whole computation

@@ -134,6 +134,18 @@ class TorchModel(RecurrentModel):
         grads = torch.autograd.grad(y, [*self.params.values(), *inputs], grad_outputs=self.to_device(grad_y))
         return {n: g.detach().cpu().numpy() for n, g in zip(names, grads, strict=True)}
 
+    def _prepare_forward_lengths(
+        self, x: np.ndarray, state: State, lengths: np.ndarray
+    ) -> Callable[[], None]:
+        xt = self.to_device(x)
+
+        def run() -> None:
+            with torch.no_grad():
+                self._length_run(xt, None, lengths)
+            self._sync()
+
+        return run
+
     def _sync(self) -> None:
         if self._device.type == "cuda":
             torch.cuda.synchronize()

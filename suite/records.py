@@ -232,6 +232,8 @@ def benchmark_key(fields: Mapping[str, Any], kind: str | None = None) -> str:
         f"{f.get('implementation') or f['framework']}/{f['cell']}/{f['mode']}/T{f['seq_len']}/B{f['batch']}"
         f"/I{f['input_size']}/H{f['hidden_size']}/L{f['num_layers']}/{f['dtype']}/{f['device']}"
     )
+    if f.get("lengths"):  # sequences of different lengths, through the length-aware path
+        key += f"/lengths-{f['lengths']}"
     return f"{kind}:{key}" if kind else key
 
 

@@ -47,6 +47,13 @@ def _sweep(longest: int) -> list[dict]:
     return [dict(seq_len=t, batch=16, input_size=128, hidden_size=128) for t in seq_lengths(longest)]
 
 
+# a speech-like batch (the issue's probe: T=400, batch 32, input 128, hidden 256): every sequence to T
+# (padding computed and ignored), then the length-aware path at two length distributions
+_LENGTHS = [
+    dict(seq_len=400, batch=32, input_size=128, hidden_size=256, lengths=d) for d in ("", "uniform", "skewed")
+]
+
+
 def _subnormals(lengths: list[int]) -> list[dict]:
     """The adding anchors' shape (input 2, hidden 128, batch 20), where the loss reads the last step."""
     return [dict(seq_len=t, batch=20, input_size=2, hidden_size=128) for t in lengths]
@@ -61,6 +68,7 @@ _FULL_GRID: Grid = {
     "seq_sweep": (_sweep(1600), MODES),
     "subnormals": (_subnormals([100, 200, 400, 800]), LAST_STEP_MODES),
     "deterministic": ([FASTRNNS], ("train", *DETERMINISTIC_MODES)),  # the train step, and deterministic
+    "lengths": (_LENGTHS, ("forward",)),
 }
 GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
@@ -72,8 +80,13 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "seq_sweep": (_sweep(400), MODES),
             "subnormals": (_subnormals([100, 400]), LAST_STEP_MODES),
             "deterministic": ([FASTRNNS], ("train", *DETERMINISTIC_MODES)),
+            "lengths": (_LENGTHS, ("forward",)),
         },
-        "memory": {"fastrnns": ([FASTRNNS], MODES), "seq_sweep": (_sweep(400), ("train",))},
+        "memory": {
+            "fastrnns": ([FASTRNNS], MODES),
+            "seq_sweep": (_sweep(400), ("train",)),
+            "lengths": (_LENGTHS, ("forward",)),
+        },
     },
     "full": {
         "speed": _FULL_GRID,
@@ -126,6 +139,7 @@ def workloads(
         for group, (shapes, modes) in grid.items()
         if not only_groups or group in only_groups
         for shape in shapes
+        if impl.takes_lengths or not shape.get("lengths")
         for c in cells
         if impl.unsupported(c, dtype, device) is None
         for m in modes

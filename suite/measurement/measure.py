@@ -14,7 +14,14 @@ import numpy as np
 
 import impls
 from suite.measurement import stability
-from suite.measurement.workloads import DETERMINISTIC_MODES, LAST_STEP_MODES, Workload, analytic_bytes, flops
+from suite.measurement.workloads import (
+    DETERMINISTIC_MODES,
+    LAST_STEP_MODES,
+    Workload,
+    analytic_bytes,
+    draw_lengths,
+    flops,
+)
 
 EXTEND = 3  # an unstable timing goes on for up to this many times its rounds and budget
 
@@ -78,6 +85,10 @@ def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
         w.implementation, w.cell, w.input_size, w.hidden_size, w.num_layers, w.dtype, w.device
     )
     x, grad_y = inputs(w)
+    if w.lengths:
+        if w.mode != "forward":
+            raise ValueError("sequences of different lengths are timed forward only")
+        return model, model.prepare_forward(x, draw_lengths(w.lengths, w.batch, w.seq_len))
     if w.mode == "forward":
         return model, model.prepare_forward(x)
     return model, model.prepare_train_step(x, grad_y)
@@ -104,9 +115,14 @@ def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
         if w.device == "gpu"
         else {}
     )
+    padding = {}
+    if w.lengths:
+        lengths = draw_lengths(w.lengths, w.batch, w.seq_len)
+        padding = {"padding_share": 1 - float(lengths.sum()) / (w.batch * w.seq_len)}
     return {
         "path": model.path(),
         "flops": n_flops,
+        **padding,
         "first_call_s": first,
         "compile_seconds": max(first - stats["median_s"], 0.0),
         "rounds": len(samples),

@@ -20,6 +20,21 @@ ALL_MODES: tuple[str, ...] = MODES + APART_MODES
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
 SMALL = dict(seq_len=100, batch=32, input_size=32, hidden_size=128)  # where per-step overhead dominates
 POINTS: dict[str, dict] = {"fastrnns": FASTRNNS, "small": SMALL}  # the grid's reference points
+# how the lengths of a batch's sequences are drawn (seeded): speech-like, uniform in [T/2, T]; skewed,
+# most sequences short (T * u**3, u uniform in (0, 1]), as in text
+LENGTH_DISTRIBUTIONS: tuple[str, ...] = ("uniform", "skewed")
+
+
+def draw_lengths(distribution: str, batch: int, seq_len: int, seed: int = 0):
+    """A batch's sequence lengths (integers in [1, seq_len]) from ``distribution``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if distribution == "uniform":
+        return rng.integers(max(seq_len // 2, 1), seq_len + 1, size=batch)
+    if distribution == "skewed":
+        return np.clip(np.ceil(seq_len * (1 - rng.random(batch)) ** 3), 1, seq_len).astype(np.int64)
+    raise ValueError(f"unknown lengths {distribution!r}; choose one of {', '.join(LENGTH_DISTRIBUTIONS)}")
 
 
 def describe_point(name: str) -> str:
@@ -44,12 +59,19 @@ class Workload:
     device: str = "cpu"
     group: str = ""  # which part of the grid: fastrnns, deepbench, seq_sweep, ...
     implementation: str = ""  # the registry name; a framework's default implementation when empty
+    # sequences of different lengths in the batch (LENGTH_DISTRIBUTIONS), through the length-aware path;
+    # "" runs every sequence to T (padding computed and ignored)
+    lengths: str = ""
 
     def __post_init__(self) -> None:
         if self.mode not in ALL_MODES:
             raise ValueError(f"unknown mode {self.mode!r}; choose one of {', '.join(ALL_MODES)}")
         if not self.implementation:
             object.__setattr__(self, "implementation", self.framework)
+        if self.lengths not in ("", *LENGTH_DISTRIBUTIONS):
+            raise ValueError(
+                f"unknown lengths {self.lengths!r}; choose one of {', '.join(LENGTH_DISTRIBUTIONS)}"
+            )
 
     def key(self) -> str:
         """The benchmark's name (suite.records.benchmark_key)."""

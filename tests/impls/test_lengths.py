@@ -43,3 +43,20 @@ def test_bad_lengths_are_clear_errors(lengths, error, message):
         model.forward(X, lengths=lengths)
     with pytest.raises(error, match=message):
         model.backward(X, np.ones((3, 6, 3), "float32"), lengths=lengths)
+
+
+@pytest.mark.parametrize("name", [n for n in impls.registry.names() if not impls.get(n).plugin])
+def test_the_registry_declares_what_each_class_does_with_lengths(name):
+    declared = impls.get(name)
+    if not declared.installed():
+        pytest.skip(f"{name} is not installed")
+    try:
+        cls = impls.model_class(name)
+    except ImportError as e:  # e.g. CuPy without a CUDA driver
+        pytest.skip(str(e))
+    takes = cls.takes_lengths
+    if isinstance(
+        takes, property
+    ):  # decided per model (a JAX plugin's own stack takes none): the built-ins do
+        takes = True
+    assert declared.takes_lengths == takes

@@ -96,7 +96,9 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
     measured = [r for r in records if which_test(r) in MEASURED_TESTS and r["status"] != "skip"]
     records = [r for r in records if which_test(r) not in MEASURED_TESTS]
     varied = [r for r in records if which_test(r) == "lengths"]  # with the skips: who does not take them
-    skipped = [r for r in records if r["status"] == "skip" and which_test(r) != "lengths"]  # combinations an implementation does not declare
+    skipped = [
+        r for r in records if r["status"] == "skip" and which_test(r) != "lengths"
+    ]  # combinations an implementation does not declare
     records = [r for r in records if r["status"] != "skip"]
     rows_ = [r for r in records if which_test(r) in ("function", "finite_differences")]
     trips = {_check_case(r): r for r in records if which_test(r) == "round_trip"}

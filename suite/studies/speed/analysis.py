@@ -231,3 +231,39 @@ def device_time_rows(records: list[dict]) -> list[dict]:
             }
         )
     return sorted(rows, key=lambda r: (r["point"], r["cell"], r["mode"], r["implementation"]))
+
+
+def length_rows(records: list[dict]) -> list[dict]:
+    """Per implementation, cell, device and length distribution (group ``lengths``): the length-aware
+    forward against the same batch run to T with the padding ignored, the padding share, and the ratio
+    (below 1: the length-aware path pays off)."""
+    padded: dict[tuple, dict] = {}
+    aware = []
+    for r in records:
+        if r.get("group") != "lengths" or r.get("status") != "ok":
+            continue
+        key = (_name(r), r["cell"], r.get("device", "cpu"))
+        if r.get("lengths"):
+            aware.append((key, r))
+        else:
+            padded[key] = r
+    rows = []
+    for key, r in sorted(aware, key=lambda item: (item[0], item[1]["lengths"])):
+        if key not in padded:
+            continue
+        base = padded[key]
+        rows.append(
+            {
+                "implementation": key[0],
+                "cell": key[1],
+                "device": key[2],
+                "lengths": r["lengths"],
+                "padding_share": r.get("padding_share"),
+                "padded_ms": 1e3 * base["median_s"],
+                "length_aware_ms": 1e3 * r["median_s"],
+                "aware_x": r["median_s"] / base["median_s"],
+                "path": r.get("path", ""),
+                "unstable": is_unstable(base) or is_unstable(r),
+            }
+        )
+    return rows

@@ -33,6 +33,7 @@ from suite.studies.speed.analysis import (
     best_implementations,
     determinism_costs,
     device_time_rows,
+    length_rows,
     per_step_costs,
     projection_rows,
     seq_slopes,
@@ -268,6 +269,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
         section_subnormals(rep, recs)
         section_determinism(rep, recs)
         section_device_time(rep, recs)
+        section_lengths(rep, recs)
         slopes = seq_slopes(recs, "median_s")
         if slopes:
             rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
@@ -296,6 +298,33 @@ def section_subnormals(rep: Report, records: list[dict]) -> None:
             shown, ["implementation", "cell", "T", "as_left_ms", "flushed_ms", "cost_x", "asked_to_flush"]
         )
     )
+
+
+def section_lengths(rep: Report, records: list[dict]) -> None:
+    """Sequences of different lengths in one batch: does each framework's length-aware path pay off?"""
+    rows = length_rows(records)
+    if not rows:
+        return
+    r0 = next(r for r in records if r.get("group") == "lengths")
+    rep.add(
+        f"Sequences of different lengths in one batch (T={r0['seq_len']}, batch {r0['batch']}, input "
+        f"{r0['input_size']}, hidden {r0['hidden_size']}, forward): `padded_ms` runs every sequence to T "
+        "and ignores the padding; `length_aware_ms` uses the framework's own mechanism (PyTorch's packed "
+        "sequence, Keras's mask, JAX's masked scan, flax's `seq_lengths`, the NumPy reference sequence by "
+        "sequence) at two length distributions: `uniform` in [T/2, T] (speech-like) and `skewed` (most "
+        "sequences short). `padding_share`: the share of the batch's steps that are padding. `aware_x` "
+        "below 1: the length-aware path pays off."
+    )
+    shown = [
+        {
+            **r,
+            "padding_share": f"{r['padding_share']:.0%}" if r["padding_share"] is not None else None,
+            "aware_x": f"{r['aware_x']:.2f}" + (" (unstable)" if r["unstable"] else ""),
+        }
+        for r in rows
+    ]
+    columns = ["implementation", "cell", "device", "lengths", "padding_share", "padded_ms", "length_aware_ms"]
+    rep.add(md_table(shown, [*columns, "aware_x", "path"]))
 
 
 def section_device_time(rep: Report, records: list[dict]) -> None:

@@ -1,5 +1,8 @@
 """FLOP and activation counts of a workload."""
 
+import numpy as np
+import pytest
+
 from suite.measurement.workloads import FASTRNNS, Workload, analytic_bytes, flops, seq_lengths
 
 
@@ -40,3 +43,29 @@ def test_a_last_step_training_step_counts_as_training_and_reads_the_last_step_on
     assert not grad_y[:, :-1].any() and np.abs(grad_y[:, -1]).min() > 0
     with pytest.raises(ValueError, match="unknown mode 'backward'"):
         Workload("numpy", "lstm", "backward", 10, 2, 3, 4)
+
+
+def test_length_distributions_are_seeded_and_within_the_sequence():
+    from suite.measurement.workloads import draw_lengths
+
+    uniform = draw_lengths("uniform", 1000, 400)
+    assert uniform.min() >= 200 and uniform.max() <= 400
+    skewed = draw_lengths("skewed", 1000, 400)
+    assert skewed.min() >= 1 and skewed.max() <= 400 and np.median(skewed) < 100  # most are short
+    assert (draw_lengths("skewed", 8, 50) == draw_lengths("skewed", 8, 50)).all()
+    with pytest.raises(ValueError, match="unknown lengths"):
+        draw_lengths("zipf", 8, 50)
+
+
+def test_a_workload_with_lengths_has_its_own_benchmark_key_and_runs_its_length_aware_path():
+    from suite.measurement import measure
+
+    w = Workload("torch", "lstm", "forward", 12, 4, 3, 5, lengths="uniform")
+    assert (
+        w.key().endswith("/lengths-uniform")
+        and Workload("torch", "lstm", "forward", 12, 4, 3, 5).key() != w.key()
+    )
+    result = measure.speed(w.as_dict(), min_rounds=2, max_rounds=2, budget_s=0.01)
+    assert 0 <= result["padding_share"] < 0.5 and result["rounds"] >= 2
+    with pytest.raises(ValueError, match="unknown lengths"):
+        Workload("torch", "lstm", "forward", 12, 4, 3, 5, lengths="zipf")

@@ -160,3 +160,26 @@ def test_a_gpu_call_shows_its_wall_time_beside_its_kernels_and_what_could_not_be
     assert "| torch | small | lstm | train | 2 | 1.9 | 0.5 | 75% | 2.3 |  |" in text
     assert "| jax | small | lstm | train | 3 | - | - | - | - | not available in JAX |" in text
     assert text.count("| small |") == 2
+
+
+def test_the_length_aware_path_is_set_against_the_padded_batch_per_distribution(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.report import section_lengths
+
+    def fwd(impl, seconds, lengths="", **kw):
+        shape = {"seq_len": 400, "batch": 32, "input_size": 128, "hidden_size": 256, "iqr_s": 0.0}
+        return speed(impl, impl, seconds, group="lengths", mode="forward", lengths=lengths, **shape, **kw)
+
+    records = [
+        fwd("torch", 0.040),
+        fwd("torch", 0.070, "uniform", padding_share=0.25, path="onednn"),
+        fwd("torch", 0.030, "skewed", padding_share=0.74, path="onednn"),
+        fwd("jax", 0.050, "uniform", padding_share=0.25),  # no padded twin: left out
+    ]
+    rep = Report(tmp_path)
+    section_lengths(rep, records)
+    text = "\n".join(rep.parts)
+    assert "T=400, batch 32, input 128, hidden 256" in text
+    assert "| torch | lstm | cpu | skewed | 74% | 40 | 30 | 0.75 | onednn |" in text
+    assert "| torch | lstm | cpu | uniform | 25% | 40 | 70 | 1.75 | onednn |" in text
+    assert "| jax |" not in text
