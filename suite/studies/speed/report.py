@@ -352,8 +352,8 @@ def section_determinism(rep: Report, records: list[dict]) -> None:
     rep.add(
         "What determinism costs: the training step at the fastrnns point with the framework's deterministic "
         "mode on (`set`: what rnnbench switched on, in a fresh process) against the same step in its default "
-        "mode (the fastrnns group's), measured in the same run. Whether the default mode already gives the same bits on every run "
-        "is the check's `repeatable` column."
+        "mode (the fastrnns group's), measured in the same run. Whether the default mode already gives the "
+        "same bits on every run is the check's `repeatable` column."
     )
     shown = [{**r, "cost_x": f"{r['cost_x']:.2f}" + (" (unstable)" if r["unstable"] else "")} for r in rows]
     columns = ["implementation", "cell", "device", "default_ms", "deterministic_ms", "cost_x", "set"]
