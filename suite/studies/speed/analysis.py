@@ -262,6 +262,7 @@ def length_rows(records: list[dict]) -> list[dict]:
                 "padded_ms": 1e3 * base["median_s"],
                 "length_aware_ms": 1e3 * r["median_s"],
                 "aware_x": r["median_s"] / base["median_s"],
+                "processes": min(r.get("processes", 1), base.get("processes", 1)),
                 "path": r.get("path", ""),
                 "unstable": is_unstable(base) or is_unstable(r),
             }

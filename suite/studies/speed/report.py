@@ -3,8 +3,10 @@ side) and plots."""
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
+from impls.registry import FRAMEWORKS
 from suite.measurement import stability
 from suite.measurement.stability import is_unstable
 from suite.measurement.workloads import POINTS, describe_point
@@ -360,6 +362,53 @@ def section_determinism(rep: Report, records: list[dict]) -> None:
     rep.add(md_table(shown, columns))
 
 
+def length_findings(records: list[dict]) -> list[Finding]:
+    """Per machine: at each length distribution (and its padding share), the implementations whose
+    length-aware forward beats running the padded batch to T by more than the noise between processes
+    (1.5x, README), and how it goes for each framework's default implementation. Only timings measured in
+    several fresh processes (``--repeat``) decide: one process's time can be 1.6x off."""
+    found = []
+    for where, recs in by_machine(records).items():
+        run = main_run(recs, "lengths")
+        rows = [r for r in length_rows(run) if not r["unstable"]]
+        if not rows:
+            continue
+        if max(r["processes"] for r in rows) < 2:
+            question = f"Does the length-aware path pay off for sequences of different lengths, {where}?"
+            answer = "not established: one process per timing (rerun with --repeat 3)"
+            text = (
+                f"**{where}**: the lengths group was timed in one process per job, where the same code can "
+                "differ by up to 1.6x: the table in the speed section shows it, a finding waits for "
+                "`rnnbench run speed --groups lengths --repeat 3`."
+            )
+            found.append(Finding(question, text, "speed", sources_of(run), answer))
+            continue
+        rows = [r for r in rows if r["processes"] >= 2]
+        parts, answers = [], []
+        for dist in sorted({r["lengths"] for r in rows}):
+            of = [r for r in rows if r["lengths"] == dist]
+            share = statistics.median(r["padding_share"] for r in of if r["padding_share"] is not None)
+            pays = sorted(r["implementation"] for r in of if r["aware_x"] < 1 / 1.5)
+            defaults = "; ".join(
+                f"{r['implementation']} {r['aware_x']:.2f}x" for r in of if r["implementation"] in FRAMEWORKS
+            )
+            parts.append(
+                f"{dist} lengths ({share:.0%} padding): the length-aware path pays off (1.5x or more) for "
+                + (listed(pays) if pays else "none")
+                + f"; the frameworks' defaults, length-aware time over padded: {defaults}"
+            )
+            answers.append(f"{dist} ({share:.0%} padding): " + (listed(pays) if pays else "none"))
+        r0 = run[0]
+        text = (
+            f"**{where}**, {CELL_NAMES[rows[0]['cell']]} forward, T={r0['seq_len']}, batch {r0['batch']}: "
+            + "; ".join(parts)
+            + "."
+        )
+        question = f"Does the length-aware path pay off for sequences of different lengths, {where}?"
+        found.append(Finding(question, text, "speed", sources_of(run), "; ".join(answers)))
+    return found
+
+
 def subnormal_findings(records: list[dict], command: str) -> list[Finding]:
     """Per machine: where keeping subnormals costs a last-step-loss training step most (the main run, stable
     timings only), against the spread of an implementation that cannot flush them (it times the same
@@ -665,6 +714,7 @@ def findings(results: Results) -> list[Finding]:
         *speed_findings(speed, STUDY.measures["speed"]),
         *projection_findings(speed, STUDY.measures["speed"]),
         *subnormal_findings(speed, STUDY.measures["speed"]),
+        *length_findings(speed),
         *memory_findings(memory, STUDY.measures["memory"]),
     ]
 

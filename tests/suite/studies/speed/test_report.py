@@ -183,3 +183,41 @@ def test_the_length_aware_path_is_set_against_the_padded_batch_per_distribution(
     assert "| torch | lstm | cpu | skewed | 74% | 40 | 30 | 0.75 | onednn |" in text
     assert "| torch | lstm | cpu | uniform | 25% | 40 | 70 | 1.75 | onednn |" in text
     assert "| jax |" not in text
+
+
+def test_the_lengths_finding_names_where_the_length_aware_path_pays_off_beyond_the_noise():
+    from suite.studies.speed.report import length_findings
+
+    def fwd(impl, seconds, lengths="", share=None):
+        shape = {"seq_len": 400, "batch": 32, "input_size": 128, "hidden_size": 256, "iqr_s": 0.0}
+        return speed(
+            impl,
+            impl,
+            seconds,
+            group="lengths",
+            mode="forward",
+            lengths=lengths,
+            padding_share=share,
+            processes=3,  # timed in three fresh processes each
+            **shape,
+        )
+
+    records = [
+        fwd("torch", 0.040),
+        fwd("torch", 0.035, "uniform", 0.25),
+        fwd("torch", 0.020, "skewed", 0.75),
+        fwd("numpy", 0.080),
+        fwd("numpy", 0.190, "uniform", 0.25),
+        fwd("numpy", 0.060, "skewed", 0.75),
+    ]
+    (found,) = length_findings(records)
+    assert (
+        "skewed lengths (75% padding): the length-aware path pays off (1.5x or more) for torch;" in found.text
+    )
+    assert (
+        "uniform lengths (25% padding): the length-aware path pays off (1.5x or more) for none;" in found.text
+    )
+    assert "numpy 2.38x; torch 0.88x" in found.text
+    assert found.answer == "skewed (75% padding): torch; uniform (25% padding): none"
+    (once,) = length_findings([{k: v for k, v in r.items() if k != "processes"} for r in records])
+    assert once.answer.startswith("not established: one process per timing")
