@@ -370,6 +370,7 @@ def length_findings(records: list[dict]) -> list[Finding]:
     found = []
     for where, recs in by_machine(records).items():
         run = main_run(recs, "lengths")
+        shaky = sorted({r["implementation"] for r in length_rows(run) if r["unstable"]})
         rows = [r for r in length_rows(run) if not r["unstable"]]
         if not rows:
             continue
@@ -403,6 +404,11 @@ def length_findings(records: list[dict]) -> list[Finding]:
             f"**{where}**, {CELL_NAMES[rows[0]['cell']]} forward, T={r0['seq_len']}, batch {r0['batch']}: "
             + "; ".join(parts)
             + "."
+            + (
+                f" Left out as unstable (processes or rounds too far apart): {listed(shaky)}."
+                if shaky
+                else ""
+            )
         )
         question = f"Does the length-aware path pay off for sequences of different lengths, {where}?"
         found.append(Finding(question, text, "speed", sources_of(run), "; ".join(answers)))
