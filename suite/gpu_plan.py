@@ -230,17 +230,23 @@ def run_unit(
     command: tuple[str, ...] = (sys.executable, "-m", "suite"),
 ) -> tuple[str, int]:
     """Run ``python -m suite ARGV`` (``command`` ARGV) in its own process group; at ``deadline`` (on
-    ``clock``) interrupt it (it writes what finished and exits), after ``GRACE_S`` more stop it. Returns
+    ``clock``) interrupt it (it writes what finished and exits), halfway through ``GRACE_S`` interrupt it
+    again (it gives up the jobs in flight), after ``GRACE_S`` kill its process group. Returns
     (status, exit code): done (exit 0 or 1: it ran, some of its jobs may have failed), stopped
     (interrupted at the deadline) or error."""
     proc = subprocess.Popen([*command, *argv], start_new_session=True)
-    interrupted = None
+    interrupted, again = None, False
     try:
         while proc.poll() is None:
             now = clock()
             if interrupted is None and now >= deadline:
                 proc.send_signal(signal.SIGINT)  # the command itself only: its jobs finish and are written
                 interrupted = now
+            elif interrupted is not None and not again and now >= interrupted + GRACE_S / 2:
+                # a second interrupt: the command gives up its jobs and kills them (they run in sessions of
+                # their own, which the process group's kill below would not reach)
+                proc.send_signal(signal.SIGINT)
+                again = True
             elif interrupted is not None and now >= interrupted + GRACE_S:
                 os.killpg(proc.pid, signal.SIGKILL)
             time.sleep(0.2)

@@ -161,6 +161,9 @@ import signal, sys, time
 what = sys.argv[1]
 if what == "ignore":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+if what == "twice":  # finishes what is in flight on the first interrupt, gives it up on the second
+    seen = []
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130) if seen else seen.append(1))
 if what == "fail":
     sys.exit(3)
 if what != "quick":
@@ -173,7 +176,13 @@ if what != "quick":
 
 @pytest.mark.parametrize(
     ("what", "status", "code"),
-    [("quick", "done", 0), ("fail", "error", 3), ("slow", "stopped", 130), ("ignore", "stopped", -9)],
+    [
+        ("quick", "done", 0),
+        ("fail", "error", 3),
+        ("slow", "stopped", 130),
+        ("twice", "stopped", 130),
+        ("ignore", "stopped", -9),
+    ],
 )
 def test_a_unit_is_interrupted_at_the_deadline_and_stopped_if_it_does_not_end(
     monkeypatch, what, status, code
