@@ -73,7 +73,7 @@ def test_a_plugin_that_scales_a_weight_on_loading_fails_both_tests(numpy_site):
         f"{cell} {dtype} {test}"
         for cell in ("rnn", "lstm", "gru")
         for dtype in ("float32", "float64")
-        for test in ("function", "round trip")
+        for test in ("function", "round trip", "lengths")
     )
     assert (
         "fail: fool-scale gru float32 round trip: get_params is not what was set: weight_hh_l" in out.stdout
@@ -85,8 +85,10 @@ def test_a_plugin_that_drops_b_hn_and_reports_zero_fails_both_tests(numpy_site):
     assert out.returncode == 1, out.stdout + out.stderr
     assert _failures(out) == [
         "gru float32 function",
+        "gru float32 lengths",
         "gru float32 round trip",
         "gru float64 function",
+        "gru float64 lengths",
         "gru float64 round trip",
     ]
     assert "get_params is not what was set: bias_hh_l" in out.stdout
@@ -96,8 +98,13 @@ def test_a_plugin_that_swaps_gates_and_swaps_them_back_fails_the_function(numpy_
     """Its get_params returns exactly what was set: only the function shows the bug."""
     out = run(numpy_site, "-m", "suite", "check", "--impls", "fool-swap-gates", "--cells", "lstm")
     assert out.returncode == 1, out.stdout + out.stderr
-    assert _failures(out) == ["lstm float32 function", "lstm float64 function"]
-    assert "2 failed" in out.stdout
+    assert _failures(out) == [  # the lengths rows compute the same function
+        "lstm float32 function",
+        "lstm float32 lengths",
+        "lstm float64 function",
+        "lstm float64 lengths",
+    ]
+    assert "4 failed" in out.stdout
 
 
 def test_an_honest_numpy_plugin_passes(numpy_site):
@@ -151,10 +158,14 @@ def test_the_readme_plugin_passes_the_check(monkeypatch):
     assert [(r["cell"], r["dtype"], r["test"], r["status"]) for r in rows] == [
         ("gru", "float64", "function", "pass"),
         ("gru", "float64", "round_trip", "pass"),
+        ("gru", "float64", "lengths", "skip"),  # its own stack takes no lengths
         ("gru", "float32", "function", "pass"),
         ("gru", "float32", "round_trip", "pass"),
+        ("gru", "float32", "lengths", "skip"),
         ("lstm", "float64", "function", "skip"),
         ("lstm", "float64", "round_trip", "skip"),
+        ("lstm", "float64", "lengths", "skip"),
         ("lstm", "float32", "function", "skip"),
         ("lstm", "float32", "round_trip", "skip"),
+        ("lstm", "float32", "lengths", "skip"),
     ]
