@@ -102,11 +102,12 @@ def create(
     seed: int = 0,
     init: str = "default",
     t_max: int | None = None,
+    bidirectional: bool = False,
 ) -> RecurrentModel:
-    """A ``num_layers`` stack of ``cell`` in implementation ``name``, initialised from ``seed`` (and
-    ``init``, ``t_max``: impls.layout.init_params) identically everywhere. A cell or dtype the
-    implementation does not declare raises UnsupportedError, a device it does not declare (or cannot see)
-    DeviceUnavailableError."""
+    """A ``num_layers`` stack of ``cell`` in implementation ``name`` (both directions with
+    ``bidirectional``), initialised from ``seed`` (and ``init``, ``t_max``: impls.layout.init_params)
+    identically everywhere. A cell, dtype or direction the implementation does not declare raises
+    UnsupportedError, a device it does not declare (or cannot see) DeviceUnavailableError."""
     impl = get(name)
     cls = model_class(name)
     if cell in CELLS and dtype in DTYPES and device in DEVICES:
@@ -114,9 +115,17 @@ def create(
         if refused:
             raise (DeviceUnavailableError if refused[0] == "device" else UnsupportedError)(refused[1])
     check_init(cell, init, t_max)  # before a framework builds anything
-    model = cls(cell, input_size, hidden_size, num_layers, dtype, device, seed)
+    if bidirectional is True and not impl.takes_bidirectional:
+        raise UnsupportedError(f"{name} is not bidirectional; bidirectional implementations: {_both()}")
+    model = cls(cell, input_size, hidden_size, num_layers, dtype, device, seed, bidirectional=bidirectional)
     if init != "default":
-        model.set_params(init_params(cell, input_size, hidden_size, num_layers, dtype, seed, init, t_max))
+        model.set_params(
+            init_params(cell, input_size, hidden_size, num_layers, dtype, seed, init, t_max, bidirectional)
+        )
     model.implementation = name
     model.init, model.t_max = init, t_max
     return model
+
+
+def _both() -> str:
+    return ", ".join(n for n in names() if get(n).takes_bidirectional)

@@ -103,6 +103,7 @@ class RecurrentModel(ABC):
         dtype: str = "float32",
         device: str = "cpu",
         seed: int = 0,
+        bidirectional: bool = False,
     ) -> None:
         self.cell = check_choice("cell", cell, CELLS)
         self.dtype = check_choice("dtype", dtype, DTYPES)
@@ -110,15 +111,32 @@ class RecurrentModel(ABC):
         self.input_size = check_size("input_size", input_size)
         self.hidden_size = check_size("hidden_size", hidden_size)
         self.num_layers = check_size("num_layers", num_layers)
-        self.shapes = param_shapes(cell, self.input_size, self.hidden_size, self.num_layers)
+        if not isinstance(bidirectional, bool):
+            raise TypeError(f"bidirectional must be True or False, got {bidirectional!r}")
+        if bidirectional and not self.takes_bidirectional:
+            raise UnsupportedError(f"{self.implementation or type(self).__name__} is not bidirectional")
+        self.bidirectional = bidirectional
+        self.directions = 2 if bidirectional else 1
+        self.shapes = param_shapes(cell, self.input_size, self.hidden_size, self.num_layers, bidirectional)
         self._build()
-        self.set_params(init_params(cell, self.input_size, self.hidden_size, self.num_layers, dtype, seed))
+        self.set_params(
+            init_params(
+                cell,
+                self.input_size,
+                self.hidden_size,
+                self.num_layers,
+                dtype,
+                seed,
+                bidirectional=bidirectional,
+            )
+        )
 
     def __repr__(self) -> str:
+        both = ", bidirectional=True" if self.bidirectional else ""
         return (
             f"{type(self).__name__}(cell={self.cell!r}, input_size={self.input_size}, "
             f"hidden_size={self.hidden_size}, num_layers={self.num_layers}, "
-            f"dtype={self.dtype!r}, device={self.device!r})"
+            f"dtype={self.dtype!r}, device={self.device!r}{both})"
         )
 
     # ----- the public surface -----
@@ -146,10 +164,12 @@ class RecurrentModel(ABC):
         self, x: np.ndarray, state: State | None = None, lengths: np.ndarray | None = None
     ) -> tuple[np.ndarray, State]:
         """Run the stack: ``y`` (batch, time, hidden) and the final state, h_n or (h_n, c_n),
-        each (layers, batch, hidden). With ``lengths`` (batch,) of integers in [1, time], ``x`` is
-        right-padded: sequence b ends at step ``lengths[b]``, its outputs after that are zero and its
-        final state is the state at its own last step (implementations that take lengths:
-        ``takes_lengths``)."""
+        each (layers, batch, hidden). Bidirectional (PyTorch's convention): ``y`` (batch, time, 2 x hidden),
+        the forward direction's outputs then the reverse one's, and states (2 x layers, batch, hidden), layer
+        k's forward direction at 2k, its reverse at 2k + 1. With ``lengths`` (batch,) of integers in
+        [1, time], ``x`` is right-padded: sequence b ends at step ``lengths[b]``, its outputs after that are
+        zero, its final state is the state at its own last step, and a reverse direction starts at its own
+        end (implementations that take lengths: ``takes_lengths``)."""
         x, state = self._check_inputs(x, state)
         if lengths is None:
             return self._forward(x, state)
@@ -171,9 +191,16 @@ class RecurrentModel(ABC):
             return self._backward(x, grad_y, state)
         return self._backward_lengths(x, grad_y, state, self._check_lengths(lengths, x))
 
-    def path(self) -> str:
-        """The implementation that runs underneath, e.g. ``onednn``, ``cudnn``, ``xla:cpu``."""
-        return self._path()
+    def path(self, lengths: np.ndarray | None = None) -> str:
+        """The implementation that runs underneath, e.g. ``onednn``, ``cudnn``, ``xla:cpu``, as the framework
+        reports it where it can (PyTorch's profiler, the traced Keras graph); with ``lengths``, of the
+        length-aware forward, which may leave the fast kernel."""
+        if lengths is None:
+            return self._path()
+        x, state = self._check_inputs(
+            np.zeros((len(lengths), int(max(lengths)), self.input_size), self.dtype), None
+        )
+        return self._path_lengths(x, self._check_lengths(lengths, x))
 
     def prepare_forward(self, x: np.ndarray, lengths: np.ndarray | None = None) -> Callable[[], None]:
         """The native fast path: put ``x`` on the device once and return a function that runs the
@@ -206,6 +233,10 @@ class RecurrentModel(ABC):
             raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        if self.bidirectional:
+            raise UnsupportedError(
+                "the trainers read one direction's last step: train a unidirectional stack"
+            )
         return self._trainer(config, int(seed))
 
     @classmethod
@@ -237,6 +268,8 @@ class RecurrentModel(ABC):
     # sequences of different lengths in one batch: implementations that take them set this and define
     # _forward_lengths and _backward_lengths with their framework's own mechanism
     takes_lengths: bool = False
+    # both directions (``bidirectional=True``): implementations that build them set this
+    takes_bidirectional: bool = False
 
     def _forward_lengths(self, x: np.ndarray, state: State, lengths: np.ndarray) -> tuple[np.ndarray, State]:
         raise UnsupportedError(f"{self.implementation} does not take sequence lengths")
@@ -245,6 +278,12 @@ class RecurrentModel(ABC):
         self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray
     ) -> dict[str, np.ndarray]:
         raise UnsupportedError(f"{self.implementation} does not take sequence lengths")
+
+    lengths_mechanism = ""  # how it runs sequences of different lengths, where its path does not say
+
+    def _path_lengths(self, x: np.ndarray, lengths: np.ndarray) -> str:
+        """:meth:`path` of the length-aware forward: by default the path, and the mechanism."""
+        return f"{self._path()}, {self.lengths_mechanism}" if self.lengths_mechanism else self._path()
 
     def _prepare_forward_lengths(
         self, x: np.ndarray, state: State, lengths: np.ndarray
@@ -329,7 +368,9 @@ class RecurrentModel(ABC):
         return lengths.astype(np.int64)
 
     def _check_grad_y(self, x: np.ndarray, grad_y: Any) -> np.ndarray:
-        return self._check_array("grad_y", grad_y, (x.shape[0], x.shape[1], self.hidden_size))
+        return self._check_array(
+            "grad_y", grad_y, (x.shape[0], x.shape[1], self.directions * self.hidden_size)
+        )
 
     def _check_inputs(self, x: Any, state: State | None) -> tuple[np.ndarray, State]:
         if not isinstance(x, np.ndarray):
@@ -340,7 +381,7 @@ class RecurrentModel(ABC):
         if batch < 1 or time < 1:
             raise ValueError(f"x must have batch >= 1 and time >= 1, got shape {x.shape}")
         self._check_array("x", x, (batch, time, self.input_size))
-        state_shape = (self.num_layers, batch, self.hidden_size)
+        state_shape = (self.num_layers * self.directions, batch, self.hidden_size)
         if state is None:
             zeros = np.zeros(state_shape, dtype=self.dtype)
             return x, (zeros, zeros.copy()) if self.cell == "lstm" else zeros

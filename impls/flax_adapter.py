@@ -13,10 +13,11 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from impls.jax_adapter import JaxModel
-from impls.layout import layer_params
+from impls.layout import layer_params, param_name
 
 _CELLS = {"rnn": nn.SimpleCell, "lstm": nn.OptimizedLSTMCell, "gru": nn.GRUCell}
 _GATES = {"lstm": "ifgo", "gru": "rzn"}
+_RNNS = ("forward_rnn", "backward_rnn")  # nn.Bidirectional's two directions
 
 
 def to_flax(cell: str, weights: tuple) -> dict:
@@ -46,25 +47,41 @@ def to_flax(cell: str, weights: tuple) -> dict:
 
 def flax_stack(cell: str, params: dict, x, h0, c0, lengths=None):
     """The whole stack through nn.RNN, layer after layer: (y, h_n, c_n or None); with ``lengths``, flax's
-    own ``seq_lengths`` (the carry of each sequence's last step), the outputs past each end set to zero."""
+    own ``seq_lengths`` (the carry of each sequence's last step), the outputs past each end set to zero.
+    Bidirectional where ``params`` hold the reverse directions: each layer an ``nn.Bidirectional``."""
     hid = h0.shape[-1]
     hs, cs = [], []
     mask = None if lengths is None else (jnp.arange(x.shape[1])[None, :] < lengths[:, None])[:, :, None]
-    for k in range(h0.shape[0]):
-        rnn = nn.RNN(_CELLS[cell](features=hid, dtype=x.dtype, param_dtype=x.dtype), return_carry=True)
-        carry = (c0[k], h0[k]) if cell == "lstm" else h0[k]  # flax's LSTM carry is (c, h)
-        variables = {"params": {"cell": to_flax(cell, layer_params(params, k))}}
-        carry, x = rnn.apply(variables, x, initial_carry=carry, seq_lengths=lengths)
+    both = param_name("weight_ih", 0, True) in params
+    dtype = x.dtype
+
+    def rnn():
+        return nn.RNN(_CELLS[cell](features=hid, dtype=dtype, param_dtype=dtype), return_carry=True)
+
+    def carry(j):
+        return (c0[j], h0[j]) if cell == "lstm" else h0[j]  # flax's LSTM carry is (c, h)
+
+    for k in range(h0.shape[0] // (2 if both else 1)):
+        if both:
+            layer = nn.Bidirectional(rnn(), rnn(), return_carry=True)
+            cells = {d: {"cell": to_flax(cell, layer_params(params, k, d == "backward_rnn"))} for d in _RNNS}
+            initial = (carry(2 * k), carry(2 * k + 1))
+        else:
+            layer, cells, initial = rnn(), {"cell": to_flax(cell, layer_params(params, k))}, carry(k)
+        finals, x = layer.apply({"params": cells}, x, initial_carry=initial, seq_lengths=lengths)
         if mask is not None:
             x = jnp.where(mask, x, 0)
-        c, h = carry if cell == "lstm" else (None, carry)
-        hs.append(h)
-        cs.append(c)
+        for final in finals if both else (finals,):
+            c, h = final if cell == "lstm" else (None, final)
+            hs.append(h)
+            cs.append(c)
     return x, jnp.stack(hs), None if c0 is None else jnp.stack(cs)
 
 
 class FlaxModel(JaxModel):
     """flax.linen.RNN over flax's own cells."""
+
+    lengths_mechanism = "seq_lengths"
 
     @classmethod
     def stack_of(cls, cell: str, device: str = "cpu") -> Callable:

@@ -16,7 +16,7 @@ import numpy as np
 
 from impls import training
 from impls.base import DeviceUnavailableError, RecurrentModel, State, denormal_mode
-from impls.layout import GATES, layer_params
+from impls.layout import GATES, directions, layer_params, param_name
 from impls.training import TrainConfig, Trainer
 
 # float64 needs x64 before any array exists; full float32 matmuls (no TF32) for equivalence on GPU.
@@ -37,13 +37,17 @@ def _update(cell: str, xs: list, hs: list, h, c):
     return (1 - z) * n + z * h, c
 
 
-def _layer(cell: str, x, weights, h0, c0, projection: str = "in step", unroll: int = 1, mask=None):
+def _layer(
+    cell: str, x, weights, h0, c0, projection: str = "in step", unroll: int = 1, mask=None, reverse=False
+):
     """One layer, batch-first in and out: (y, h_n, c_n or None); ``unroll`` steps per scan iteration.
     ``projection``: ``in step``, the input's and the state's matmuls inside the step, one per gate, as
     flax's cells do (on XLA's CPU backend the fastest); ``hoisted``, every step's input projection in one
     matmul before the scan and one fused recurrent matmul per step, as cuDNN does (on XLA's CPU backend the
     hoisted tensor is materialised and transposed, (T, B, G*H): slower). ``mask`` (time, batch, 1): where
-    False, the step keeps the state and outputs zero (a sequence past its own end)."""
+    False, the step keeps the state and outputs zero (a sequence past its own end). ``reverse``: the scan
+    runs from the last step to the first (a reverse direction: with ``mask``, each sequence's steps after
+    its end come first and keep the initial state, so it starts at its own end)."""
     w_ih, w_hh, b_ih, b_hh = weights
     gates = GATES[cell]
     if projection == "hoisted":  # and one fused recurrent matmul per step, as cuDNN
@@ -74,26 +78,35 @@ def _layer(cell: str, x, weights, h0, c0, projection: str = "in step", unroll: i
         return (jnp.where(m_t, h_new, h), c), jnp.where(m_t, h_new, 0)
 
     if mask is None:
-        (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=unroll)
+        (h, c), ys = jax.lax.scan(step, (h0, c0), xs, unroll=unroll, reverse=reverse)
     else:
-        (h, c), ys = jax.lax.scan(masked_step, (h0, c0), (xs, mask), unroll=unroll)
+        (h, c), ys = jax.lax.scan(masked_step, (h0, c0), (xs, mask), unroll=unroll, reverse=reverse)
     return jnp.swapaxes(ys, 0, 1), h, c
 
 
 def stack_forward(
     cell: str, params: dict, x, h0, c0, lengths=None, projection: str = "in step", unroll: int = 1
 ):
-    """The whole stack: (y, h_n, c_n or None), states (layers, batch, hidden); with ``lengths`` (batch,),
-    a masked scan: each sequence stops at its own end (outputs zero after it, its state kept)."""
+    """The whole stack: (y, h_n, c_n or None), states (layers x directions, batch, hidden); with
+    ``lengths`` (batch,), a masked scan: each sequence stops at its own end (outputs zero after it, its
+    state kept). Bidirectional where ``params`` hold the reverse directions: a reversed scan beside each
+    layer's forward one, their outputs concatenated."""
     mask = None
     if lengths is not None:
         mask = (jnp.arange(x.shape[1])[:, None] < lengths[None, :])[:, :, None]  # (time, batch, 1)
+    both = directions(param_name("weight_ih", 0, True) in params)
     hs, cs = [], []
-    for k in range(h0.shape[0]):
-        c0_k = None if c0 is None else c0[k]
-        x, h, c = _layer(cell, x, layer_params(params, k), h0[k], c0_k, projection, unroll, mask)
-        hs.append(h)
-        cs.append(c)
+    for k in range(h0.shape[0] // len(both)):
+        outputs = []
+        for reverse in both:
+            j = k * len(both) + reverse
+            c0_j = None if c0 is None else c0[j]
+            weights = layer_params(params, k, reverse)
+            y, h, c = _layer(cell, x, weights, h0[j], c0_j, projection, unroll, mask, reverse)
+            outputs.append(y)
+            hs.append(h)
+            cs.append(c)
+        x = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, axis=-1)
     return x, jnp.stack(hs), None if c0 is None else jnp.stack(cs)
 
 
@@ -110,6 +123,7 @@ UNROLL = 8  # jax-unroll's steps per scan iteration, chosen by measurement (READ
 
 class JaxModel(RecurrentModel):
     framework = "jax"
+    lengths_mechanism = "masked scan"
     unroll = 1  # scan steps per loop iteration
     # where the input projection goes, per device, chosen by measurement: in the step on the CPU (as fast as
     # flax's own cells; hoisted was 1.2-2.4x slower forward there); hoisted on the GPU, the only formulation
@@ -159,6 +173,11 @@ class JaxModel(RecurrentModel):
 
     def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
         return self._backward_lengths(x, grad_y, state, None)
+
+    @property
+    def takes_bidirectional(self) -> bool:
+        """A reversed scan beside each layer's forward one (a plugin's own ``stack`` runs one direction)."""
+        return type(self).stack is JaxModel.stack
 
     @property
     def takes_lengths(self) -> bool:
@@ -285,42 +304,50 @@ class JaxTrainer(Trainer):
         self._jit_step = jax.jit(self.pure_step)
         self._jit_output = jax.jit(self.output)
 
-    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
+    def _step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None) -> float:
         m = self.model
         t = jnp.asarray(self.steps, dtype=m.dtype)
         self._all, self._slots, loss = self._jit_step(
-            self._all, self._slots, t, self._lr, m.put(x), m.put(target)
+            self._all, self._slots, t, self._lr, m.put(x), m.put(target), _put(m, lengths)
         )
         m._params = {n: self._all[n] for n in m._params}
         return float(loss)
 
-    def _predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self._jit_output(self._all, self.model.put(x)))
+    def _predict(self, x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
+        return np.asarray(self._jit_output(self._all, self.model.put(x), _put(self.model, lengths)))
 
     def _readout(self) -> dict[str, np.ndarray]:
         return {n: np.array(self._all[n]) for n in training.READOUT}
 
 
+def _put(m: JaxModel, a: np.ndarray | None):
+    return None if a is None else m.put(a)
+
+
 def _training_functions(m: JaxModel, config: TrainConfig) -> tuple[Callable, Callable]:
-    """The pure readout output (params, x) and training step (params, slots, t, lr, x, target) ->
-    (params, slots, loss) of a model trained by ``config``."""
+    """The pure readout output (params, x, lengths) and training step (params, slots, t, lr, x, target,
+    lengths) -> (params, slots, loss) of a model trained by ``config``; ``lengths`` None or (batch,)."""
     layers, dtype = m.num_layers, m.dtype
 
-    def output(params, x):
+    def output(params, x, lengths=None):
         zeros = jnp.zeros((layers, x.shape[0], m.hidden_size), dtype)
-        y, _, _ = m.stack(params, x, zeros, zeros if m.cell == "lstm" else None)
-        h = y[:, -1] if training.at_last_step(config) else y
+        c0 = zeros if m.cell == "lstm" else None
+        if lengths is None:
+            y, _, _ = m.stack(params, x, zeros, c0)
+        else:  # the built-in stacks' own masked scan (takes_lengths: a plugin's stack has none)
+            y, _, _ = type(m).stack_of(m.cell, m.device)(params, x, zeros, c0, lengths)
+        h = training.last_outputs(jnp, y, lengths) if training.at_last_step(config) else y
         return h @ params["readout.weight"].T + params["readout.bias"]
 
-    def loss_fn(params, x, target):
-        out = output(params, x)
+    def loss_fn(params, x, target, lengths):
+        out = output(params, x, lengths)
         if config.loss == "mse_last":
             return jnp.mean((out - target) ** 2)
         logp = jax.nn.log_softmax(out, axis=-1)
         return -jnp.mean(jnp.take_along_axis(logp, target[..., None], axis=-1))
 
-    def step(params, slots, t, lr, x, target):
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, target)
+    def step(params, slots, t, lr, x, target, lengths=None):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, target, lengths)
         scale = training.clip_scale(jnp, [jnp.sum(g * g) for g in grads.values()], config.clip)
         new_params, new_slots = {}, {}
         for name, p in params.items():
@@ -345,27 +372,37 @@ class JaxRuns(training.Runs):
         self._slots = jax.tree.map(lambda *a: jnp.stack(a), *[t._slots for t in trainers])
         self._lr = first.model.put(np.array([t.config.lr for t in trainers], dtype=first.model.dtype))
         self._steps = 0
-        self._jit_step = jax.jit(jax.vmap(first.pure_step, in_axes=(0, 0, None, 0, 0, 0)))
+        self._jit_step = jax.jit(jax.vmap(first.pure_step, in_axes=(0, 0, None, 0, 0, 0, 0)))
         self._jit_output = jax.jit(first.output)
 
     def step(
-        self, xs: list[np.ndarray], targets: list[np.ndarray], active: list[bool] | None = None
+        self,
+        xs: list[np.ndarray],
+        targets: list[np.ndarray],
+        active: list[bool] | None = None,
+        lengths: list[np.ndarray] | None = None,
     ) -> list[float]:
         self._check_batches(xs, targets)
-        for trainer, x, target in zip(self.trainers, xs, targets, strict=True):
+        lengths = lengths or [None] * len(self)
+        for k, (trainer, x, target) in enumerate(zip(self.trainers, xs, targets, strict=True)):
             trainer.model._check_inputs(x, None)
             trainer._check_target(x, target)
+            lengths[k] = trainer._lengths(x, lengths[k])
+        if len({n is None for n in lengths}) > 1:
+            raise ValueError("runs trained together either all have lengths or none has")
+        stacked = None if lengths[0] is None else self._model.put(np.stack(lengths))
         self._steps += 1
         m = self._model
         t = jnp.asarray(self._steps, dtype=m.dtype)
         self._params, self._slots, losses = self._jit_step(
-            self._params, self._slots, t, self._lr, m.put(np.stack(xs)), m.put(np.stack(targets))
+            self._params, self._slots, t, self._lr, m.put(np.stack(xs)), m.put(np.stack(targets)), stacked
         )
         return [float(v) for v in np.asarray(losses)]
 
-    def predict(self, run: int, x: np.ndarray) -> np.ndarray:
+    def predict(self, run: int, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         x, _ = self._model._check_inputs(x, None)
-        return np.asarray(self._jit_output(self._run_params(run), self._model.put(x)))
+        lengths = _put(self._model, self.trainers[run]._lengths(x, lengths))
+        return np.asarray(self._jit_output(self._run_params(run), self._model.put(x), lengths))
 
     def params(self, run: int) -> dict[str, np.ndarray]:
         return {n: np.array(p) for n, p in self._run_params(run).items()}

@@ -42,6 +42,7 @@ class JaxCudnnModel(JaxModel):
     """``jax.experimental.rnn.lstm`` under ``jit``: cuDNN's fused LSTM, float32, TF32 as JAX's matmuls."""
 
     precision: str | None = None
+    takes_bidirectional = False  # one direction here, as jax-cudnn packs its weights
     takes_lengths = False  # cuDNN takes seq_lengths, but JAX's reference kernel (the CPU stand-in) does not
 
     @classmethod

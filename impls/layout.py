@@ -11,21 +11,32 @@ GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 PARAM_KINDS: tuple[str, ...] = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
-def param_name(kind: str, layer: int) -> str:
-    """Canonical name of one parameter, e.g. ``weight_ih_l0``."""
-    return f"{kind}_l{layer}"
+def param_name(kind: str, layer: int, reverse: bool = False) -> str:
+    """Canonical name of one parameter, e.g. ``weight_ih_l0`` (``weight_ih_l0_reverse`` for the reverse
+    direction of a bidirectional layer)."""
+    return f"{kind}_l{layer}{'_reverse' if reverse else ''}"
 
 
-def param_shapes(cell: str, input_size: int, hidden_size: int, num_layers: int) -> dict[str, tuple[int, ...]]:
-    """Names and shapes of every parameter of a stack, in canonical order."""
+def directions(bidirectional: bool) -> tuple[bool, ...]:
+    """The directions of a layer, as the ``reverse`` flag of each: (False,) or (False, True)."""
+    return (False, True) if bidirectional else (False,)
+
+
+def param_shapes(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool = False
+) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of every parameter of a stack, in canonical order (PyTorch's: each layer's forward
+    direction, then its reverse one; a bidirectional layer above the first reads both directions' outputs,
+    2 x hidden)."""
     g = GATES[cell] * hidden_size
     shapes: dict[str, tuple[int, ...]] = {}
     for k in range(num_layers):
-        layer_in = input_size if k == 0 else hidden_size
-        shapes[param_name("weight_ih", k)] = (g, layer_in)
-        shapes[param_name("weight_hh", k)] = (g, hidden_size)
-        shapes[param_name("bias_ih", k)] = (g,)
-        shapes[param_name("bias_hh", k)] = (g,)
+        layer_in = input_size if k == 0 else hidden_size * len(directions(bidirectional))
+        for reverse in directions(bidirectional):
+            shapes[param_name("weight_ih", k, reverse)] = (g, layer_in)
+            shapes[param_name("weight_hh", k, reverse)] = (g, hidden_size)
+            shapes[param_name("bias_ih", k, reverse)] = (g,)
+            shapes[param_name("bias_hh", k, reverse)] = (g,)
     return shapes
 
 
@@ -59,6 +70,7 @@ def init_params(
     seed: int,
     init: str = "default",
     t_max: int | None = None,
+    bidirectional: bool = False,
 ) -> dict[str, np.ndarray]:
     """PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)), drawn from a seeded NumPy generator;
     then, for a gated cell, ``init`` sets the bias of the gate that keeps the state (the sum of
@@ -69,7 +81,7 @@ def init_params(
     U(-sqrt(6 / (fan_in + H)), +sqrt(...)), the biases 0 and the LSTM's forget bias 1."""
     check_init(cell, init, t_max)
     rng = np.random.default_rng(seed)
-    shapes = param_shapes(cell, input_size, hidden_size, num_layers)
+    shapes = param_shapes(cell, input_size, hidden_size, num_layers, bidirectional)
     if init == "glorot":
         return _glorot(shapes, rng, cell, hidden_size, dtype)
     bound = 1.0 / np.sqrt(hidden_size)
@@ -78,8 +90,8 @@ def init_params(
         return params
     gates = np.random.default_rng([seed, 2])
     keep = slice(KEEP_GATE[cell] * hidden_size, (KEEP_GATE[cell] + 1) * hidden_size)
-    for k in range(num_layers):
-        b_ih, b_hh = params[param_name("bias_ih", k)], params[param_name("bias_hh", k)]
+    for k, reverse in ((k, r) for k in range(num_layers) for r in directions(bidirectional)):
+        b_ih, b_hh = params[param_name("bias_ih", k, reverse)], params[param_name("bias_hh", k, reverse)]
         value = 1.0 if init == "forget1" else np.log(gates.uniform(1, t_max - 1, hidden_size))
         b_ih[keep], b_hh[keep] = value, 0
         if init == "chrono" and cell == "lstm":
@@ -102,9 +114,9 @@ def _glorot(
     return params
 
 
-def layer_params(params: dict[str, np.ndarray], layer: int) -> tuple[np.ndarray, ...]:
-    """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer."""
-    return tuple(params[param_name(kind, layer)] for kind in PARAM_KINDS)
+def layer_params(params: dict[str, np.ndarray], layer: int, reverse: bool = False) -> tuple[np.ndarray, ...]:
+    """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer (of its reverse direction with ``reverse``)."""
+    return tuple(params[param_name(kind, layer, reverse)] for kind in PARAM_KINDS)
 
 
 def gate_permute(w: np.ndarray, order: list[int]) -> np.ndarray:

@@ -13,7 +13,7 @@ import threadpoolctl
 
 from impls import training
 from impls.base import RecurrentModel, State, denormal_mode
-from impls.layout import layer_params, param_name
+from impls.layout import PARAM_KINDS, directions, layer_params, param_name
 from impls.training import TrainConfig, Trainer
 
 
@@ -157,6 +157,8 @@ class NumpyModel(RecurrentModel):
     """The reference implementation every other framework is checked against."""
 
     framework = "numpy"
+    takes_bidirectional = True
+    lengths_mechanism = "sequence by sequence"
     xp: Any = np  # the array module it computes with
     projection = "hoisted"  # where the input projection goes (layer_forward)
 
@@ -188,34 +190,48 @@ class NumpyModel(RecurrentModel):
         self._params = {n: self._to_device(p) for n, p in params.items()}
 
     def _run(self, x: Any, state: Any) -> tuple[Any, Any, list]:
-        """The stack on device arrays: (y, final state, the layers' caches)."""
+        """The stack on device arrays: (y, final state, the caches of each layer's directions). A reverse
+        direction runs the layer's input reversed in time and reverses its output back."""
         xp = self.xp
         h0, c0 = state if self.cell == "lstm" else (state, None)
         hs, cs, caches = [], [], []
         y = x
         for k in range(self.num_layers):
-            ck = c0[k] if c0 is not None else None
-            weights = layer_params(self._params, k)
-            y, h, c, cache = layer_forward(self.cell, y, weights, h0[k], ck, xp, self.projection)
-            cache["c0"] = ck
-            hs.append(h)
-            cs.append(c)
-            caches.append(cache)
+            outputs = []
+            for reverse in directions(self.bidirectional):
+                j = k * self.directions + reverse  # this direction's state, PyTorch's order
+                ck = c0[j] if c0 is not None else None
+                weights = layer_params(self._params, k, reverse)
+                inputs = y[:, ::-1] if reverse else y
+                out, h, c, cache = layer_forward(self.cell, inputs, weights, h0[j], ck, xp, self.projection)
+                outputs.append(out[:, ::-1] if reverse else out)
+                cache["c0"] = ck
+                hs.append(h)
+                cs.append(c)
+                caches.append(cache)
+            y = outputs[0] if len(outputs) == 1 else xp.concatenate(outputs, axis=-1)
         h_n = xp.stack(hs)
         return y, ((h_n, xp.stack(cs)) if self.cell == "lstm" else h_n), caches
 
     def _backward_from(self, caches: list, grad_y: Any) -> dict[str, Any]:
         """Every gradient, on the device, from the forward's caches."""
         grads: dict[str, Any] = {}
-        dh0, dc0 = [], []
-        dy = grad_y
+        dh0: list = [None] * len(caches)
+        dc0: list = [None] * len(caches)
+        dy, hid = grad_y, self.hidden_size
         for k in reversed(range(self.num_layers)):
-            weights = layer_params(self._params, k)
-            dy, dh, dc, layer_grads = layer_backward(self.cell, dy, weights, caches[k], self.xp)
-            for kind, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), layer_grads, strict=True):
-                grads[param_name(kind, k)] = g
-            dh0.insert(0, dh)
-            dc0.insert(0, dc)
+            dxs = []
+            for reverse in directions(self.bidirectional):
+                j = k * self.directions + reverse
+                weights = layer_params(self._params, k, reverse)
+                d_out = dy[:, :, reverse * hid : (reverse + 1) * hid]
+                d_in, dh0[j], dc0[j], layer_grads = layer_backward(
+                    self.cell, d_out[:, ::-1] if reverse else d_out, weights, caches[j], self.xp
+                )
+                dxs.append(d_in[:, ::-1] if reverse else d_in)
+                for kind, g in zip(PARAM_KINDS, layer_grads, strict=True):
+                    grads[param_name(kind, k, reverse)] = g
+            dy = dxs[0] if len(dxs) == 1 else dxs[0] + dxs[1]
         grads["x"] = dy
         grads["h_0"] = self.xp.stack(dh0)
         if self.cell == "lstm":
@@ -236,7 +252,7 @@ class NumpyModel(RecurrentModel):
     takes_lengths = True
 
     def _forward_lengths(self, x: np.ndarray, state: State, lengths: np.ndarray) -> tuple[np.ndarray, State]:
-        y = np.zeros((*x.shape[:2], self.hidden_size), dtype=x.dtype)
+        y = np.zeros((*x.shape[:2], self.directions * self.hidden_size), dtype=x.dtype)
         finals = []
         for b, n in enumerate(lengths):
             y[b, :n], final = self._forward(x[b : b + 1, :n], _sequence(state, b))
@@ -331,13 +347,20 @@ class NumpyTrainer(Trainer):
     def _all(self) -> dict[str, Any]:
         return {**self.model._params, **self._readout_params}
 
-    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
+    def _step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None) -> float:
         m, xp = self.model, self.model.xp
-        state = m._state_to_device(m._check_inputs(x, None)[1])
-        y, _, caches = m._run(m._to_device(x), state)
-        target = m._to_device(target)
-        loss, dy, grads = training.loss_and_grad_numpy(self.config, y, target, self._readout_params)
-        grads.update(m._backward_from(caches, dy))
+        state = m._check_inputs(x, None)[1]
+        readout, target = self._readout_params, m._to_device(target)
+        if lengths is None:
+            y, _, caches = m._run(m._to_device(x), m._state_to_device(state))
+            loss, dy, grads = training.loss_and_grad_numpy(self.config, y, target, readout)
+            grads.update(m._backward_from(caches, dy))
+        else:  # the reference's own way: sequence by sequence, on the host
+            y = m._to_device(m._forward_lengths(x, state, lengths)[0])
+            lengths_on = m._to_device(lengths)
+            loss, dy, grads = training.loss_and_grad_numpy(self.config, y, target, readout, lengths_on)
+            stack = m._backward_lengths(x, m._to_host(dy), state, lengths)
+            grads.update({n: m._to_device(g) for n, g in stack.items()})
         params = self._all()
         scale = training.clip_scale(xp, [xp.sum(grads[n] ** 2) for n in params], self.config.clip)
         for name, p in params.items():
@@ -347,10 +370,14 @@ class NumpyTrainer(Trainer):
             p -= delta
         return loss
 
-    def _predict(self, x: np.ndarray) -> np.ndarray:
-        y, _ = self.model._forward(x, self.model._check_inputs(x, None)[1])
+    def _predict(self, x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
+        state = self.model._check_inputs(x, None)[1]
+        if lengths is None:
+            y, _ = self.model._forward(x, state)
+        else:
+            y, _ = self.model._forward_lengths(x, state, lengths)
         readout = {n: self.model._to_host(p) for n, p in self._readout_params.items()}
-        return training.predict_numpy(self.config, y, readout)
+        return training.predict_numpy(self.config, y, readout, lengths)
 
     def _readout(self) -> dict[str, np.ndarray]:
         return {n: np.array(self.model._to_host(p), copy=True) for n, p in self._readout_params.items()}

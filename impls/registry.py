@@ -52,6 +52,8 @@ class Implementation:
     trains_together: bool = False
     # whether it takes sequences of different lengths in one batch (RecurrentModel.takes_lengths)
     takes_lengths: bool = True
+    # whether it builds both directions, ``bidirectional=True`` (RecurrentModel.takes_bidirectional)
+    takes_bidirectional: bool = False
 
     def installed(self) -> bool:
         """Whether every package it needs can be imported (checked without importing them)."""
@@ -83,6 +85,7 @@ _BUILTIN = (
         "",
         "the reference: input projection in one matmul, hand-written backward through time",
         devices=("cpu",),
+        takes_bidirectional=True,
     ),
     Implementation(
         "numpy-cupy",
@@ -93,6 +96,7 @@ _BUILTIN = (
         "the NumPy reference's own code on the GPU, with CuPy as its array module (cuBLAS GEMMs)",
         devices=("gpu",),
         variant=1,
+        takes_bidirectional=True,
     ),
     Implementation(
         "torch",
@@ -101,6 +105,7 @@ _BUILTIN = (
         ("torch",),
         "torch",
         "nn.RNN / nn.LSTM / nn.GRU (oneDNN or ATen on the CPU, cuDNN on the GPU)",
+        takes_bidirectional=True,
     ),
     Implementation(
         "torch-cells",
@@ -127,6 +132,7 @@ _BUILTIN = (
         ("tensorflow", "keras"),
         "tensorflow",
         "Keras 3 SimpleRNN / LSTM / GRU(reset_after=True) inside tf.function",
+        takes_bidirectional=True,
     ),
     Implementation(
         "tensorflow-xla",
@@ -136,6 +142,7 @@ _BUILTIN = (
         "tensorflow",
         "the same Keras layers inside tf.function(jit_compile=True): XLA",
         variant=1,
+        takes_bidirectional=True,
     ),
     Implementation(
         "jax",
@@ -145,6 +152,7 @@ _BUILTIN = (
         "jax",
         "lax.scan under jit, the input projection in the step on the CPU, hoisted out of the scan on the GPU",
         trains_together=True,
+        takes_bidirectional=True,
     ),
     Implementation(
         "jax-unroll",
@@ -157,6 +165,7 @@ _BUILTIN = (
         devices=("gpu",),
         variant=1,
         trains_together=True,
+        takes_bidirectional=True,
     ),
     Implementation(
         "jax-flax",
@@ -167,6 +176,7 @@ _BUILTIN = (
         "flax.linen.RNN over flax's SimpleCell / OptimizedLSTMCell / GRUCell",
         variant=2,
         trains_together=True,
+        takes_bidirectional=True,
     ),
     Implementation(
         "jax-hoisted",
@@ -177,6 +187,7 @@ _BUILTIN = (
         "the same scan with the input projection hoisted out of it on every device",
         variant=3,
         trains_together=True,
+        takes_bidirectional=True,
     ),
     Implementation(
         "jax-in-step",
@@ -187,6 +198,7 @@ _BUILTIN = (
         "the same scan with the input projection in the step, a matmul per gate, on every device",
         variant=4,
         trains_together=True,
+        takes_bidirectional=True,
     ),
     Implementation(
         "torch-cudagraph",
@@ -221,6 +233,7 @@ _BUILTIN = (
         "the reference with the input projection in the loop, a GEMM per step (against the hoisted one)",
         devices=("cpu",),
         variant=2,
+        takes_bidirectional=True,
     ),
     Implementation(
         "torch-hoisted-loop",
@@ -267,6 +280,7 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint, taken: set[str]) -> Imp
             variant=1,
             plugin=ep.dist.name if ep.dist else ep.name,
             takes_lengths=getattr(cls, "takes_lengths", False) is True,  # a property decides per model: no
+            takes_bidirectional=getattr(cls, "takes_bidirectional", False) is True,
         )
     except Exception as e:
         warnings.warn(f"{where}: bad declared capabilities: {e}", stacklevel=3)

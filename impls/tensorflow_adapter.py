@@ -63,15 +63,25 @@ def from_keras_grads(cell: str, grads: list[np.ndarray]) -> tuple[np.ndarray, ..
 class TensorflowModel(RecurrentModel):
     framework = "tensorflow"
     jit_compile = False
+    takes_bidirectional = True  # keras.layers.Bidirectional
 
     def _build(self) -> None:
         if self.device == "gpu" and not tf.config.list_physical_devices("GPU"):
             raise DeviceUnavailableError("tensorflow sees no GPU (tf.config.list_physical_devices)")
         self._device = "/GPU:0" if self.device == "gpu" else "/CPU:0"
+        width = self.directions * self.hidden_size
         with tf.device(self._device):
             self.layers = [_LAYERS[self.cell](self.hidden_size, self.dtype) for _ in range(self.num_layers)]
+            if self.bidirectional:  # concatenated outputs; its backward layer runs go_backwards
+                self.layers = [keras.layers.Bidirectional(layer, dtype=self.dtype) for layer in self.layers]
             for k, layer in enumerate(self.layers):
-                layer.build((None, None, self.input_size if k == 0 else self.hidden_size))
+                layer.build((None, None, self.input_size if k == 0 else width))
+        # one Keras RNN layer per layer and direction, in the canonical order (l0, l0_reverse, l1, ...)
+        self.direction_layers = [
+            d
+            for layer in self.layers
+            for d in ((layer.forward_layer, layer.backward_layer) if self.bidirectional else (layer,))
+        ]
         self._params: dict[str, np.ndarray] = {}
         self._fwd = self.function(self._stack, reduce_retracing=True)
         self._grads = self.function(self._stack_grads, reduce_retracing=True)
@@ -85,11 +95,12 @@ class TensorflowModel(RecurrentModel):
         mechanism for lengths: a masked step keeps the state (so the final one is each sequence's own) and
         repeats the last output, which is set to zero here."""
         finals = []
+        per_direction = 2 if self.cell == "lstm" else 1
         for layer, state in zip(self.layers, states, strict=True):
             x, *final = layer(x, initial_state=state, mask=mask)
             if mask is not None:
                 x = tf.where(mask[:, :, None], x, tf.zeros_like(x))
-            finals.append(final)
+            finals += [final[i : i + per_direction] for i in range(0, len(final), per_direction)]
         return x, finals
 
     def _stack_grads(
@@ -98,7 +109,7 @@ class TensorflowModel(RecurrentModel):
         with tf.GradientTape() as tape:
             tape.watch([x, states])
             y, _ = self._stack(x, states, mask)
-        weights = [w.value for layer in self.layers for w in layer.trainable_weights]
+        weights = [w.value for layer in self.direction_layers for w in layer.trainable_weights]
         return tape.gradient(y, [weights, x, states], output_gradients=grad_y)
 
     def put(self, a: np.ndarray) -> tf.Tensor:
@@ -107,31 +118,43 @@ class TensorflowModel(RecurrentModel):
             return tf.identity(tf.constant(a))
 
     def _states(self, state: State) -> list[list[tf.Tensor]]:
+        """Per layer, its initial states as Keras takes them: h (and c), of the forward direction then of
+        the reverse one."""
         parts = state if self.cell == "lstm" else (state,)
-        return [[self.put(s[k]) for s in parts] for k in range(self.num_layers)]
+        n = self.directions
+        return [
+            [self.put(s[j]) for j in range(k * n, (k + 1) * n) for s in parts] for k in range(self.num_layers)
+        ]
+
+    def _per_direction(self, states: list) -> list:
+        """The per-layer lists of :meth:`_states` (or their gradients) as one [h (, c)] per direction."""
+        per = 2 if self.cell == "lstm" else 1
+        return [layer[i : i + per] for layer in states for i in range(0, len(layer), per)]
 
     def _get_params(self) -> dict[str, np.ndarray]:
         """Read back from the layers (training may have changed them). A merged bias that moved since
         set_params had its change split equally between b_ih and b_hh, which keeps the function."""
         params = {}
-        for k, layer in enumerate(self.layers):
+        for j, layer in enumerate(self.direction_layers):
+            k, reverse = divmod(j, self.directions)
             kernel, recurrent, bias = layer.get_weights()
             if self.cell == "gru":
                 w_ih, w_hh = _keras_gates(kernel.T), _keras_gates(recurrent.T)
                 b_ih, b_hh = _keras_gates(bias[0]), _keras_gates(bias[1])
             else:
                 w_ih, w_hh = kernel.T.copy(), recurrent.T.copy()
-                old_ih = self._params[param_name("bias_ih", k)]
-                old_hh = self._params[param_name("bias_hh", k)]
+                old_ih = self._params[param_name("bias_ih", k, reverse)]
+                old_hh = self._params[param_name("bias_hh", k, reverse)]
                 half = (bias - (old_ih + old_hh)) / 2
                 b_ih, b_hh = old_ih + half, old_hh + half
             for kind, value in zip(PARAM_KINDS, (w_ih, w_hh, b_ih, b_hh), strict=True):
-                params[param_name(kind, k)] = value
+                params[param_name(kind, k, reverse)] = value
         return params
 
     def _set_params(self, params: dict[str, np.ndarray]) -> None:
-        for k, layer in enumerate(self.layers):
-            layer.set_weights(to_keras(self.cell, layer_params(params, k)))
+        for j, layer in enumerate(self.direction_layers):
+            k, reverse = divmod(j, self.directions)
+            layer.set_weights(to_keras(self.cell, layer_params(params, k, reverse)))
         self._params = params
 
     takes_lengths = True
@@ -160,10 +183,12 @@ class TensorflowModel(RecurrentModel):
         mask = self._mask(x, lengths)
         dw, dx, dstates = self._grads(self.put(x), self._states(state), self.put(grad_y), mask)
         grads: dict[str, np.ndarray] = {}
-        for k in range(self.num_layers):
-            layer_grads = from_keras_grads(self.cell, [g.numpy() for g in dw[3 * k : 3 * k + 3]])
-            for kind, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), layer_grads, strict=True):
-                grads[param_name(kind, k)] = g
+        for j in range(len(self.direction_layers)):
+            k, reverse = divmod(j, self.directions)
+            layer_grads = from_keras_grads(self.cell, [g.numpy() for g in dw[3 * j : 3 * j + 3]])
+            for kind, g in zip(PARAM_KINDS, layer_grads, strict=True):
+                grads[param_name(kind, k, reverse)] = g
+        dstates = self._per_direction(dstates)
         grads["x"] = dx.numpy()
         grads["h_0"] = np.stack([s[0].numpy() for s in dstates])
         if self.cell == "lstm":
@@ -189,7 +214,7 @@ class TensorflowModel(RecurrentModel):
         self, x: np.ndarray, grad_y: np.ndarray, state: State, lr: float
     ) -> Callable[[], None]:
         args = (self.put(x), self._states(state), self.put(grad_y))
-        variables = [w for layer in self.layers for w in layer.trainable_weights]
+        variables = [w for layer in self.direction_layers for w in layer.trainable_weights]
         # SGD on the canonical b_ih and b_hh moves their merged sum by twice the step: match it exactly
         merged = 2.0 if self.cell != "gru" else 1.0
         scale = [merged if i % 3 == 2 else 1.0 for i in range(len(variables))]
@@ -222,11 +247,20 @@ class TensorflowModel(RecurrentModel):
 
     def _path(self) -> str:
         """Read off the traced graph whether Keras chose the cuDNN kernel or its generic loop."""
+        x = np.zeros((1, 2, self.input_size), dtype=self.dtype)
+        return self._graph_path(x, None)
+
+    def _path_lengths(self, x: np.ndarray, lengths: np.ndarray) -> str:
+        """The traced graph's kernel with the Keras mask (cuDNN takes right-padded masks only)."""
+        return f"{self._graph_path(x, lengths)}, masked"
+
+    def _graph_path(self, x: np.ndarray, lengths: np.ndarray | None) -> str:
         if self.jit_compile:
             return f"xla:{self.device}"
-        x = np.zeros((1, 2, self.input_size), dtype=self.dtype)
         _, state = self._check_inputs(x, None)
-        graph = self._fwd.get_concrete_function(self.put(x), self._states(state)).graph
+        graph = self._fwd.get_concrete_function(
+            self.put(x), self._states(state), self._mask(x, lengths)
+        ).graph
         if any(op.type.startswith("CudnnRNN") for op in graph.get_operations()):
             return "cudnn"
         # TensorFlow's oneDNN ops cover float32 on the CPU; float64 stays on Eigen
@@ -262,26 +296,36 @@ class TensorflowTrainer(Trainer):
             self.w = tf.Variable(self.readout_init["readout.weight"])
             self.b = tf.Variable(self.readout_init["readout.bias"])
             self.t = tf.Variable(tf.zeros((), m.dtype))
-            self.variables = [*(w for layer in m.layers for w in layer.trainable_weights), self.w, self.b]
+            self.variables = [
+                *(w for layer in m.direction_layers for w in layer.trainable_weights),
+                self.w,
+                self.b,
+            ]
             self.slots = [
                 [tf.Variable(s) for s in training.init_slots(config, tf.zeros_like, _tensor(v))]
                 for v in self.variables
             ]
         merged = 2.0 if m.cell != "gru" else 1.0
-        n_stack = 3 * m.num_layers
+        n_stack = 3 * len(m.direction_layers)
         self.mult = [merged if i < n_stack and i % 3 == 2 else 1.0 for i in range(len(self.variables))]
         self._tf_step = self.model.function(self._graph_step)
         self._tf_output = self.model.function(self._output)
 
-    def _output(self, x):
-        y, _ = self.model._stack(x, [None] * self.model.num_layers)
-        h = y[:, -1] if training.at_last_step(self.config) else y
+    def _output(self, x, lengths=None):
+        mask = None if lengths is None else tf.sequence_mask(lengths, tf.shape(x)[1])  # a Keras mask
+        y, _ = self.model._stack(x, [None] * self.model.num_layers, mask)
+        if not training.at_last_step(self.config):
+            h = y
+        elif lengths is None:
+            h = y[:, -1]
+        else:
+            h = tf.gather(y, lengths - 1, axis=1, batch_dims=1)
         return tf.matmul(h, self.w, transpose_b=True) + self.b
 
-    def _graph_step(self, x, target):
+    def _graph_step(self, x, target, lengths=None):
         config = self.config
         with tf.GradientTape() as tape:
-            out = self._output(x)
+            out = self._output(x, lengths)
             if config.loss == "mse_last":
                 loss = tf.reduce_mean((out - target) ** 2)
             else:
@@ -299,11 +343,13 @@ class TensorflowTrainer(Trainer):
                 slot.assign(value)
         return loss
 
-    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
-        return self._tf_step(self.model.put(x), self.model.put(target)).numpy()
+    def _step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None) -> float:
+        extra = () if lengths is None else (self.model.put(lengths),)
+        return self._tf_step(self.model.put(x), self.model.put(target), *extra).numpy()
 
-    def _predict(self, x: np.ndarray) -> np.ndarray:
-        return self._tf_output(self.model.put(x)).numpy()
+    def _predict(self, x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
+        extra = () if lengths is None else (self.model.put(lengths),)
+        return self._tf_output(self.model.put(x), *extra).numpy()
 
     def _readout(self) -> dict[str, np.ndarray]:
         return {"readout.weight": self.w.numpy().copy(), "readout.bias": self.b.numpy().copy()}

@@ -45,6 +45,7 @@ class TorchModel(RecurrentModel):
     rest works on ``self.params``, the parameters under their canonical names."""
 
     framework = "torch"
+    takes_bidirectional = True  # nn.LSTM(bidirectional=True); the loops below run one direction
 
     def _build(self) -> None:
         if self.device == "gpu" and not torch.cuda.is_available():
@@ -60,6 +61,7 @@ class TorchModel(RecurrentModel):
             self.hidden_size,
             num_layers=self.num_layers,
             batch_first=True,
+            bidirectional=self.bidirectional,
             device=self._device,
             dtype=self._dtype,
         )
@@ -207,17 +209,23 @@ class TorchModel(RecurrentModel):
         x, gy = _probe(self)
         return _kernel_path(self.prepare_forward(x), self.prepare_backward(x, gy))
 
+    def _path_lengths(self, x: np.ndarray, lengths: np.ndarray) -> str:
+        """The profiler's RNN kernel of the packed forward (the loops below mask each step instead)."""
+        if type(self)._length_run is not TorchModel._length_run:
+            return super()._path_lengths(x, lengths)
+        return f"{_kernel_path(self.prepare_forward(x, lengths))}, packed"
+
 
 def _probe(model: TorchModel) -> tuple[np.ndarray, np.ndarray]:
     """A tiny input and output cotangent, to see which kernels run."""
     x = np.zeros((2, 2, model.input_size), dtype=model.dtype)
-    return x, np.ones((2, 2, model.hidden_size), dtype=model.dtype)
+    return x, np.ones((2, 2, model.directions * model.hidden_size), dtype=model.dtype)
 
 
-def _kernel_path(forward: Callable[[], None], backward: Callable[[], None]) -> str:
-    """Which RNN kernel a prepared forward and backward run: the profiler's op names."""
+def _kernel_path(forward: Callable[[], None], backward: Callable[[], None] | None = None) -> str:
+    """Which RNN kernel a prepared forward (and backward) run: the profiler's op names."""
     found = []
-    for mode, fn in (("forward", forward), ("backward", backward)):
+    for mode, fn in (("forward", forward), ("backward", backward or forward)):
         with _quiet_stderr(), torch.profiler.profile() as prof:
             fn()
         ops = {e.name for e in prof.events()}
@@ -238,6 +246,9 @@ _CELLS = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GR
 class TorchCellsModel(TorchModel):
     """An eager Python loop over ``nn.RNNCell`` / ``LSTMCell`` / ``GRUCell``, one layer after another:
     fastrnns' baseline, and what code that steps a cell by hand runs."""
+
+    takes_bidirectional = False
+    lengths_mechanism = "each step masked"
 
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
         cells = torch.nn.ModuleList(
@@ -332,6 +343,9 @@ class TorchCompiledModel(TorchModel):
     On a machine without a C++ compiler inductor cannot build CPU kernels: creating it raises
     DeviceUnavailableError saying so."""
 
+    takes_bidirectional = False
+    lengths_mechanism = "each step masked"
+
     compiled = True
 
     def _layers(self) -> tuple[torch.nn.Module, dict[str, torch.nn.Parameter]]:
@@ -400,6 +414,8 @@ class TorchGraphModel(TorchModel):
     """``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` with each whole call (forward, backward, the training step)
     captured once as a CUDA graph and replayed: one launch per call instead of one per kernel, the remedy for
     launch overhead on small recurrent steps. Inputs are copied into the graph's own tensors. GPU only."""
+
+    takes_bidirectional = False
 
     takes_lengths = False  # a graph replays one shape: no PackedSequence
 
@@ -491,13 +507,19 @@ class TorchTrainer(Trainer):
         else:
             self.optimizer = torch.optim.SGD(self.parameters, c.lr)
 
-    def _output(self, x: torch.Tensor) -> torch.Tensor:
-        y, _ = self.model._run(x)
-        return self.readout(y[:, -1] if training.at_last_step(self.config) else y)
+    def _output(self, x: torch.Tensor, lengths: np.ndarray | None = None) -> torch.Tensor:
+        if lengths is None:
+            y, _ = self.model._run(x)
+        else:  # the model's own mechanism (a PackedSequence for the nn layers)
+            y, _ = self.model._length_run(x, None, lengths)
+            lengths = torch.from_numpy(lengths).to(y.device)
+        if not training.at_last_step(self.config):
+            return self.readout(y)
+        return self.readout(training.last_outputs(torch, y, lengths))
 
-    def _step(self, x: np.ndarray, target: np.ndarray) -> float:
+    def _step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None) -> float:
         self.optimizer.zero_grad(set_to_none=True)
-        out = self._output(self.model.to_device(x))
+        out = self._output(self.model.to_device(x), lengths)
         t = torch.as_tensor(target, device=self.model._device)
         if self.config.loss == "mse_last":
             loss = torch.mean((out - t) ** 2)
@@ -513,9 +535,9 @@ class TorchTrainer(Trainer):
         self.optimizer.step()
         return loss.item()
 
-    def _predict(self, x: np.ndarray) -> np.ndarray:
+    def _predict(self, x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
         with torch.no_grad():
-            return self._output(self.model.to_device(x)).cpu().numpy()
+            return self._output(self.model.to_device(x), lengths).cpu().numpy()
 
     def _readout(self) -> dict[str, np.ndarray]:
         return {f"readout.{n}": p.detach().cpu().numpy().copy() for n, p in self.readout.named_parameters()}

@@ -51,6 +51,22 @@ def at_last_step(config: TrainConfig) -> bool:
     return config.loss != "ce_all"
 
 
+def check_lengths_loss(config: TrainConfig, lengths: Any) -> None:
+    """Sequences of different lengths train with a loss on each sequence's own last step only."""
+    if lengths is not None and not at_last_step(config):
+        raise ValueError(
+            f"lengths need a loss on each sequence's last step (mse_last or ce_last), not {config.loss}"
+        )
+
+
+def last_outputs(xp: Any, y: Any, lengths: Any = None) -> Any:
+    """Each sequence's output at its own last step (batch, hidden): step ``lengths[b] - 1``, or the
+    last step without lengths."""
+    if lengths is None:
+        return y[:, -1]
+    return y[xp.arange(y.shape[0]), lengths - 1]
+
+
 def init_readout(
     hidden_size: int, output_size: int, dtype: str, seed: int, init: str = "default"
 ) -> dict[str, np.ndarray]:
@@ -107,12 +123,14 @@ def array_module(a: Any) -> Any:
     return sys.modules[module] if module == "cupy" else np
 
 
-def loss_and_grad_numpy(config: TrainConfig, y: np.ndarray, target: np.ndarray, readout: dict) -> tuple:
+def loss_and_grad_numpy(
+    config: TrainConfig, y: np.ndarray, target: np.ndarray, readout: dict, lengths: Any = None
+) -> tuple:
     """NumPy or CuPy (the module of ``y``): (loss, d loss / d y, readout gradients) for the stack's
-    output ``y``."""
+    output ``y`` (with ``lengths``, read at each sequence's own last step)."""
     xp = array_module(y)
     w, b = readout[READOUT[0]], readout[READOUT[1]]
-    h = y[:, -1] if at_last_step(config) else y
+    h = last_outputs(xp, y, lengths) if at_last_step(config) else y
     out = h @ w.T + b
     if config.loss == "mse_last":
         diff = out - target
@@ -128,15 +146,16 @@ def loss_and_grad_numpy(config: TrainConfig, y: np.ndarray, target: np.ndarray, 
     if not at_last_step(config):
         return loss, d_out @ w, grads
     dy = xp.zeros_like(y)
-    dy[:, -1] = d_out @ w
+    last = y.shape[1] - 1 if lengths is None else lengths - 1
+    dy[xp.arange(y.shape[0]), last] = d_out @ w
     return loss, dy, grads
 
 
-def predict_numpy(config: TrainConfig, y: np.ndarray, readout: dict) -> np.ndarray:
+def predict_numpy(config: TrainConfig, y: np.ndarray, readout: dict, lengths: Any = None) -> np.ndarray:
     """The readout's output at the last step (batch, outputs), or at every step (batch, time, classes)
-    for ce_all."""
+    for ce_all; with ``lengths``, at each sequence's own last step."""
     w, b = readout[READOUT[0]], readout[READOUT[1]]
-    return (y[:, -1] if at_last_step(config) else y) @ w.T + b
+    return (last_outputs(array_module(y), y, lengths) if at_last_step(config) else y) @ w.T + b
 
 
 class Trainer(ABC):
@@ -149,18 +168,26 @@ class Trainer(ABC):
         self.steps = 0
         self._build()
 
-    def step(self, x: np.ndarray, target: np.ndarray) -> float:
-        """One training step on a batch; returns the loss before the update."""
+    def step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None = None) -> float:
+        """One training step on a batch; returns the loss before the update. With ``lengths`` (batch,),
+        ``x`` is right-padded and the loss reads each sequence's output at its own last step."""
         x, _ = self.model._check_inputs(x, None)
         self._check_target(x, target)
+        lengths = self._lengths(x, lengths)
         self.steps += 1
-        return float(self._step(x, target))
+        return float(self._step(x, target, lengths))
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
+    def predict(self, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """The readout's output at the last step (batch, outputs), or at every step (batch, time, classes)
-        for ce_all."""
+        for ce_all; with ``lengths``, at each sequence's own last step."""
         x, _ = self.model._check_inputs(x, None)
-        return np.asarray(self._predict(x))
+        return np.asarray(self._predict(x, self._lengths(x, lengths)))
+
+    def _lengths(self, x: np.ndarray, lengths: Any) -> np.ndarray | None:
+        if lengths is None:
+            return None
+        check_lengths_loss(self.config, lengths)
+        return self.model._check_lengths(lengths, x)
 
     def params(self) -> dict[str, np.ndarray]:
         """Every parameter in the canonical layout, the readout's included."""
@@ -183,10 +210,10 @@ class Trainer(ABC):
     def _build(self) -> None: ...
 
     @abstractmethod
-    def _step(self, x: np.ndarray, target: np.ndarray) -> float: ...
+    def _step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None) -> float: ...
 
     @abstractmethod
-    def _predict(self, x: np.ndarray) -> np.ndarray: ...
+    def _predict(self, x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray: ...
 
     @abstractmethod
     def _readout(self) -> dict[str, np.ndarray]: ...
@@ -207,21 +234,26 @@ class Runs:
         return len(self.trainers)
 
     def step(
-        self, xs: list[np.ndarray], targets: list[np.ndarray], active: list[bool] | None = None
+        self,
+        xs: list[np.ndarray],
+        targets: list[np.ndarray],
+        active: list[bool] | None = None,
+        lengths: list[np.ndarray] | None = None,
     ) -> list[float]:
-        """One training step of every run on its own batch; each run's loss before its update. Runs not
-        ``active`` (stopped) may be skipped (their loss then NaN) or stepped on: their results are not read
-        again."""
+        """One training step of every run on its own batch (and its sequences' ``lengths``, where they
+        differ); each run's loss before its update. Runs not ``active`` (stopped) may be skipped (their
+        loss then NaN) or stepped on: their results are not read again."""
         self._check_batches(xs, targets)
         active = active or [True] * len(self)
+        lengths = lengths or [None] * len(self)
         return [
-            t.step(x, y) if on else float("nan")
-            for t, x, y, on in zip(self.trainers, xs, targets, active, strict=True)
+            t.step(x, y, n) if on else float("nan")
+            for t, x, y, on, n in zip(self.trainers, xs, targets, active, lengths, strict=True)
         ]
 
-    def predict(self, run: int, x: np.ndarray) -> np.ndarray:
+    def predict(self, run: int, x: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Run ``run``'s readout output, as :meth:`Trainer.predict`."""
-        return self.trainers[run].predict(x)
+        return self.trainers[run].predict(x, lengths)
 
     def params(self, run: int) -> dict[str, np.ndarray]:
         """Run ``run``'s parameters in the canonical layout, the readout's included."""

@@ -234,6 +234,8 @@ def benchmark_key(fields: Mapping[str, Any], kind: str | None = None) -> str:
     )
     if f.get("lengths"):  # sequences of different lengths, through the length-aware path
         key += f"/lengths-{f['lengths']}"
+    if f.get("bidirectional"):
+        key += "/bidirectional"
     return f"{kind}:{key}" if kind else key
 
 

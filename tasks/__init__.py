@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tasks.adding import Adding
+from tasks.adding import Adding, VariableAdding
 from tasks.base import Task
 from tasks.copy import Copy, VariableCopy
 from tasks.temporal_order import TemporalOrder, TemporalOrder3
 
 TASKS: dict[str, type[Task]] = {
     "adding": Adding,
+    "varadding": VariableAdding,
     "copy": Copy,
     "varcopy": VariableCopy,
     "temporal2": TemporalOrder,

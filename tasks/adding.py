@@ -77,3 +77,34 @@ class Adding(Task):
             "accuracy": float(np.mean(np.abs(err) < self.tolerance)),
             "solved": mse < self.solved_below,
         }
+
+
+class VariableAdding(Adding):
+    """The adding problem in a batch of sequences of different lengths: sequence b's length L_b is uniform
+    in [T/2, T] (at least 2), its steps after L_b are zeros (right-padded), its markers lie one in
+    [0, L_b//2) and one in [L_b//2, L_b), and its target is read at its own last step. The model is told
+    the lengths (:meth:`sample`); training padded-and-ignored would read the padding's last step."""
+
+    name = "varadding"
+    variable_length = True
+    anchors = ()  # no published anchor: rnnbench's own variable-length form
+
+    def sample(
+        self, rng: np.random.Generator, n: int, seq_len: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.check_length(seq_len)
+        lengths = rng.integers(max(self.min_length, (seq_len + 1) // 2), seq_len + 1, n)
+        half = lengths // 2
+        x = np.zeros((n, seq_len, 2))
+        x[:, :, 0] = rng.random((n, seq_len)) * (np.arange(seq_len)[None, :] < lengths[:, None])
+        rows = np.arange(n)
+        first = rng.integers(0, half)
+        second = rng.integers(half, lengths)
+        x[rows, first, 1] = 1.0
+        x[rows, second, 1] = 1.0
+        target = (x[rows, first, 0] + x[rows, second, 0])[:, None]
+        return x, target, lengths
+
+    def batch(self, rng: np.random.Generator, n: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+        """The padded inputs and targets of :meth:`sample`, without the lengths."""
+        return self.sample(rng, n, seq_len)[:2]

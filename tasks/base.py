@@ -32,6 +32,7 @@ class Task(ABC):
     output_size: int = 0
     loss: str = ""  # an impls.training loss: "mse_last" or "ce_all"
     min_length: int = 1
+    variable_length: bool = False  # its batches hold sequences of different lengths (:meth:`sample`)
     test_size: int = 1000  # sequences the trained model is scored on
     chance: float | None = None  # the accuracy of guessing, where accuracy is a share of classes right
     criterion: str = ""  # when a trained model counts as solving the task (metrics' ``solved``), in words
@@ -63,6 +64,13 @@ class Task(ABC):
     @abstractmethod
     def batch(self, rng: np.random.Generator, n: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
         """(x float64 (n, time, input_size), target) for ``n`` sequences of the task at ``seq_len``."""
+
+    def sample(
+        self, rng: np.random.Generator, n: int, seq_len: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(x, target, lengths): as :meth:`batch`, with each sequence's length where they differ in the
+        batch (x then right-padded), else None. What training and testing read."""
+        return (*self.batch(rng, n, seq_len), None)
 
     @abstractmethod
     def baseline(self, seq_len: int) -> float:

@@ -13,6 +13,7 @@ from suite.measurement.workloads import (
     LAST_STEP_MODES,
     MODES,
     SMALL,
+    SPEECH,
     Workload,
     seq_lengths,
 )
@@ -54,6 +55,25 @@ _LENGTHS = [
 ]
 
 
+def _bidirectional(speech_len: int) -> list[dict]:
+    """The fastrnns point with both directions, and the speech encoder (at ``speech_len`` steps) with
+    and without lengths (speech-like)."""
+    speech = {**SPEECH, "seq_len": speech_len}
+    return [{**FASTRNNS, "bidirectional": True}, speech, {**speech, "lengths": "uniform"}]
+
+
+# which settings knock a framework off its fast kernel: one shape, each setting changed alone
+FASTPATH_SHAPE = dict(seq_len=100, batch=32, input_size=128, hidden_size=256)
+FASTPATH_SETTINGS: dict[str, dict] = {
+    "as is": {},
+    "lengths": {"lengths": "uniform"},
+    "bidirectional": {"bidirectional": True},
+    "2 layers": {"num_layers": 2},
+    "float64": {"dtype": "float64"},
+}
+_FASTPATH = [{**FASTPATH_SHAPE, **setting} for setting in FASTPATH_SETTINGS.values()]
+
+
 def _subnormals(lengths: list[int]) -> list[dict]:
     """The adding anchors' shape (input 2, hidden 128, batch 20), where the loss reads the last step."""
     return [dict(seq_len=t, batch=20, input_size=2, hidden_size=128) for t in lengths]
@@ -69,6 +89,8 @@ _FULL_GRID: Grid = {
     "subnormals": (_subnormals([100, 200, 400, 800]), LAST_STEP_MODES),
     "deterministic": ([FASTRNNS], DETERMINISTIC_MODES),  # beside the fastrnns group's own train step
     "lengths": (_LENGTHS, ("forward",)),
+    "bidirectional": (_bidirectional(SPEECH["seq_len"]), ("forward",)),
+    "fastpath": (_FASTPATH, ("forward",)),
 }
 GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
@@ -81,6 +103,8 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "subnormals": (_subnormals([100, 400]), LAST_STEP_MODES),
             "deterministic": ([FASTRNNS], DETERMINISTIC_MODES),
             "lengths": (_LENGTHS, ("forward",)),
+            "bidirectional": (_bidirectional(200), ("forward",)),
+            "fastpath": (_FASTPATH, ("forward",)),
         },
         "memory": {
             "fastrnns": ([FASTRNNS], MODES),
@@ -90,7 +114,11 @@ GRIDS: dict[str, dict[str, Grid]] = {
     },
     "full": {
         "speed": _FULL_GRID,
-        "memory": {k: v for k, v in _FULL_GRID.items() if k not in ("small", "subnormals", "deterministic")},
+        "memory": {
+            k: v
+            for k, v in _FULL_GRID.items()
+            if k not in ("small", "subnormals", "deterministic", "fastpath")
+        },
     },
 }
 
@@ -116,8 +144,8 @@ def workloads(
     only_groups: list[str] | None = None,
 ) -> list[Workload]:
     """The workloads of ``benchmark`` (speed or memory) in ``profile``: per implementation, per shape, per
-    cell, per mode; only the cells each implementation supports in ``dtype`` on ``device``. ``only_groups``
-    narrows the grid."""
+    cell, per mode; only the cells each implementation supports in ``dtype`` (or the shape's own) on
+    ``device``, and the lengths and directions it takes. ``only_groups`` narrows the grid."""
     check_profile(profile)
     grid = GRIDS[profile][benchmark]
     for g in only_groups or []:
@@ -130,17 +158,17 @@ def workloads(
             implementation=name,
             cell=c,
             mode=m,
-            dtype=dtype,
             device=device,
             group=group,
-            **shape,
+            **{"dtype": dtype, **shape},
         )
         for name, impl in impls.items()
         for group, (shapes, modes) in grid.items()
         if not only_groups or group in only_groups
         for shape in shapes
         if impl.takes_lengths or not shape.get("lengths")
+        if impl.takes_bidirectional or not shape.get("bidirectional")
         for c in cells
-        if impl.unsupported(c, dtype, device) is None
+        if impl.unsupported(c, shape.get("dtype", dtype), device) is None
         for m in modes
     ]

@@ -72,23 +72,36 @@ def inputs(w: Workload) -> tuple[np.ndarray, np.ndarray]:
     only (LAST_STEP_MODES) at the last step alone."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((w.batch, w.seq_len, w.input_size)).astype(w.dtype)
-    grad_y = rng.standard_normal((w.batch, w.seq_len, w.hidden_size)).astype(w.dtype) / w.seq_len
+    width = (2 if w.bidirectional else 1) * w.hidden_size
+    grad_y = rng.standard_normal((w.batch, w.seq_len, width)).astype(w.dtype) / w.seq_len
     if w.mode in LAST_STEP_MODES:
         grad_y[:, :-1] = 0
         grad_y[:, -1] *= w.seq_len
     return x, grad_y
 
 
+def lengths_of(w: Workload) -> np.ndarray | None:
+    """The workload's sequence lengths (seeded: the same in every process), None when all run to T."""
+    return draw_lengths(w.lengths, w.batch, w.seq_len) if w.lengths else None
+
+
 def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
     """The model and its prepared native step for the workload's mode."""
     model = impls.create(
-        w.implementation, w.cell, w.input_size, w.hidden_size, w.num_layers, w.dtype, w.device
+        w.implementation,
+        w.cell,
+        w.input_size,
+        w.hidden_size,
+        w.num_layers,
+        w.dtype,
+        w.device,
+        bidirectional=w.bidirectional,
     )
     x, grad_y = inputs(w)
     if w.lengths:
         if w.mode != "forward":
             raise ValueError("sequences of different lengths are timed forward only")
-        return model, model.prepare_forward(x, draw_lengths(w.lengths, w.batch, w.seq_len))
+        return model, model.prepare_forward(x, lengths_of(w))
     if w.mode == "forward":
         return model, model.prepare_forward(x)
     return model, model.prepare_train_step(x, grad_y)
@@ -115,12 +128,11 @@ def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
         if w.device == "gpu"
         else {}
     )
-    padding = {}
-    if w.lengths:
-        lengths = draw_lengths(w.lengths, w.batch, w.seq_len)
+    padding, lengths = {}, lengths_of(w)
+    if lengths is not None:
         padding = {"padding_share": 1 - float(lengths.sum()) / (w.batch * w.seq_len)}
     return {
-        "path": model.path(),
+        "path": model.path(lengths),
         "flops": n_flops,
         **padding,
         "first_call_s": first,
@@ -184,7 +196,7 @@ def memory(job: dict) -> dict:
         fn()
         peak, method = _status_bytes("VmHWM") - before, "VmHWM - VmRSS"
     return {
-        "path": model.path(),
+        "path": model.path(lengths_of(w)),
         "peak_bytes": peak,
         "first_call_peak_bytes": first,
         "analytic_bytes": analytic_bytes(w),

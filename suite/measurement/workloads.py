@@ -19,6 +19,8 @@ APART_MODES: tuple[str, ...] = LAST_STEP_MODES + DETERMINISTIC_MODES
 ALL_MODES: tuple[str, ...] = MODES + APART_MODES
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
 SMALL = dict(seq_len=100, batch=32, input_size=32, hidden_size=128)  # where per-step overhead dominates
+# a speech encoder (stefbraun's rnn_benchmarks, CTC setting): 4 bidirectional layers of 320, 123 inputs
+SPEECH = dict(seq_len=1000, batch=32, input_size=123, hidden_size=320, num_layers=4, bidirectional=True)
 POINTS: dict[str, dict] = {"fastrnns": FASTRNNS, "small": SMALL}  # the grid's reference points
 # how the lengths of a batch's sequences are drawn (seeded): speech-like, uniform in [T/2, T]; skewed,
 # most sequences short (T * u**3, u uniform in (0, 1]), as in text
@@ -62,6 +64,7 @@ class Workload:
     # sequences of different lengths in the batch (LENGTH_DISTRIBUTIONS), through the length-aware path;
     # "" runs every sequence to T (padding computed and ignored)
     lengths: str = ""
+    bidirectional: bool = False  # both directions, outputs concatenated
 
     def __post_init__(self) -> None:
         if self.mode not in ALL_MODES:
@@ -82,23 +85,24 @@ class Workload:
 
 
 def flops(w: Workload) -> float:
-    """Matmul FLOPs of one call: 2*T*B*G*H*(I_k + H) per layer forward; a train step is ~3x that."""
-    g = GATES[w.cell]
+    """Matmul FLOPs of one call: 2*T*B*G*H*(I_k + H) per layer and direction forward; a train step is ~3x
+    that."""
+    g, directions = GATES[w.cell], 2 if w.bidirectional else 1
     total = 0.0
     for k in range(w.num_layers):
-        layer_in = w.input_size if k == 0 else w.hidden_size
-        total += 2.0 * w.seq_len * w.batch * g * w.hidden_size * (layer_in + w.hidden_size)
+        layer_in = w.input_size if k == 0 else directions * w.hidden_size
+        total += directions * 2.0 * w.seq_len * w.batch * g * w.hidden_size * (layer_in + w.hidden_size)
     return total * (3.0 if w.mode.startswith("train") else 1.0)
 
 
 def analytic_bytes(w: Workload) -> int:
     """Activation bytes the phase must hold. Forward: per layer the hoisted input projection
-    (B*T*G*H) and the output (B*T*H). Train: per layer what the backward needs kept, the gate
+    (B*T*G*H) and the output (B*T*H). Train: per layer (and direction) what the backward needs kept, the gate
     activations (B*T*G*H), the outputs (B*T*H) and for LSTM the cell states (B*T*H)."""
     itemsize = 4 if w.dtype == "float32" else 8
     bt, h, g = w.batch * w.seq_len, w.hidden_size, GATES[w.cell]
     per_layer = bt * (g * h + h + (h if w.mode.startswith("train") and w.cell == "lstm" else 0))
-    return per_layer * w.num_layers * itemsize
+    return per_layer * w.num_layers * (2 if w.bidirectional else 1) * itemsize
 
 
 def seq_lengths(longest: int) -> list[int]:

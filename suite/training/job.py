@@ -25,25 +25,27 @@ class Diverged(ArithmeticError):
     """The training loss became NaN or inf."""
 
 
-def batches(task: tasks.Task, seed: int, step: int, n: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+Data = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]  # x, target, lengths (None: all of length T)
+
+
+def batches(task: tasks.Task, seed: int, step: int, n: int, seq_len: int) -> Data:
     """The training batch of one step: the same in every framework."""
-    return task.batch(np.random.default_rng([seed, step]), n, seq_len)
+    return task.sample(np.random.default_rng([seed, step]), n, seq_len)
 
 
-def test_set(
-    task: tasks.Task, seed: int, seq_len: int, n: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def test_set(task: tasks.Task, seed: int, seq_len: int, n: int | None = None) -> Data:
     """Fresh sequences to score on: the task's test size unless ``n`` is given."""
-    return task.batch(np.random.default_rng([seed, 2**31 - 1]), n or task.test_size, seq_len)
+    return task.sample(np.random.default_rng([seed, 2**31 - 1]), n or task.test_size, seq_len)
 
 
-def validation_set(task: tasks.Task, seed: int, seq_len: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_set(task: tasks.Task, seed: int, seq_len: int, n: int) -> Data:
     """Sequences an early-stopping job checks itself on: neither a training batch nor the test set."""
-    return task.batch(np.random.default_rng([seed, 2**31 - 2]), n, seq_len)
+    return task.sample(np.random.default_rng([seed, 2**31 - 2]), n, seq_len)
 
 
-def _cast(task: tasks.Task, x: np.ndarray, target: np.ndarray, dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    return x.astype(dtype), target.astype(dtype) if task.loss == "mse_last" else target
+def _cast(task: tasks.Task, data: Data, dtype: str) -> Data:
+    x, target, lengths = data
+    return x.astype(dtype), target.astype(dtype) if task.loss == "mse_last" else target, lengths
 
 
 def run_job(spec: dict) -> dict:
@@ -94,8 +96,9 @@ def run_together(specs: list[dict]) -> list[dict]:
             break
         for r in live:
             r.before_step(step)
-        xs, targets = zip(*(r.batch(step) for r in runs), strict=True)
-        losses = together.step(list(xs), list(targets), active=[not r.stopped for r in runs])
+        xs, targets, lengths = zip(*(r.batch(step) for r in runs), strict=True)
+        active = [not r.stopped for r in runs]
+        losses = together.step(list(xs), list(targets), active, None if lengths[0] is None else list(lengths))
         if step == 0:  # a framework that compiles does it here: kept apart from the steady rate
             first_step_seconds = time.perf_counter() - started
         for r in live:
@@ -116,7 +119,7 @@ class _Run:
         self.eval_every = spec.get("eval_every")
         if self.eval_every:
             self.validation = _cast(
-                task, *validation_set(task, spec["seed"], spec["seq_len"], VALIDATION_SIZE), spec["dtype"]
+                task, validation_set(task, spec["seed"], spec["seq_len"], VALIDATION_SIZE), spec["dtype"]
             )
         self.checkpoints = set(spec.get("checkpoints") or ())
         self.curve: list = []
@@ -127,10 +130,10 @@ class _Run:
         self.stopped = False
         self.train_seconds = 0.0
 
-    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+    def batch(self, step: int) -> Data:
         s = self.spec
         return _cast(
-            self.task, *batches(self.task, s["seed"], step, s["batch_size"], s["seq_len"]), s["dtype"]
+            self.task, batches(self.task, s["seed"], step, s["batch_size"], s["seq_len"]), s["dtype"]
         )
 
     def before_step(self, step: int) -> None:
@@ -165,9 +168,9 @@ class _Run:
         self.curve.append([step + 1, float(np.mean(self.window))])
         self.window = []
 
-    def score(self, data: tuple[np.ndarray, np.ndarray]) -> dict:
-        x, target = data
-        output = self.together.predict(self.index, x).astype(np.float64)
+    def score(self, data: Data) -> dict:
+        x, target, lengths = data
+        output = self.together.predict(self.index, x, lengths).astype(np.float64)
         return self.task.metrics(output, target, self.spec["seq_len"])
 
     def result(self, first_step_seconds: float, path: str, denormals: str, runs_per_step: int) -> dict:
@@ -212,8 +215,8 @@ def _per_step(seconds: float, steps: int) -> float | None:
     return seconds / steps if steps > 0 else None
 
 
-def _test(task: tasks.Task, spec: dict) -> tuple[np.ndarray, np.ndarray]:
-    return _cast(task, *test_set(task, spec["seed"], spec["seq_len"]), spec["dtype"])
+def _test(task: tasks.Task, spec: dict) -> Data:
+    return _cast(task, test_set(task, spec["seed"], spec["seq_len"]), spec["dtype"])
 
 
 def checkpoint_path(spec: dict, step: int) -> Path:

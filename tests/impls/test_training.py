@@ -42,9 +42,54 @@ def test_loss_trajectories_match_numpy(framework, cell, task_name, optimizer, lr
     assert expected[-1] < expected[0]  # it learns something, so the comparison means something
     np.testing.assert_allclose(got, expected, rtol=1e-8)
     # and the parameters at the end are the same function (Keras splits merged-bias changes evenly)
-    x, _ = batches(tasks.get(task_name), 9, 0, 3, max(7, tasks.get(task_name).min_length))
+    x, _, _ = batches(tasks.get(task_name), 9, 0, 3, max(7, tasks.get(task_name).min_length))
     np.testing.assert_allclose(trainer.predict(x), ref_trainer.predict(x), rtol=1e-8, atol=1e-10)
     assert set(trainer.params()) == set(ref_trainer.params())
+
+
+def _takes_lengths(name):
+    return name in impls.available() and impls.get(name).takes_lengths
+
+
+@pytest.mark.parametrize("cell", impls.CELLS)
+@pytest.mark.parametrize("name", [p for p in framework_params() if _takes_lengths(p.values[0])])
+def test_with_lengths_loss_trajectories_match_numpy(name, cell):
+    """The adding problem in batches of different lengths (varadding): every implementation that takes
+    lengths trains by its own mechanism (PackedSequence, a Keras mask, a masked scan, flax's seq_lengths)
+    as the NumPy reference does sequence by sequence, float64."""
+    expected, ref_trainer = trajectory("numpy", cell, "varadding", "adam", 0.01)
+    got, trainer = trajectory(name, cell, "varadding", "adam", 0.01)
+    assert expected[-1] < expected[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-8)
+    x, _, lengths = batches(tasks.get("varadding"), 9, 0, 4, 7)
+    assert len(set(lengths)) > 1  # the batch does hold different lengths
+    np.testing.assert_allclose(trainer.predict(x, lengths), ref_trainer.predict(x, lengths), rtol=1e-8)
+
+
+def test_with_lengths_the_readout_reads_each_sequences_own_last_step():
+    """Padding after a sequence's end changes nothing it predicts: its output is read at its own end."""
+    model = impls.create("numpy", "gru", 2, 4, 1, "float64")
+    trainer = model.trainer(TrainConfig(loss="mse_last"), seed=0)
+    x, _, lengths = batches(tasks.get("varadding"), 3, 0, 4, 9)
+    noisy = x.copy()
+    for b, n in enumerate(lengths):
+        noisy[b, n:] = 7.0
+    np.testing.assert_array_equal(trainer.predict(noisy, lengths), trainer.predict(x, lengths))
+    alone = [trainer.predict(x[b : b + 1, :n]) for b, n in enumerate(lengths)]
+    np.testing.assert_allclose(trainer.predict(x, lengths), np.concatenate(alone), rtol=1e-12)
+
+
+def test_bad_lengths_in_training():
+    model = impls.create("numpy", "gru", 2, 3)
+    x = np.zeros((4, 5, 2), dtype="float32")
+    mse = model.trainer(TrainConfig(loss="mse_last"))
+    with pytest.raises(ValueError, match="between 1 and the time dimension 5"):
+        mse.step(x, np.zeros((4, 1), dtype="float32"), np.array([1, 2, 6, 3]))
+    with pytest.raises(ValueError, match="one per sequence"):
+        mse.predict(x, np.array([1, 2]))
+    ce = model.trainer(TrainConfig(loss="ce_all", output_size=9))
+    with pytest.raises(ValueError, match="each sequence's last step"):
+        ce.step(x, np.zeros((4, 5), dtype=np.int64), np.array([1, 2, 5, 3]))
 
 
 @pytest.mark.parametrize("framework", framework_params())
@@ -121,7 +166,7 @@ def test_runs_trained_together_follow_their_single_run_trajectories(framework):
     _, _, singles, _ = _runs_setup(framework)
     trainers = [m.trainer(c, seed) for m, c, (seed, *_) in zip(singles, configs, runs, strict=True)]
     for step in range(20):
-        xs, targets = zip(*(batches(task, seed, step, 5, 12) for seed, *_ in runs), strict=True)
+        xs, targets, _ = zip(*(batches(task, seed, step, 5, 12) for seed, *_ in runs), strict=True)
         got = together.step(list(xs), list(targets))
         expected = [t.step(x, y) for t, x, y in zip(trainers, xs, targets, strict=True)]
         np.testing.assert_allclose(got, expected, rtol=1e-12)
@@ -130,6 +175,24 @@ def test_runs_trained_together_follow_their_single_run_trajectories(framework):
         for name, value in together.params(k).items():
             np.testing.assert_allclose(value, expected[name], rtol=1e-12, atol=1e-14, err_msg=name)
         np.testing.assert_allclose(together.predict(k, xs[0]), trainer.predict(xs[0]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("framework", framework_params(("jax", "numpy")))
+def test_runs_trained_together_with_lengths_follow_their_single_runs(framework):
+    """Runs stepped together on batches of different lengths (JAX: the masked scan under jax.vmap)."""
+    task, runs, models, configs = _runs_setup(framework, "gru")
+    together = type(models[0]).train_together(models, configs, [seed for seed, *_ in runs])
+    _, _, singles, _ = _runs_setup(framework, "gru")
+    trainers = [m.trainer(c, seed) for m, c, (seed, *_) in zip(singles, configs, runs, strict=True)]
+    varadding = tasks.get("varadding")
+    for step in range(10):
+        xs, targets, lengths = zip(*(batches(varadding, seed, step, 5, 12) for seed, *_ in runs), strict=True)
+        got = together.step(list(xs), list(targets), None, list(lengths))
+        expected = [t.step(x, y, n) for t, x, y, n in zip(trainers, xs, targets, lengths, strict=True)]
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        together.predict(1, xs[0], lengths[0]), trainers[1].predict(xs[0], lengths[0]), rtol=1e-12
+    )
 
 
 def test_runs_trained_together_must_share_a_shape_and_all_but_the_rate():

@@ -127,3 +127,18 @@ def test_temporal_order_leaks_nothing_a_memoryless_model_could_use(name):
 def test_temporal_order_needs_ten_steps():
     with pytest.raises(ValueError, match="integer >= 10"):
         tasks.get("temporal2").batch(np.random.default_rng(0), 2, 9)
+
+
+def test_varadding_lengths_vary_and_the_marks_lie_within_each_sequence():
+    x, target, lengths = tasks.get("varadding").sample(np.random.default_rng(0), 400, 20)
+    assert lengths.min() >= 10 and lengths.max() == 20 and len(set(lengths)) > 5
+    steps = np.arange(20)[None, :]
+    assert not x[steps >= lengths[:, None]].any()  # right-padded with zeros
+    assert (x[:, :, 1].sum(axis=1) == 2).all()
+    first, second = (np.argwhere(x[:, :, 1])[:, 1].reshape(-1, 2)).T
+    assert (first < lengths // 2).all() and (second >= lengths // 2).all() and (second < lengths).all()
+    np.testing.assert_allclose(target[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=1))
+    padded, same_target = tasks.get("varadding").batch(np.random.default_rng(0), 400, 20)
+    np.testing.assert_array_equal(padded, x)
+    np.testing.assert_array_equal(same_target, target)
+    assert tasks.get("adding").sample(np.random.default_rng(0), 3, 8)[2] is None

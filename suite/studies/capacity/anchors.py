@@ -60,7 +60,8 @@ def budget(settings: dict, sequences: int, device: str = "cpu") -> dict:
 
 def rows(records: Iterable[dict]) -> list[dict]:
     """Per anchor, cell, init and length: the paper's setting, budget and result beside rnnbench's seeds,
-    solved, median solve step (and sequences) and median final test loss."""
+    solved, median solve step (and sequences), median final test loss, the memoryless baseline and how
+    many seeds ended below it (what a paper reports where nothing solves: copy's T=100)."""
     points: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("anchor") and finished(r):
@@ -90,6 +91,8 @@ def rows(records: Iterable[dict]) -> list[dict]:
                 "median_solve_step": step,
                 "median_solve_sequences": None if step is None else int(step * batch),
                 "median_test_loss": statistics.median(summary["losses"]) if summary["losses"] else None,
+                "baseline": recs[0].get("baseline_loss"),
+                "below_baseline": _below_baseline(recs),
                 "implementations": ", ".join(sorted({search.where(r) for r in recs})),
             }
         )
@@ -103,3 +106,11 @@ def setting_text(record: dict) -> str:
         f"hidden {record['hidden_size']}, batch {record['batch_size']}, "
         f"{record['optimizer']} {record['lr']}, {clip}, {record['dtype']}"
     )
+
+
+def _below_baseline(records: list[dict]) -> int | None:
+    """How many seeds ended with a test loss under the task's memoryless baseline (5 % under, so that
+    noise around it does not count)."""
+    if any(r.get("baseline_loss") is None for r in records):
+        return None
+    return sum(r.get("test_loss") is not None and r["test_loss"] < 0.95 * r["baseline_loss"] for r in records)

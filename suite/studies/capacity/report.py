@@ -17,7 +17,7 @@ from suite.report.style import (
 )
 from suite.studies.capacity import STUDY, anchors
 from suite.studies.capacity import search as capacity
-from suite.table import CELL_NAMES
+from suite.table import CELL_NAMES, fmt
 from suite.training.spec import finished
 
 
@@ -274,8 +274,13 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
         "the published anchors rerun: every seed's final test accuracy (MSE on adding) per cell, init and T",
     )
     columns = ["task", "source", "cell", "init", "T", "setting", "budget", "published", "seeds", "solved"]
-    columns += ["median_solve_step", "median_solve_sequences", "median_test_loss", "implementations"]
-    rep.add(md_table(table, columns))
+    columns += ["median_solve_step", "median_solve_sequences", "median_test_loss", "baseline"]
+    rep.add(md_table(table, [*columns, "below_baseline", "implementations"]))
+    rep.add(
+        "`baseline`: the task's memoryless loss (the best a model that remembers nothing can do); "
+        "`below_baseline`: the seeds whose final test loss ended more than 5 % under it (learning "
+        "something, if not solving: what Arjovsky et al. report for the LSTM on copy at T=100)."
+    )
     notes = {
         f"{a.source} ({task})": a.mapping
         for task in dict.fromkeys(r["task"] for r in table)
@@ -435,6 +440,12 @@ def anchor_findings(records: list[dict]) -> list[Finding]:
             + (
                 f", median solve at {r['median_solve_sequences']:,} sequences"
                 if r["median_solve_sequences"]
+                else ""
+            )
+            + (
+                f", {r['below_baseline']}/{r['seeds']} below the memoryless baseline (median loss "
+                f"{fmt(r['median_test_loss'])} against {fmt(r['baseline'])})"
+                if not r["solved"] and r.get("below_baseline") is not None
                 else ""
             )
             for r in table

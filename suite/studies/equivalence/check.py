@@ -21,9 +21,11 @@ TF32_TOLERANCE = 1e-2
 GROWTH_LENGTHS: tuple[int, ...] = (7, 30, 100, 300, 1000)  # the error against T: how it accumulates
 FD_TOLERANCE = 1e-6  # the reference's backward against central differences
 REFERENCE = ("numpy", "float64")  # what every row is checked against, so not a row itself
-# what each implementation x cell x dtype is checked for: the function it computes from the weights it was
-# given, and get_params returning those weights exactly; the reference's backward has finite differences
-TESTS: tuple[str, ...] = ("function", "round_trip", "lengths")
+# what each implementation x cell x dtype is checked for (the reference's backward has finite differences):
+# the function it computes from the weights it was
+# given, and get_params returning those weights exactly; then the function with sequences of different
+# lengths, and bidirectional (without and with lengths) where the implementation declares them
+TESTS: tuple[str, ...] = ("function", "round_trip", "lengths", "bidirectional", "bidirectional_lengths")
 
 
 def check_lengths(shape: Shape) -> np.ndarray:
@@ -68,14 +70,17 @@ def rel_error(got: np.ndarray, ref: np.ndarray) -> float:
     return diff / scale if scale > 0 else diff
 
 
-def make_inputs(cell: str, shape: Shape, seed: int = 0) -> tuple[np.ndarray, object, np.ndarray]:
-    """float64 input, a non-zero initial state and an output cotangent for one check."""
+def make_inputs(
+    cell: str, shape: Shape, seed: int = 0, directions: int = 1
+) -> tuple[np.ndarray, object, np.ndarray]:
+    """float64 input, a non-zero initial state and an output cotangent for one check (of a stack with
+    ``directions`` directions)."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((shape.batch, shape.time, shape.input_size))
-    state_shape = (shape.num_layers, shape.batch, shape.hidden_size)
+    state_shape = (shape.num_layers * directions, shape.batch, shape.hidden_size)
     h0 = 0.5 * rng.standard_normal(state_shape)
     state = (h0, 0.5 * rng.standard_normal(state_shape)) if cell == "lstm" else h0
-    grad_y = rng.standard_normal((shape.batch, shape.time, shape.hidden_size))
+    grad_y = rng.standard_normal((shape.batch, shape.time, directions * shape.hidden_size))
     return x, state, grad_y
 
 
@@ -100,12 +105,14 @@ def _errors(y, state, grads, ref_y, ref_state, ref_grads) -> dict[str, float]:
 def check_rows(
     implementation: str, cell: str, dtype: str, device: str = "cpu", shape: Shape = Shape(), seed: int = 0
 ) -> list[dict]:
-    """The two rows of one implementation x cell x dtype: ``function``, its outputs, final states and
-    gradients in ``dtype`` against the NumPy reference in float64, both computing from the weights this
-    check draws (:mod:`suite.check_weights`), loaded into the implementation through ``set_params``; and
-    ``round_trip``, whether ``get_params`` then returns exactly what was loaded. A device the implementation
-    cannot see, or a cell or dtype it does not declare, gives ``skip`` rows with the reason; an exception
-    ``error`` rows (one broken implementation must not hide the others)."""
+    """The rows of one implementation x cell x dtype (``TESTS``): ``function``, its outputs, final states
+    and gradients in ``dtype`` against the NumPy reference in float64, both computing from the weights this
+    check draws (:mod:`suite.check_weights`), loaded into the implementation through ``set_params``;
+    ``round_trip``, whether ``get_params`` then returns exactly what was loaded; ``lengths``, the function
+    with sequences of different lengths; ``bidirectional`` and ``bidirectional_lengths``, a bidirectional
+    stack's function without and with them. A device the implementation cannot see, or a cell, dtype,
+    lengths or direction it does not declare, gives ``skip`` rows with the reason; an exception ``error``
+    rows (one broken implementation must not hide the others)."""
     framework = impls.get(implementation).framework
     base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
     both = [{**base, "test": test} for test in TESTS]
@@ -127,7 +134,50 @@ def check_rows(
         varied = _guarded(both[2], lambda: function_row(model, loaded, shape, seed, lengths))
     else:
         varied = {"status": "skip", "message": f"{implementation} does not take sequence lengths"}
-    return [{**both[0], **function}, {**both[1], **round_trip}, {**both[2], **varied}]
+    rows_ = [{**both[0], **function}, {**both[1], **round_trip}, {**both[2], **varied}]
+    return rows_ + bidirectional_rows(implementation, cell, dtype, device, shape, seed, model.takes_lengths)
+
+
+def bidirectional_rows(
+    implementation: str, cell: str, dtype: str, device: str, shape: Shape, seed: int, takes_lengths: bool
+) -> list[dict]:
+    """The ``bidirectional`` and ``bidirectional_lengths`` rows: a bidirectional stack on weights the check
+    draws for both directions, against the reference's (a reverse direction runs each sequence backwards
+    from its own end)."""
+    framework = impls.get(implementation).framework
+    base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
+    rows_ = [{**base, "test": test} for test in TESTS[3:]]
+    if not impls.get(implementation).takes_bidirectional:
+        return [{**r, "status": "skip", "message": f"{implementation} is not bidirectional"} for r in rows_]
+    try:
+        model = impls.create(
+            implementation,
+            cell,
+            shape.input_size,
+            shape.hidden_size,
+            shape.num_layers,
+            dtype,
+            device,
+            bidirectional=True,
+        )
+        drawn = check_weights.draw(cell, shape.input_size, shape.hidden_size, shape.num_layers, seed, True)
+        loaded = check_weights.rounded(drawn, dtype)
+        model.set_params(loaded)
+    except (impls.DeviceUnavailableError, impls.UnsupportedError) as e:
+        return [{**row, "status": "skip", "message": str(e)} for row in rows_]
+    except Exception as e:
+        return [{**row, "status": "error", "message": f"{type(e).__name__}: {e}"} for row in rows_]
+    out = [{**rows_[0], **_guarded(rows_[0], lambda: function_row(model, loaded, shape, seed))}]
+    if takes_lengths:
+        lengths = check_lengths(shape)
+        out.append(
+            {**rows_[1], **_guarded(rows_[1], lambda: function_row(model, loaded, shape, seed, lengths))}
+        )
+    else:
+        out.append(
+            {**rows_[1], "status": "skip", "message": f"{implementation} does not take sequence lengths"}
+        )
+    return out
 
 
 def _guarded(row: dict, compute: Callable[[], dict]) -> dict:
@@ -147,9 +197,17 @@ def function_row(
     """``model`` (holding ``loaded``) against the float64 reference computing from the same values; with
     ``lengths``, both length-aware (the reference runs each sequence on its own, to its own end)."""
     cell, dtype = model.cell, model.dtype
-    reference = impls.create("numpy", cell, shape.input_size, shape.hidden_size, shape.num_layers, "float64")
+    reference = impls.create(
+        "numpy",
+        cell,
+        shape.input_size,
+        shape.hidden_size,
+        shape.num_layers,
+        "float64",
+        bidirectional=model.bidirectional,
+    )
     reference.set_params({name: p.astype("float64") for name, p in loaded.items()})
-    x, state, grad_y = (_cast(v, dtype) for v in make_inputs(cell, shape, seed))
+    x, state, grad_y = (_cast(v, dtype) for v in make_inputs(cell, shape, seed, model.directions))
     ref_in = (_cast(x, "float64"), _cast(state, "float64"))
     ref_y, ref_state = reference.forward(*ref_in, lengths=lengths)
     ref_grads = reference.backward(ref_in[0], grad_y.astype("float64"), ref_in[1], lengths=lengths)

@@ -53,14 +53,14 @@ def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
         repeat = _repeatability(of_dtype)
         if repeat:
             text += f" The same bits on every run: {repeat}."
-        varied = [r for r in checked if which_test(r) == "lengths" and r["dtype"] == dtype]
-        if varied:
-            bad = sorted({f"{r['implementation']} {r['cell']}" for r in varied if r["status"] != "pass"})
-            took = sorted({r["implementation"] for r in varied})
-            text += (
-                f" With sequences of different lengths in a batch: {len(took)} implementations take them"
-                + (f", failing {', '.join(bad)}." if bad else ", all agreeing.")
-            )
+        for test, what in VARIANTS.items():
+            varied = [r for r in checked if which_test(r) == test and r["dtype"] == dtype]
+            if varied:
+                bad = sorted({f"{r['implementation']} {r['cell']}" for r in varied if r["status"] != "pass"})
+                took = sorted({r["implementation"] for r in varied})
+                text += f" {what}: {len(took)} implementations" + (
+                    f", failing {', '.join(bad)}." if bad else ", all agreeing."
+                )
         if older:
             text += (
                 f" Measured before the check drew its own weights, so computed from the weights each "
@@ -90,14 +90,20 @@ def _repeatability(function_rows: list[dict]) -> str:
 
 
 MEASURED_TESTS = ("tf32", "growth")  # rows that report an error, not agreement
+# the function again on variants of the input or the stack, each with its own section
+VARIANTS = {
+    "lengths": "With sequences of different lengths in a batch",
+    "bidirectional": "Bidirectional",
+    "bidirectional_lengths": "Bidirectional with sequences of different lengths",
+}
 
 
 def section_equivalence(rep: Report, records: list[dict]) -> None:
     measured = [r for r in records if which_test(r) in MEASURED_TESTS and r["status"] != "skip"]
     records = [r for r in records if which_test(r) not in MEASURED_TESTS]
-    varied = [r for r in records if which_test(r) == "lengths"]  # with the skips: who does not take them
+    varied = [r for r in records if which_test(r) in VARIANTS]  # with the skips: who does not take them
     skipped = [
-        r for r in records if r["status"] == "skip" and which_test(r) != "lengths"
+        r for r in records if r["status"] == "skip" and which_test(r) not in VARIANTS
     ]  # combinations an implementation does not declare
     records = [r for r in records if r["status"] != "skip"]
     rows_ = [r for r in records if which_test(r) in ("function", "finite_differences")]
@@ -145,7 +151,8 @@ def section_equivalence(rep: Report, records: list[dict]) -> None:
     if skipped:
         why = sorted({f"{r['implementation']} ({r.get('message', '')})" for r in skipped})
         rep.add(f"Skipped, {len(skipped)} rows: " + "; ".join(why) + ".")
-    section_lengths(rep, varied)
+    section_lengths(rep, [r for r in varied if which_test(r) == "lengths"])
+    section_bidirectional(rep, [r for r in varied if which_test(r).startswith("bidirectional")])
     section_tf32(rep, [r for r in measured if which_test(r) == "tf32"])
     section_growth(rep, [r for r in measured if which_test(r) == "growth"])
 
@@ -167,6 +174,28 @@ def section_lengths(rep: Report, rows: list[dict]) -> None:
     without = sorted({r["implementation"] for r in rows if r["status"] == "skip"})
     if without:
         rep.add(f"Do not take lengths (a clear error if given them): {', '.join(without)}.")
+
+
+def section_bidirectional(rep: Report, rows: list[dict]) -> None:
+    """The function rows of bidirectional stacks, without and with lengths."""
+    if not rows:
+        return
+    rep.add("### Both directions")
+    rep.add(
+        "The same check on bidirectional stacks in PyTorch's layout (`*_reverse` parameters, the two "
+        "directions' outputs concatenated, final states interleaved per layer: layer k's forward at 2k, its "
+        "reverse at 2k+1), on weights the check draws for both directions, through each framework's own "
+        "mechanism (`nn.LSTM(bidirectional=True)`, `keras.layers.Bidirectional`, `flax.linen.Bidirectional`, "
+        "a reversed `lax.scan`) against the NumPy float64 reference, whose reverse direction runs each "
+        "layer's input backwards. `bidirectional_lengths`: with the lengths above; a reverse direction "
+        "starts at each sequence's own end."
+    )
+    shown = [{**r, "machine": machine(r), "max": r.get("max_error")} for r in rows if r["status"] != "skip"]
+    columns = ["implementation", "cell", "dtype", "test", "machine", "path", "max", "worst", "status"]
+    rep.add(md_table(shown, columns))
+    without = sorted({r["implementation"] for r in rows if r["status"] == "skip"})
+    if without:
+        rep.add(f"Not bidirectional, or not with lengths (a clear error if asked): {', '.join(without)}.")
 
 
 def section_tf32(rep: Report, rows: list[dict]) -> None:

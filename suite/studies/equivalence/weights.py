@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from impls.layout import GATES, PARAM_KINDS, param_name, param_shapes
-from impls.numpy_adapter import layer_forward
+from impls.layout import GATES, directions, param_name, param_shapes
+from impls.numpy_adapter import NumpyModel
 
 # the units' total biases of each gate lie evenly spread within (-span, span) (at hidden size 6: +-3, +-1.8,
 # +-0.6 for a sigmoid): a sigmoid saturates beyond |a| = 2.9, a tanh beyond 1.8. The ends are left out, so
@@ -26,24 +26,27 @@ TANH_GATES: dict[str, tuple[int, ...]] = {"rnn": (0,), "lstm": (2,), "gru": (2,)
 GATE_NAMES: dict[str, str] = {"rnn": "h", "lstm": "ifgo", "gru": "rzn"}
 
 
-def draw(cell: str, input_size: int, hidden_size: int, num_layers: int, seed: int) -> dict[str, np.ndarray]:
+def draw(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, seed: int, bidirectional: bool = False
+) -> dict[str, np.ndarray]:
     """Every parameter of a stack in float64, from ``seed`` alone: weights normal, scaled by ``GAIN``; each
     gate's units get total biases spread evenly within its ``BIAS_SPAN`` (shuffled), split at random between
-    ``bias_ih`` and ``bias_hh``, so both are non-zero and differ."""
+    ``bias_ih`` and ``bias_hh``, so both are non-zero and differ. Each direction of a bidirectional layer
+    gets its own."""
     rng = np.random.default_rng([seed, 22])
-    shapes = param_shapes(cell, input_size, hidden_size, num_layers)
+    shapes = param_shapes(cell, input_size, hidden_size, num_layers, bidirectional)
     midpoints = (2 * np.arange(hidden_size) + 1) / hidden_size - 1  # evenly in (-1, 1), the ends left out
     params: dict[str, np.ndarray] = {}
-    for k in range(num_layers):
+    for k, reverse in ((k, r) for k in range(num_layers) for r in directions(bidirectional)):
         gains = {"weight_ih": GAIN["input" if k == 0 else "deeper input"], "weight_hh": GAIN["recurrent"]}
         for kind, gain in gains.items():
-            shape = shapes[param_name(kind, k)]
-            params[param_name(kind, k)] = rng.standard_normal(shape) * gain / np.sqrt(shape[1])
+            shape = shapes[param_name(kind, k, reverse)]
+            params[param_name(kind, k, reverse)] = rng.standard_normal(shape) * gain / np.sqrt(shape[1])
         spans = [BIAS_SPAN["tanh" if j in TANH_GATES[cell] else "sigmoid"] for j in range(GATES[cell])]
         total = np.concatenate([rng.permutation(s * midpoints) for s in spans])
         b_hh = rng.uniform(-1, 1, total.shape)
-        params[param_name("bias_ih", k)] = total - b_hh
-        params[param_name("bias_hh", k)] = b_hh
+        params[param_name("bias_ih", k, reverse)] = total - b_hh
+        params[param_name("bias_hh", k, reverse)] = b_hh
     return {name: params[name] for name in shapes}
 
 
@@ -56,17 +59,19 @@ def rounded(params: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndarray]:
 def gate_activity(
     cell: str, params: dict[str, np.ndarray], x: np.ndarray, state: np.ndarray | tuple | None = None
 ) -> dict[str, tuple[float, float]]:
-    """Per layer and gate (e.g. ``l0.f``): the shares of its values over batch, time and units that are
-    saturated (a sigmoid outside [0.05, 0.95], a tanh beyond +-0.95) and mid-range (a sigmoid within
-    [0.25, 0.75], a tanh within +-0.5), running the NumPy reference in float64."""
-    num_layers = len(params) // len(PARAM_KINDS)
-    hid = params[param_name("weight_hh", 0)].shape[1]
-    x = x.astype(np.float64)
+    """Per layer, direction and gate (e.g. ``l0.f``, ``l0_reverse.f``): the shares of its values over batch,
+    time and units that are saturated (a sigmoid outside [0.05, 0.95], a tanh beyond +-0.95) and mid-range
+    (a sigmoid within [0.25, 0.75], a tanh within +-0.5), running the NumPy reference in float64."""
+    bidirectional = param_name("weight_ih", 0, True) in params
+    input_size, hid = params[param_name("weight_ih", 0)].shape[1], params[param_name("weight_hh", 0)].shape[1]
+    num_layers = sum(name.startswith("weight_ih_l") for name in params) // len(directions(bidirectional))
+    model = NumpyModel(cell, input_size, hid, num_layers, "float64", bidirectional=bidirectional)
+    model.set_params({n: p.astype(np.float64) for n, p in params.items()})
+    x, state = model._check_inputs(x.astype(np.float64), _float64(state))
+    caches = model._run(x, state)[2]  # one per layer and direction, in the canonical order
+    names = [f"l{k}{'_reverse' if r else ''}" for k in range(num_layers) for r in directions(bidirectional)]
     activity = {}
-    for k in range(num_layers):
-        weights = tuple(params[param_name(kind, k)].astype(np.float64) for kind in PARAM_KINDS)
-        h0, c0 = _layer_state(state, k, x.shape[0], hid, cell)
-        x_next, _, _, cache = layer_forward(cell, x, weights, h0, c0)
+    for name, cache in zip(names, caches, strict=True):
         acts = cache["acts"]  # (time, batch, gates * hidden), each gate after its nonlinearity
         for j, gate in enumerate(GATE_NAMES[cell]):
             v = acts[..., j * hid : (j + 1) * hid]
@@ -74,15 +79,13 @@ def gate_activity(
                 saturated, mid = np.abs(v) > 0.95, np.abs(v) < 0.5
             else:
                 saturated, mid = (v < 0.05) | (v > 0.95), (v > 0.25) & (v < 0.75)
-            activity[f"l{k}.{gate}"] = (float(saturated.mean()), float(mid.mean()))
-        x = np.ascontiguousarray(x_next)
+            activity[f"{name}.{gate}"] = (float(saturated.mean()), float(mid.mean()))
     return activity
 
 
-def _layer_state(state, k: int, batch: int, hid: int, cell: str) -> tuple[np.ndarray, np.ndarray | None]:
+def _float64(state):
     if state is None:
-        zeros = np.zeros((batch, hid))
-        return zeros, zeros.copy() if cell == "lstm" else None
-    if cell == "lstm":
-        return state[0][k].astype(np.float64), state[1][k].astype(np.float64)
-    return state[k].astype(np.float64), None
+        return None
+    return (
+        tuple(s.astype(np.float64) for s in state) if isinstance(state, tuple) else state.astype(np.float64)
+    )

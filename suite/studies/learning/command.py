@@ -69,6 +69,15 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     implementations = implementations_arg(args)
+    without = [n for n in implementations if task.variable_length and not impls.get(n).takes_lengths]
+    if without and args.impls is not None:
+        raise UsageError(
+            f"{task.name} trains on sequences of different lengths: {', '.join(without)} does not take "
+            "lengths (choose others with --impls)"
+        )
+    if without:
+        print(f"left out, they take no sequence lengths: {', '.join(without)}", file=sys.stderr)
+        implementations = [n for n in implementations if n not in without]
     cells = parse_list(args.cells, impls.CELLS, "cell")
     if args.init not in (None, "default"):  # it sets a gate's bias: the tanh RNN has none
         if args.cells is not None and "rnn" in cells:

@@ -268,3 +268,109 @@ def length_rows(records: list[dict]) -> list[dict]:
             }
         )
     return rows
+
+
+def bidirectional_rows(records: list[dict]) -> list[dict]:
+    """Per implementation, cell, device and shape of the ``bidirectional`` group: the forward's time and
+    rate; at the fastrnns point beside the same run's one-direction forward (``vs_one_direction_x``: 2 is
+    twice the work at the same rate), and with lengths beside the same speech batch run to T
+    (``aware_x``)."""
+    ok = [r for r in records if r.get("status") == "ok"]
+    one_direction = {
+        (_name(r), r["cell"], r.get("device", "cpu")): r
+        for r in ok
+        if r.get("group") == "fastrnns" and r["mode"] == "forward"
+    }
+    padded = {
+        (_name(r), r["cell"], r.get("device", "cpu"), r["seq_len"]): r
+        for r in ok
+        if r.get("group") == "bidirectional" and r.get("num_layers", 1) > 1 and not r.get("lengths")
+    }
+    rows = []
+    for r in ok:
+        if r.get("group") != "bidirectional":
+            continue
+        key = (_name(r), r["cell"], r.get("device", "cpu"))
+        shape = f"T={r['seq_len']}, B{r['batch']}, I{r['input_size']}, H{r['hidden_size']} x {r.get('num_layers', 1)}"
+        base = one_direction.get(key) if r.get("num_layers", 1) == 1 else padded.get((*key, r["seq_len"]))
+        if base is r:
+            base = None
+        vs = r["median_s"] / base["median_s"] if base else None
+        rows.append(
+            {
+                "implementation": key[0],
+                "cell": key[1],
+                "device": key[2],
+                "shape": shape + (f", {r['lengths']} lengths" if r.get("lengths") else ""),
+                "ms": 1e3 * r["median_s"],
+                "gflops": r["flops"] / r["median_s"] / 1e9 if r.get("flops") else None,
+                "vs_one_direction_x": vs if r.get("num_layers", 1) == 1 else None,
+                "aware_x": vs if r.get("lengths") else None,
+                "path": r.get("path", ""),
+                "unstable": is_unstable(r) or (base is not None and is_unstable(base)),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["shape"], row["cell"], row["ms"]))
+
+
+def fastpath_setting(record: dict, base_dtype: str) -> str:
+    """Which setting of the ``fastpath`` group a record changed from the shape as it is."""
+    if record.get("lengths"):
+        return f"{record['lengths']} lengths"
+    if record.get("bidirectional"):
+        return "bidirectional"
+    if record.get("num_layers", 1) > 1:
+        return f"{record['num_layers']} layers"
+    if record["dtype"] != base_dtype:
+        return record["dtype"]
+    return "as is"
+
+
+def kernel_of(path: str) -> str:
+    """The kernel a path names, without the mechanism it adds (``aten, packed`` -> ``aten``)."""
+    return path.split(",")[0].strip()
+
+
+def fastpath_rows(records: list[dict]) -> list[dict]:
+    """Per implementation, cell and device of the ``fastpath`` group: each setting's kernel, as the
+    framework reports it, against the shape as it is (``kernel_changed``), and its time per unit of
+    nominal work against it (``work_time_x``: 2 = twice as long per FLOP; sequences of different lengths
+    count their padded work, so a path that skips the padding can go below 1)."""
+    ok = [r for r in records if r.get("group") == "fastpath" and r.get("status") == "ok"]
+    bases = {}
+    for r in ok:
+        if not (r.get("lengths") or r.get("bidirectional") or r.get("num_layers", 1) > 1):
+            key = (_name(r), r["cell"], r.get("device", "cpu"))
+            if key not in bases or r["dtype"] == "float32":
+                bases[key] = r
+    rows = []
+    for r in ok:
+        key = (_name(r), r["cell"], r.get("device", "cpu"))
+        base = bases.get(key)
+        if base is None:
+            continue
+        setting = fastpath_setting(r, base["dtype"])
+        per_work = (r["median_s"] / r["flops"]) / (base["median_s"] / base["flops"])
+        rows.append(
+            {
+                "implementation": key[0],
+                "cell": key[1],
+                "device": key[2],
+                "setting": setting,
+                "path": r.get("path", ""),
+                "ms": 1e3 * r["median_s"],
+                "work_time_x": per_work,
+                "kernel_changed": kernel_of(r.get("path", "")) != kernel_of(base.get("path", "")),
+                "unstable": is_unstable(r) or is_unstable(base),
+            }
+        )
+    order = ["as is", "uniform lengths", "bidirectional", "2 layers", "float64"]
+    return sorted(
+        rows,
+        key=lambda row: (
+            row["implementation"],
+            row["cell"],
+            row["device"],
+            order.index(row["setting"]) if row["setting"] in order else len(order),
+        ),
+    )

@@ -85,6 +85,13 @@ def main(args: argparse.Namespace) -> int:
     workloads = profiles.workloads(
         args.profile, benchmark.name, implementations, cells, dtype, args.device, groups
     )
+    for why in _left_out(implementations, groups or []).values():
+        print(f"left out of {why}", file=sys.stderr)
+    if not workloads:
+        raise UsageError(
+            "nothing to run: no selected implementation declares the cells, dtype, device, lengths or "
+            f"directions these groups need ({', '.join(groups or ['all'])})"
+        )
     path = Path(args.json or f"results/{benchmark.name}-{args.device}-{args.profile}.json")
     measured: list[dict] = []  # every process's record
     records: list[dict] = []  # one per job, its processes combined
@@ -113,6 +120,18 @@ def main(args: argparse.Namespace) -> int:
     print_summary(benchmark, records)
     print(f"\nwrote {path}")
     return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+def _left_out(implementations: list[str], groups: list[str]) -> dict[str, str]:
+    """Asked-for groups that need what an implementation does not take: {name: which group, and why}."""
+    out = {}
+    for name in implementations:
+        impl = impls.get(name)
+        if "lengths" in groups and not impl.takes_lengths:
+            out[name] = f"the lengths group: {name} does not take sequence lengths"
+        if "bidirectional" in groups and not impl.takes_bidirectional:
+            out[name] = f"the bidirectional group: {name} is not bidirectional"
+    return out
 
 
 def combined(records: list[dict]) -> list[dict]:

@@ -33,8 +33,11 @@ from suite.studies.speed import STUDY
 from suite.studies.speed.analysis import (
     PROJECTION_PAIRS,
     best_implementations,
+    bidirectional_rows,
     determinism_costs,
     device_time_rows,
+    fastpath_rows,
+    kernel_of,
     length_rows,
     per_step_costs,
     projection_rows,
@@ -272,6 +275,8 @@ def section_speed(rep: Report, records: list[dict]) -> None:
         section_determinism(rep, recs)
         section_device_time(rep, recs)
         section_lengths(rep, recs)
+        section_bidirectional(rep, recs)
+        section_fastpath(rep, recs)
         slopes = seq_slopes(recs, "median_s")
         if slopes:
             rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
@@ -327,6 +332,103 @@ def section_lengths(rep: Report, records: list[dict]) -> None:
     ]
     columns = ["implementation", "cell", "device", "lengths", "padding_share", "padded_ms", "length_aware_ms"]
     rep.add(md_table(shown, [*columns, "aware_x", "path"]))
+
+
+def section_bidirectional(rep: Report, records: list[dict]) -> None:
+    """Both directions: the fastrnns point and a speech encoder, forward."""
+    rows = bidirectional_rows(records)
+    if not rows:
+        return
+    rep.add(
+        "Both directions (`bidirectional=True`, forward): the fastrnns point, and a speech encoder in the "
+        "shape of stefbraun's rnn_benchmarks (4 bidirectional layers of 320, input 123, batch 32), every "
+        "sequence to T and with speech-like lengths (uniform in [T/2, T]). `vs_one_direction_x`: against "
+        "the same run's one-direction forward at the fastrnns point (2 = twice the work at the same rate, "
+        "below 2 = the directions overlap); `aware_x`: the length-aware path against the same batch run to "
+        "T."
+    )
+    shown = [
+        {
+            **r,
+            "vs_one_direction_x": None
+            if r["vs_one_direction_x"] is None
+            else f"{r['vs_one_direction_x']:.2f}",
+            "aware_x": None if r["aware_x"] is None else f"{r['aware_x']:.2f}",
+            "ms": f"{r['ms']:.3g}" + (" (unstable)" if r["unstable"] else ""),
+        }
+        for r in rows
+    ]
+    columns = ["implementation", "cell", "device", "shape", "ms", "gflops", "vs_one_direction_x", "aware_x"]
+    rep.add(md_table(shown, [*columns, "path"]))
+
+
+def section_fastpath(rep: Report, records: list[dict]) -> None:
+    """Which settings change the kernel that runs, per implementation, and at what cost."""
+    rows = fastpath_rows(records)
+    if not rows:
+        return
+    rep.add("#### Which settings knock a framework off its fast kernel")
+    r0 = next(r for r in records if r.get("group") == "fastpath")
+    rep.add(
+        f"One shape (T={r0['seq_len']}, batch {r0['batch']}, input {r0['input_size']}, hidden "
+        f"{r0['hidden_size']}, forward), each setting changed alone: sequences of different lengths (uniform "
+        "in [T/2, T], through the framework's own mechanism), both directions, two layers, float64. `path`: "
+        "the kernel as the framework itself reports it (PyTorch's profiler op names, the traced Keras graph, "
+        "the XLA backend) and the mechanism; `kernel_changed`: it is not the kernel the shape runs as it is, "
+        "and nothing warned. `work_time_x`: time per unit of nominal work (FLOPs, the padding counted) "
+        "against the shape as it is: 2 = twice as long per FLOP. Dropout is not in the adapter interface "
+        "(it would change the function the check proves), and right-padding is the only mask placement it "
+        "takes: neither is measured."
+    )
+    shown = [
+        {
+            **r,
+            "ms": f"{r['ms']:.3g}" + (" (unstable)" if r["unstable"] else ""),
+            "work_time_x": f"{r['work_time_x']:.2f}",
+            "kernel_changed": "yes" if r["kernel_changed"] else "",
+        }
+        for r in rows
+    ]
+    columns = ["implementation", "cell", "device", "setting", "path", "ms", "work_time_x", "kernel_changed"]
+    rep.add(md_table(shown, columns))
+    falls = _fallbacks(rows)
+    if falls:
+        rep.add("Falls back silently: " + "; ".join(falls) + ".")
+
+
+def _fallbacks(rows: list[dict]) -> list[str]:
+    """Each implementation, cell and setting whose kernel changed, from which to which."""
+    bases = {(r["implementation"], r["cell"], r["device"]): r for r in rows if r["setting"] == "as is"}
+    out = []
+    for r in rows:
+        if r["kernel_changed"]:
+            base = bases.get((r["implementation"], r["cell"], r["device"]))
+            was = kernel_of(base["path"]) if base else "?"
+            out.append(
+                f"{r['implementation']} {r['cell']} with {r['setting']}: {was} -> {kernel_of(r['path'])} "
+                f"({r['work_time_x']:.1f}x per FLOP)"
+            )
+    return out
+
+
+def fastpath_findings(records: list[dict]) -> list[Finding]:
+    """Per machine: which settings make an implementation leave the kernel it runs the shape with."""
+    found = []
+    for where, recs in by_machine(records).items():
+        run = main_run(recs, "fastpath")
+        rows = fastpath_rows(run)
+        if not rows:
+            continue
+        falls = _fallbacks(rows)
+        question = f"Which settings knock a framework off its fast kernel, {where}?"
+        answer = "; ".join(falls) if falls else "none of lengths, bidirectional, 2 layers, float64"
+        checked = len({r["implementation"] for r in rows})
+        text = (
+            f"**{where}**: of {checked} implementations, these change kernel without a word when a setting "
+            f"changes: {answer}."
+        )
+        found.append(Finding(question, text, "speed", sources_of(run), answer))
+    return found
 
 
 def section_device_time(rep: Report, records: list[dict]) -> None:
@@ -721,6 +823,7 @@ def findings(results: Results) -> list[Finding]:
         *projection_findings(speed, STUDY.measures["speed"]),
         *subnormal_findings(speed, STUDY.measures["speed"]),
         *length_findings(speed),
+        *fastpath_findings(speed),
         *memory_findings(memory, STUDY.measures["memory"]),
     ]
 

@@ -69,3 +69,39 @@ def test_a_workload_with_lengths_has_its_own_benchmark_key_and_runs_its_length_a
     assert 0 <= result["padding_share"] < 0.5 and result["rounds"] >= 2
     with pytest.raises(ValueError, match="unknown lengths"):
         Workload("torch", "lstm", "forward", 12, 4, 3, 5, lengths="zipf")
+
+
+def test_a_bidirectional_workload_counts_both_directions_and_runs_them():
+    from suite.measurement import grids, measure
+
+    one = Workload("torch", "gru", "forward", 10, 2, 7, 5, num_layers=2)
+    both = Workload("torch", "gru", "forward", 10, 2, 7, 5, num_layers=2, bidirectional=True)
+    assert flops(both) == 2 * (2 * 10 * 2 * 3 * 5 * (7 + 5) + 2 * 10 * 2 * 3 * 5 * (10 + 5))
+    assert flops(one) == 2 * 10 * 2 * 3 * 5 * (7 + 5) + 2 * 10 * 2 * 3 * 5 * (5 + 5)
+    assert analytic_bytes(both) == 2 * analytic_bytes(one)
+    assert both.key().endswith("/bidirectional") and both.key() != one.key()
+    result = measure.speed(both.as_dict(), min_rounds=2, max_rounds=2, budget_s=0.01)
+    assert result["rounds"] >= 2
+    chosen = grids.workloads(
+        "quick", "speed", ["torch", "torch-cells"], ["gru"], only_groups=["bidirectional"]
+    )
+    assert {w.implementation for w in chosen} == {"torch"} and all(w.bidirectional for w in chosen)
+    assert {(w.num_layers, w.lengths) for w in chosen} == {(1, ""), (4, ""), (4, "uniform")}
+
+
+def test_the_fastpath_group_changes_one_setting_at_a_time_the_dtype_included():
+    from suite.measurement import grids
+
+    chosen = grids.workloads("quick", "speed", ["torch", "torch-cells"], ["lstm"], only_groups=["fastpath"])
+    torch = {
+        (w.lengths, w.bidirectional, w.num_layers, w.dtype) for w in chosen if w.implementation == "torch"
+    }
+    assert torch == {
+        ("", False, 1, "float32"),
+        ("uniform", False, 1, "float32"),
+        ("", True, 1, "float32"),
+        ("", False, 2, "float32"),
+        ("", False, 1, "float64"),
+    }
+    cells = {(w.bidirectional, w.dtype) for w in chosen if w.implementation == "torch-cells"}
+    assert (True, "float32") not in cells and (False, "float64") in cells

@@ -1,6 +1,10 @@
 """The published anchors rerun at their own settings: the jobs they make, the table they give, and the
 command that runs them (on a stand-in runner: the real budgets take hours)."""
 
+import math
+
+import pytest
+
 import tasks
 from suite.records import read_records
 from suite.studies.capacity import anchors
@@ -68,6 +72,23 @@ def test_the_table_sets_each_anchor_beside_the_outcome_and_the_search_ignores_an
     assert rows["lstm"]["median_solve_sequences"] == 800 * 20
     assert "31,390" in rows["lstm"]["published"] and rows["gru"]["published"].startswith("no published")
     assert capacity.search_rows(records) == []
+    assert rows["lstm"]["below_baseline"] is None  # records that name no baseline
+
+
+def test_an_anchor_nothing_solves_says_how_many_seeds_ended_below_the_memoryless_baseline():
+    jobs = [j for j in anchors.specs(["copy"], 3, numpy_everywhere) if j["seq_len"] == 100]
+    losses = {0: 0.15, 1: 0.168, 2: 0.13}  # 0.168 is within 5 % of the baseline 0.1733: not below
+    records = [
+        {**j, "kind": "capacity", "status": "ok", "solved": False, "test_loss": losses[j["seed"]]}
+        | {"accuracy": 0.2, "baseline_loss": 10 * math.log(8) / 120}
+        for j in jobs
+    ]
+    (lstm,) = [r for r in anchors.rows(records) if r["cell"] == "lstm"]
+    assert (
+        lstm["solved"] == 0
+        and lstm["below_baseline"] == 2
+        and lstm["baseline"] == pytest.approx(0.1733, 1e-3)
+    )
 
 
 def test_the_command_reruns_the_anchors_and_resumes(capsys, monkeypatch, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 import impls
 from impls.numpy_adapter import NumpyModel
 from suite.studies.equivalence import check
+from suite.studies.equivalence import weights as check_weights
 
 
 def test_rows_are_every_combination_but_the_reference_itself():
@@ -20,10 +21,13 @@ def test_tolerances():
     assert check.TOLERANCE == {"float64": 1e-10, "float32": 1e-5}
 
 
-def test_each_combination_gives_a_function_row_a_round_trip_row_and_a_lengths_row():
-    function, round_trip, varied = check.check_rows("numpy", "gru", "float32")
+def test_each_combination_gives_a_function_round_trip_lengths_and_two_bidirectional_rows():
+    function, round_trip, varied, both, both_varied = check.check_rows("numpy", "gru", "float32")
     assert (function["test"], round_trip["test"], varied["test"]) == ("function", "round_trip", "lengths")
-    assert function["status"] == round_trip["status"] == varied["status"] == "pass"
+    assert (both["test"], both_varied["test"]) == ("bidirectional", "bidirectional_lengths")
+    assert {r["status"] for r in (function, round_trip, varied, both, both_varied)} == {"pass"}
+    assert both_varied["lengths"] == [7, 3, 1] and "lengths" not in both
+    assert "d_weight_hh_l1_reverse" in both["errors"] and "l1_reverse.z" not in both["errors"]
     assert varied["lengths"] == [7, 3, 1] and "lengths" not in function
     assert function["weights"]["drawn_by"] == "suite.studies.equivalence.weights.draw"
     assert (
@@ -44,10 +48,12 @@ def test_a_row_that_raises_is_an_error_and_a_missing_device_a_skip(monkeypatch):
         ("function", "error"),
         ("round_trip", "error"),
         ("lengths", "error"),
+        ("bidirectional", "error"),
+        ("bidirectional_lengths", "error"),
     ]
     assert all("RuntimeError: boom" in r["message"] for r in rows)
     monkeypatch.undo()
-    assert [r["status"] for r in check.check_rows("numpy", "rnn", "float32", device="gpu")] == ["skip"] * 3
+    assert [r["status"] for r in check.check_rows("numpy", "rnn", "float32", device="gpu")] == ["skip"] * 5
 
 
 class _Model(NumpyModel):
@@ -125,6 +131,8 @@ def test_run_adds_the_finite_difference_rows_only_for_float64():
         ("function", "pass"),
         ("round_trip", "pass"),
         ("lengths", "pass"),
+        ("bidirectional", "pass"),
+        ("bidirectional_lengths", "pass"),
     ] and fd == []
     rows, fd = check.run(["numpy"], ["rnn"], ["float64"])
     assert rows == [] and [(r["test"], r["path"]) for r in fd] == [
@@ -171,15 +179,57 @@ def test_lengths_are_checked_against_the_reference_run_sequence_by_sequence(name
     pytest.importorskip(impls.get(name).requires[-1])
     for cell in ("rnn", "lstm", "gru"):
         for dtype in ("float64", "float32"):
-            *_, varied = check.check_rows(name, cell, dtype)
+            varied = check.check_rows(name, cell, dtype)[2]
             assert varied["status"] == "pass", (cell, dtype, varied.get("worst"), varied.get("max_error"))
             assert varied["max_error"] <= check.TOLERANCE[dtype] and varied["lengths"] == [7, 3, 1]
 
 
 def test_an_implementation_that_does_not_take_lengths_is_skipped_and_says_so(monkeypatch):
     monkeypatch.setattr(NumpyModel, "takes_lengths", False)
-    *_, varied = check.check_rows("numpy", "gru", "float32")
+    *_, varied, _, both_varied = check.check_rows("numpy", "gru", "float32")
     assert varied["status"] == "skip" and varied["message"] == "numpy does not take sequence lengths"
+    assert both_varied["status"] == "skip" and both_varied["message"] == varied["message"]
+
+
+@pytest.mark.parametrize(
+    "name", ["torch", "tensorflow", "tensorflow-xla", "jax", "jax-flax", "jax-hoisted", "numpy-in-step"]
+)
+def test_bidirectional_stacks_are_checked_with_and_without_lengths(name):
+    pytest.importorskip(impls.get(name).requires[-1])
+    for cell in ("rnn", "lstm", "gru"):
+        for dtype in ("float64", "float32"):
+            for row in check.check_rows(name, cell, dtype)[3:]:
+                assert row["status"] == "pass", (
+                    cell,
+                    dtype,
+                    row["test"],
+                    row.get("worst"),
+                    row.get("message"),
+                )
+                assert row["max_error"] <= check.TOLERANCE[dtype]
+
+
+def test_an_implementation_that_is_not_bidirectional_is_skipped_and_says_so():
+    both, both_varied = check.check_rows("torch-cells", "gru", "float64")[3:]
+    assert both["status"] == both_varied["status"] == "skip"
+    assert both["message"] == "torch-cells is not bidirectional"
+
+
+def test_a_reverse_direction_left_in_its_own_time_order_fails_the_bidirectional_row():
+    class Unflipped(NumpyModel):  # the reverse direction's outputs not turned back into input order
+        def _forward(self, x, state):
+            y, final = super()._forward(x, state)
+            y[:, :, self.hidden_size :] = y[:, ::-1, self.hidden_size :].copy()
+            return y, final
+
+    shape = check.Shape()
+    for bidirectional in (False, True):
+        model = Unflipped("gru", 5, 6, 2, "float64", bidirectional=bidirectional)
+        loaded = check_weights.draw("gru", 5, 6, 2, 0, bidirectional)
+        model.set_params(loaded)
+        row = check.function_row(model, loaded, shape, 0)
+        assert row["status"] == ("fail" if bidirectional else "pass")
+    assert row["worst"] == "y"
 
 
 def test_a_wrong_length_path_fails_the_lengths_row_only():

@@ -118,6 +118,10 @@ def test_a_local_dask_cluster_gives_the_same_records_as_local(tmp_path):
         (["--task", "adding", "--init", "orthogonal"], "unknown init 'orthogonal'"),
         (["--task", "adding", "--init", "chrono", "--cells", "rnn"], "gated cells"),
         (["--task", "adding", "--init", "chrono", "--t-max", "1"], "t-max must be >= 3"),
+        (
+            ["--task", "varadding", "--impls", "numpy,torch-cudagraph"],
+            "torch-cudagraph does not take lengths",
+        ),
     ],
 )
 def test_bad_arguments_exit_2(capsys, argv, message):
@@ -188,3 +192,18 @@ def test_run_accuracy_takes_its_budget_in_sequences(capsys, tmp_path):
     (record,) = read_records(path)
     assert record["steps"] == 3  # 10 sequences in batches of 4
     assert run_cli(capsys, *argv, "--sequences", "0", "--json", str(path))[0] == 2
+
+
+def test_a_task_of_different_lengths_trains_and_tests_with_them(capsys, tmp_path):
+    path = tmp_path / "acc.json"
+    argv = ["run", "accuracy", "--task", "varadding", "--lengths", "6", "--impls", "numpy,torch"]
+    argv += ["--cells", "gru", "--steps", "3", "--batch-size", "4", "--hidden-size", "4", "--no-progress"]
+    code, _ = run_cli(capsys, *argv, "--cache", str(tmp_path / "cache"), "--json", str(path))
+    assert code == 0
+    records = read_records(path)
+    assert {r["implementation"] for r in records} == {"numpy", "torch"}
+    assert all(r["task"] == "varadding" and r["status"] == "ok" for r in records)
+    numpy_curve, torch_curve = (
+        next(r for r in records if r["implementation"] == n) for n in ("numpy", "torch")
+    )
+    assert numpy_curve["test_loss"] == pytest.approx(torch_curve["test_loss"], rel=1e-4)

@@ -76,6 +76,11 @@ def test_the_subnormals_group_times_each_flushed_step_in_a_process_of_its_own(ca
         (["speed", "--groups", "everything"], "unknown group 'everything'"),
         (["speed", "--profile", "huge"], "invalid choice"),
         (["latency"], "invalid choice"),
+        (
+            ["speed", "--impls", "torch-cells", "--groups", "bidirectional"],
+            "torch-cells is not bidirectional",
+        ),
+        (["memory", "--impls", "torch-cudagraph", "--groups", "lengths"], "does not take sequence lengths"),
     ],
 )
 def test_bad_arguments_exit_2(capsys, argv, message):

@@ -221,3 +221,66 @@ def test_the_lengths_finding_names_where_the_length_aware_path_pays_off_beyond_t
     assert found.answer == "skewed (75% padding): torch; uniform (25% padding): none"
     (once,) = length_findings([{k: v for k, v in r.items() if k != "processes"} for r in records])
     assert once.answer.startswith("not established: one process per timing")
+
+
+def test_both_directions_are_set_against_one_direction_and_the_padded_speech_batch(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.report import section_bidirectional
+
+    fastrnns = {"seq_len": 100, "batch": 64, "input_size": 512, "hidden_size": 512, "iqr_s": 0.0}
+    speech = {"seq_len": 200, "batch": 32, "input_size": 123, "hidden_size": 320, "num_layers": 4}
+    records = [
+        speed("torch", "torch", 0.010, mode="forward", **fastrnns),
+        speed("torch", "torch", 0.018, group="bidirectional", mode="forward", bidirectional=True, **fastrnns),
+        speed("torch", "torch", 0.200, group="bidirectional", mode="forward", bidirectional=True, **speech),
+        speed(
+            "torch",
+            "torch",
+            0.250,
+            group="bidirectional",
+            mode="forward",
+            bidirectional=True,
+            lengths="uniform",
+            **speech,
+        ),
+    ]
+    rep = Report(tmp_path)
+    section_bidirectional(rep, records)
+    text = "\n".join(rep.parts)
+    assert "| torch | lstm | cpu | T=100, B64, I512, H512 x 1 | 18 |" in text and "| 1.80 |" in text
+    assert "T=200, B32, I123, H320 x 4, uniform lengths | 250 |" in text and "| 1.25 |" in text
+
+
+def test_a_setting_that_changes_the_kernel_is_named_with_its_cost_per_flop(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.report import fastpath_findings, section_fastpath
+
+    shape = {"seq_len": 100, "batch": 32, "input_size": 128, "hidden_size": 256, "iqr_s": 0.0}
+
+    def fwd(seconds, path, flops=1e9, **kw):
+        return speed(
+            "torch",
+            "torch",
+            seconds,
+            group="fastpath",
+            mode="forward",
+            path=path,
+            flops=flops,
+            **{"dtype": "float32", "num_layers": 1, **shape, **kw},
+        )
+
+    records = [
+        fwd(0.010, "onednn"),
+        fwd(0.030, "aten, packed", lengths="uniform"),
+        fwd(0.020, "onednn", flops=2e9, bidirectional=True),
+        fwd(0.040, "aten", dtype="float64"),
+    ]
+    rep = Report(tmp_path)
+    section_fastpath(rep, records)
+    text = "\n".join(rep.parts)
+    assert "| torch | lstm | cpu | as is | onednn | 10 | 1.00 |  |" in text
+    assert "| torch | lstm | cpu | uniform lengths | aten, packed | 30 | 3.00 | yes |" in text
+    assert "| torch | lstm | cpu | bidirectional | onednn | 20 | 1.00 |  |" in text
+    assert "torch lstm with float64: onednn -> aten (4.0x per FLOP)" in text
+    (found,) = fastpath_findings(records)
+    assert found.answer.startswith("torch lstm with uniform lengths: onednn -> aten (3.0x per FLOP)")
