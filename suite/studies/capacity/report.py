@@ -90,7 +90,46 @@ def _reach_finding(rows: list[dict], records: list[dict], published: bool) -> Fi
         f"**longest T solved by at least half of {seeds}+ seeds** {budget} (hidden {s['hidden_size']}, "
         f"{s['dtype']}): " + "; ".join(parts) + "."
     )
+    for task in sorted({r["task"] for r in rows if r["longest_half"] is None}):
+        text += " " + _unsolved_text(task, [r for r in rows if r["task"] == task], records)
     return Finding(question, text, "how-far-each-cell-reaches", sources_of(records), "; ".join(short))
+
+
+def still_falling(record: dict) -> bool:
+    """Whether a job's training loss still fell over the last tenth of its learning curve (by more than
+    2 % against the tenth before): a budget, not a plateau, ended it."""
+    losses = [v for _, v in record.get("learning_curve") or [] if v is not None]
+    tenth = len(losses) // 10
+    if tenth < 1:
+        return False
+    last, before = losses[-tenth:], losses[-2 * tenth : -tenth]
+    return sum(last) / len(last) < 0.98 * sum(before) / len(before)
+
+
+def _unsolved_text(task: str, rows: list[dict], records: list[dict]) -> str:
+    """For a task some chain solved nothing of: its best test accuracy at the shortest length and how many
+    of those jobs were still improving when their budget ended."""
+    shortest = min(min(r["by_length"]) for r in rows)
+    jobs = [
+        r
+        for r in records
+        if r.get("task") == task
+        and r.get("seq_len") == shortest
+        and finished(r)
+        and not r.get("anchor")
+        and any(r.get("steps") == row["settings"]["steps"] for row in rows)
+    ]
+    if not jobs:
+        return ""
+    best = max(jobs, key=lambda r: r.get("accuracy") or 0)
+    falling = sum(still_falling(r) for r in jobs)
+    text = (
+        f"{task} at T={shortest}: the best seed reached accuracy {best.get('accuracy', 0):.1%} "
+        f"({CELL_NAMES[best['cell']]} {best.get('init', 'default')}; criterion: "
+        f"{task_defs.get(task).criterion}); {falling} of {len(jobs)} jobs there were still improving over "
+        "the last tenth of their budget"
+    )
+    return text + (": the budget, not a plateau, stopped them." if falling == len(jobs) else ".")
 
 
 def _agreement_findings(records: list[dict]) -> list[Finding]:

@@ -291,7 +291,8 @@ def bidirectional_rows(records: list[dict]) -> list[dict]:
         if r.get("group") != "bidirectional":
             continue
         key = (_name(r), r["cell"], r.get("device", "cpu"))
-        shape = f"T={r['seq_len']}, B{r['batch']}, I{r['input_size']}, H{r['hidden_size']} x {r.get('num_layers', 1)}"
+        layers = r.get("num_layers", 1)
+        shape = f"T={r['seq_len']}, B{r['batch']}, I{r['input_size']}, H{r['hidden_size']} x {layers}"
         base = one_direction.get(key) if r.get("num_layers", 1) == 1 else padded.get((*key, r["seq_len"]))
         if base is r:
             base = None
