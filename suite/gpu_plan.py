@@ -25,7 +25,16 @@ from suite.records import ResultsError, benchmark_key, read_json, read_records, 
 from suite.records import dumps as dumps_json
 
 # the order of value: a result rests on the check; speed and memory are the reference points users ask for
-VALUE_ORDER = ("check", "speed", "memory", "check-tf32", "check-growth", "gradients", "capacity")
+VALUE_ORDER = (
+    "check",
+    "speed",
+    "memory",
+    "check-tf32",
+    "check-growth",
+    "speed-variants",
+    "gradients",
+    "capacity",
+)
 LEDGER = "gpu-run.json"
 PARTS = "gpu-parts"  # each unit's own results file, under the output folder (kept: a unit resumes from it)
 LEDGER_FORMAT = "rnnbench-gpu-run"
@@ -37,6 +46,7 @@ GUESS_PER_RECORD_S = {
     "check-growth": 4.0,
     "check": 4.0,
     "speed": 15.0,
+    "speed-variants": 10.0,
     "memory": 20.0,
     "gradients": 10.0,
     "capacity": 120.0,
@@ -47,6 +57,7 @@ GUESS_RECORDS = {
     "check-growth": 15,
     "check": 8,
     "speed": 12,
+    "speed-variants": 39,
     "memory": 6,
     "gradients": 21,
     "capacity": 10,
@@ -108,7 +119,7 @@ def _records(path: str) -> list[dict]:
 def _from_records(step: str, records: list[dict]) -> float | None:
     """A unit's seconds from the timings its records hold (speed: first call, compile and timed rounds of
     each job; training: each job's wall time over the jobs that ran at once), or None where they hold none."""
-    if step == "speed":
+    if step.startswith("speed"):
         per_job = [
             (r.get("first_call_s") or 0)
             + (r.get("compile_seconds") or 0)

@@ -178,11 +178,14 @@ def warn_unstable(records: list[dict]) -> None:
 
 
 def gpu_steps(names: list[str], out: str, timeout: float) -> dict[str, list[str]]:
-    """Speed at the fastrnns and small points and memory at the fastrnns point, quick profile, on the GPU."""
+    """Speed at the fastrnns and small points and memory at the fastrnns point, quick profile, on the GPU;
+    later, the batches of different lengths, both directions and the fast-path settings (cuDNN's)."""
     quick = ["--profile", "quick", "--timeout", str(timeout)]
     return {
         "speed": ["run", "speed", *on_gpu(names), *quick, "--groups", "fastrnns,small,deterministic"]
         + ["--json", f"{out}/speed-gpu-quick.json"],
+        "speed-variants": ["run", "speed", *on_gpu(names), *quick]
+        + ["--groups", "fastrnns,lengths,bidirectional,fastpath", "--json", f"{out}/speed-gpu-variants.json"],
         "memory": ["run", "memory", *on_gpu(names), *quick, "--groups", "fastrnns"]
         + ["--json", f"{out}/memory-gpu-quick.json"],
     }
