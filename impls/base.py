@@ -191,6 +191,31 @@ class RecurrentModel(ABC):
             return self._backward(x, grad_y, state)
         return self._backward_lengths(x, grad_y, state, self._check_lengths(lengths, x))
 
+    def step(self, x_t: np.ndarray, state: State | None = None) -> tuple[np.ndarray, State]:
+        """One time step, for streaming: ``x_t`` (batch, input) and the state the previous call returned
+        (zeros when None) -> (``y_t`` (batch, hidden), the new state). Stepping through a sequence gives
+        what one :meth:`forward` over it gives. Unidirectional stacks only: a reverse direction reads the
+        whole sequence."""
+        if self.bidirectional:
+            raise UnsupportedError(
+                "a bidirectional stack cannot step: its reverse direction reads the sequence"
+            )
+        if not isinstance(x_t, np.ndarray):
+            raise TypeError(f"x_t must be a numpy.ndarray, got {type(x_t).__name__}")
+        if x_t.ndim != 2:
+            raise ValueError(
+                f"x_t must be (batch, input), one time step, got {x_t.ndim} dimensions {x_t.shape}"
+            )
+        x, state = self._check_inputs(x_t[:, None, :], state)
+        return self._one_step(x, state)
+
+    def _one_step(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        """One step as a one-step sequence through the framework's own forward (compiled where the framework
+        compiles: jit, tf.function, torch.compile; the ``nn`` layers called on one step, as streaming code
+        calls them)."""
+        y, final = self._forward(x, state)
+        return y[:, 0], final
+
     def path(self, lengths: np.ndarray | None = None) -> str:
         """The implementation that runs underneath, e.g. ``onednn``, ``cudnn``, ``xla:cpu``, as the framework
         reports it where it can (PyTorch's profiler, the traced Keras graph); with ``lengths``, of the
