@@ -14,6 +14,8 @@ from suite.measurement.workloads import (
     MODES,
     SMALL,
     SPEECH,
+    STREAM_MODES,
+    STREAMING,
     Workload,
     seq_lengths,
 )
@@ -74,6 +76,9 @@ FASTPATH_SETTINGS: dict[str, dict] = {
 _FASTPATH = [{**FASTPATH_SHAPE, **setting} for setting in FASTPATH_SETTINGS.values()]
 
 
+_STREAM = [STREAMING, {**STREAMING, "batch": 4}]  # one stream, and four served together
+
+
 def _subnormals(lengths: list[int]) -> list[dict]:
     """The adding anchors' shape (input 2, hidden 128, batch 20), where the loss reads the last step."""
     return [dict(seq_len=t, batch=20, input_size=2, hidden_size=128) for t in lengths]
@@ -91,6 +96,7 @@ _FULL_GRID: Grid = {
     "lengths": (_LENGTHS, ("forward",)),
     "bidirectional": (_bidirectional(SPEECH["seq_len"]), ("forward",)),
     "fastpath": (_FASTPATH, ("forward",)),
+    "stream": (_STREAM, STREAM_MODES),
 }
 GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
@@ -105,6 +111,7 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "lengths": (_LENGTHS, ("forward",)),
             "bidirectional": (_bidirectional(200), ("forward",)),
             "fastpath": (_FASTPATH, ("forward",)),
+            "stream": (_STREAM, STREAM_MODES),
         },
         "memory": {
             "fastrnns": ([FASTRNNS], MODES),
@@ -117,7 +124,7 @@ GRIDS: dict[str, dict[str, Grid]] = {
         "memory": {
             k: v
             for k, v in _FULL_GRID.items()
-            if k not in ("small", "subnormals", "deterministic", "fastpath")
+            if k not in ("small", "subnormals", "deterministic", "fastpath", "stream")
         },
     },
 }

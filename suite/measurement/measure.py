@@ -17,6 +17,8 @@ from suite.measurement import stability
 from suite.measurement.workloads import (
     DETERMINISTIC_MODES,
     LAST_STEP_MODES,
+    STREAM_MODES,
+    STREAM_RATE,
     Workload,
     analytic_bytes,
     draw_lengths,
@@ -27,12 +29,12 @@ EXTEND = 3  # an unstable timing goes on for up to this many times its rounds an
 
 
 def timed_rounds(
-    fn: Callable[[], object], min_rounds: int, max_rounds: int, budget_s: float
+    fn: Callable[[], object], min_rounds: int, max_rounds: int, budget_s: float, extend: bool = True
 ) -> tuple[float, list[float]]:
     """(first-call seconds, per-round seconds). The first call (tracing, compilation) and one more
     warm-up call are kept out of the rounds; the garbage collector is off while timing. A timing that is
     unstable at the end of its budget (:mod:`suite.stability`) takes more rounds, up to ``EXTEND`` times
-    its rounds and budget, before it is given up as unstable."""
+    its rounds and budget, before it is given up as unstable (unless not to ``extend``)."""
     start = time.perf_counter()
     fn()
     first = time.perf_counter() - start
@@ -49,7 +51,8 @@ def timed_rounds(
             fn()
             samples.append(time.perf_counter() - t)
         while (
-            stability.assess(samples)["unstable"]
+            extend
+            and stability.assess(samples)["unstable"]
             and len(samples) < EXTEND * max_rounds
             and time.perf_counter() - began < EXTEND * budget_s
         ):
@@ -98,6 +101,8 @@ def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
         bidirectional=w.bidirectional,
     )
     x, grad_y = inputs(w)
+    if w.mode in STREAM_MODES:
+        return model, stepper(model, x)
     if w.lengths:
         if w.mode != "forward":
             raise ValueError("sequences of different lengths are timed forward only")
@@ -107,9 +112,53 @@ def prepare(w: Workload) -> tuple[impls.RecurrentModel, Callable[[], object]]:
     return model, model.prepare_train_step(x, grad_y)
 
 
+def stepper(model: impls.RecurrentModel, x: np.ndarray) -> Callable[[], object]:
+    """A function running the next time step of ``x`` through ``model.step`` (NumPy in and out, as a
+    stream from the host does), the state carried from call to call, from the first step again at the end."""
+    steps = [np.ascontiguousarray(x[:, t]) for t in range(x.shape[1])]
+    carried: dict = {"t": 0, "state": None}
+
+    def step() -> object:
+        y, carried["state"] = model.step(steps[carried["t"] % len(steps)], carried["state"])
+        carried["t"] += 1
+        return y
+
+    return step
+
+
+def stream(w: Workload) -> dict:
+    """A streaming job: its cold start (creating the model and its first step, compilation included) and
+    each of ``w.seq_len`` further steps timed on its own: p50, p99 and the real-time factor at
+    ``STREAM_RATE`` steps per second (time per step over the time between steps; below 1 keeps up)."""
+    impls.model_class(w.implementation)  # the framework imported: not part of a model's cold start
+    started = time.perf_counter()
+    model, fn = prepare(w)
+    fn()
+    cold = time.perf_counter() - started
+    first, samples = timed_rounds(fn, w.seq_len, w.seq_len, 0.0, extend=False)
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    p50, p99 = statistics.median(samples), q[98]
+    return {
+        "path": model.path(),
+        "flops": flops(w),
+        "cold_start_s": cold,
+        "first_call_s": first,
+        "rounds": len(samples),
+        **summary(samples),
+        "p99_s": p99,
+        "max_s": max(samples),
+        "real_time_factor": p50 * STREAM_RATE,
+        "real_time_factor_p99": p99 * STREAM_RATE,
+        "stream_rate": STREAM_RATE,
+        **stability.assess(samples),
+    }
+
+
 def speed(job: dict, min_rounds: int, max_rounds: int, budget_s: float) -> dict:
     """Time one workload (a Workload's fields); with this process's GEMM calibration beside it."""
     w = Workload(**job)
+    if w.mode in STREAM_MODES:
+        return {**stream(w), "gemm_gflops": gemm_gflops(w.framework, w.dtype, w.device)}
     denormals = {}
     if w.mode == "train_last_flushed":  # before the framework starts its thread pools
         backend = impls.backend(w.implementation)

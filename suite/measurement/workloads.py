@@ -14,10 +14,16 @@ MODES: tuple[str, ...] = ("forward", "train")
 LAST_STEP_MODES: tuple[str, ...] = ("train_last", "train_last_flushed")
 # A training step with the framework's deterministic mode on (impls.base.Backend.deterministic): its cost.
 DETERMINISTIC_MODES: tuple[str, ...] = ("train_deterministic",)
-# modes that change the process they run in: each of their jobs runs in a fresh process of its own
-APART_MODES: tuple[str, ...] = LAST_STEP_MODES + DETERMINISTIC_MODES
+# One time step at a time (RecurrentModel.step), the state carried between calls, as streaming code runs: each
+# call is timed, the job's seq_len steps in all; its cold start (create + first step) in a fresh process.
+STREAM_MODES: tuple[str, ...] = ("stream",)
+STREAM_RATE = 100  # steps per second a real-time stream brings (10 ms frames, as in speech)
+# modes that change the process they run in, or time its start: each job runs in a fresh process of its own
+APART_MODES: tuple[str, ...] = LAST_STEP_MODES + DETERMINISTIC_MODES + STREAM_MODES
 ALL_MODES: tuple[str, ...] = MODES + APART_MODES
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
+# a streaming speech model: 2 layers of 256 over 80 filterbank features, stepped 2000 times
+STREAMING = dict(seq_len=2000, batch=1, input_size=80, hidden_size=256, num_layers=2)
 SMALL = dict(seq_len=100, batch=32, input_size=32, hidden_size=128)  # where per-step overhead dominates
 # a speech encoder (stefbraun's rnn_benchmarks, CTC setting): 4 bidirectional layers of 320, 123 inputs
 SPEECH = dict(seq_len=1000, batch=32, input_size=123, hidden_size=320, num_layers=4, bidirectional=True)
@@ -85,13 +91,14 @@ class Workload:
 
 
 def flops(w: Workload) -> float:
-    """Matmul FLOPs of one call: 2*T*B*G*H*(I_k + H) per layer and direction forward; a train step is ~3x
-    that."""
+    """Matmul FLOPs of one call: 2*T*B*G*H*(I_k + H) per layer and direction forward (a streaming call is
+    one step: T = 1); a train step is ~3x that."""
     g, directions = GATES[w.cell], 2 if w.bidirectional else 1
+    steps = 1 if w.mode in STREAM_MODES else w.seq_len
     total = 0.0
     for k in range(w.num_layers):
         layer_in = w.input_size if k == 0 else directions * w.hidden_size
-        total += directions * 2.0 * w.seq_len * w.batch * g * w.hidden_size * (layer_in + w.hidden_size)
+        total += directions * 2.0 * steps * w.batch * g * w.hidden_size * (layer_in + w.hidden_size)
     return total * (3.0 if w.mode.startswith("train") else 1.0)
 
 

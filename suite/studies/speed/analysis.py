@@ -375,3 +375,27 @@ def fastpath_rows(records: list[dict]) -> list[dict]:
             order.index(row["setting"]) if row["setting"] in order else len(order),
         ),
     )
+
+
+def stream_rows(records: list[dict]) -> list[dict]:
+    """Per implementation, cell, device and batch of the ``stream`` group: per-step latency (p50, p99), the
+    real-time factor at the stream's rate and the cold start, fastest p50 first."""
+    rows = [
+        {
+            "implementation": _name(r),
+            "cell": r["cell"],
+            "device": r.get("device", "cpu"),
+            "batch": r["batch"],
+            "p50_us": 1e6 * r["median_s"],
+            "p99_us": 1e6 * r["p99_s"],
+            "real_time_factor": r["real_time_factor"],
+            "real_time_factor_p99": r["real_time_factor_p99"],
+            "cold_start_ms": 1e3 * r["cold_start_s"],
+            "steps": r.get("rounds"),
+            "path": r.get("path", ""),
+            "unstable": is_unstable(r),
+        }
+        for r in records
+        if r.get("mode") == "stream" and r.get("status") == "ok" and r.get("p99_s") is not None
+    ]
+    return sorted(rows, key=lambda row: (row["batch"], row["cell"], row["device"], row["p50_us"]))

@@ -42,6 +42,7 @@ from suite.studies.speed.analysis import (
     per_step_costs,
     projection_rows,
     seq_slopes,
+    stream_rows,
     subnormal_costs,
 )
 from suite.table import CELL_NAMES
@@ -277,6 +278,7 @@ def section_speed(rep: Report, records: list[dict]) -> None:
         section_lengths(rep, recs)
         section_bidirectional(rep, recs)
         section_fastpath(rep, recs)
+        section_stream(rep, recs)
         slopes = seq_slopes(recs, "median_s")
         if slopes:
             rep.add("Log-log slope of time against T over the sequence sweep (1 = linear):")
@@ -428,6 +430,62 @@ def fastpath_findings(records: list[dict]) -> list[Finding]:
             f"changes: {answer}."
         )
         found.append(Finding(question, text, "speed", sources_of(run), answer))
+    return found
+
+
+def section_stream(rep: Report, records: list[dict]) -> None:
+    """One time step at a time: per-step latency, real-time factor and cold start."""
+    rows = stream_rows(records)
+    if not rows:
+        return
+    r0 = next(r for r in records if r.get("mode") == "stream")
+    rep.add("#### Streaming: one step at a time")
+    rep.add(
+        f"A streaming model ({r0['num_layers']} layers of {r0['hidden_size']}, input {r0['input_size']}) "
+        f"called one time step at a time through `step(x_t, state)` (NumPy in and out, the state carried "
+        f"between calls), {r0['seq_len']} steps each timed on its own, in a fresh process per job. "
+        f"`real_time_factor`: the time per step over the time between steps at {r0['stream_rate']} steps per "
+        "second (10 ms frames; below 1 keeps up), at the median and at the 99th percentile; "
+        "`cold_start_ms`: creating the model and its first step (compilation included; the framework's "
+        "import not)."
+    )
+    shown = [
+        {
+            **r,
+            "p50_us": f"{r['p50_us']:.0f}" + (" (unstable)" if r["unstable"] else ""),
+            "p99_us": f"{r['p99_us']:.0f}",
+            "real_time_factor": f"{r['real_time_factor']:.3f}",
+            "real_time_factor_p99": f"{r['real_time_factor_p99']:.3f}",
+            "cold_start_ms": f"{r['cold_start_ms']:.0f}",
+        }
+        for r in rows
+    ]
+    columns = ["implementation", "cell", "device", "batch", "p50_us", "p99_us", "real_time_factor"]
+    rep.add(md_table(shown, [*columns, "real_time_factor_p99", "cold_start_ms", "path"]))
+
+
+def stream_findings(records: list[dict]) -> list[Finding]:
+    """Per machine and batch of the streaming group: the fastest per step (LSTM) and which do not keep up
+    at the 99th percentile."""
+    found = []
+    for where, recs in by_machine(records).items():
+        run = main_run(recs, "stream")
+        rows = [r for r in stream_rows(run) if r["cell"] == "lstm" and not r["unstable"]]
+        if not rows:
+            continue
+        parts = []
+        for batch in sorted({r["batch"] for r in rows}):
+            of = [r for r in rows if r["batch"] == batch]
+            best = of[0]
+            behind = [r["implementation"] for r in of if r["real_time_factor_p99"] >= 1]
+            parts.append(
+                f"batch {batch}: {best['implementation']} {best['p50_us']:.0f} us per step (p99 "
+                f"{best['p99_us']:.0f} us)"
+                + (f"; behind at p99: {', '.join(behind)}" if behind else "; every one keeps up at p99")
+            )
+        question = f"Fastest LSTM one step at a time (streaming), {where}?"
+        text = f"**{where}**, streaming LSTM through `step`: " + "; ".join(parts) + "."
+        found.append(Finding(question, text, "speed", sources_of(run), "; ".join(parts)))
     return found
 
 
@@ -824,6 +882,7 @@ def findings(results: Results) -> list[Finding]:
         *subnormal_findings(speed, STUDY.measures["speed"]),
         *length_findings(speed),
         *fastpath_findings(speed),
+        *stream_findings(speed),
         *memory_findings(memory, STUDY.measures["memory"]),
     ]
 

@@ -105,3 +105,24 @@ def test_the_fastpath_group_changes_one_setting_at_a_time_the_dtype_included():
     }
     cells = {(w.bidirectional, w.dtype) for w in chosen if w.implementation == "torch-cells"}
     assert (True, "float32") not in cells and (False, "float64") in cells
+
+
+def test_a_streaming_job_counts_one_step_per_call_and_times_each_step():
+    from suite.measurement import measure
+
+    w = Workload("numpy", "gru", "stream", seq_len=40, batch=1, input_size=3, hidden_size=4, num_layers=2)
+    assert flops(w) == 2 * 1 * 1 * 3 * 4 * (3 + 4) + 2 * 1 * 1 * 3 * 4 * (4 + 4)
+    result = measure.speed(w.as_dict(), min_rounds=1, max_rounds=1, budget_s=0.0)
+    assert result["rounds"] == 40 and result["p99_s"] >= result["median_s"] > 0
+    assert result["real_time_factor"] == result["median_s"] * 100 and result["cold_start_s"] > 0
+
+
+def test_the_stepper_carries_the_state_from_call_to_call():
+    import impls
+    from suite.measurement.measure import stepper
+
+    model = impls.create("numpy", "lstm", 3, 4, 1, "float64")
+    x = np.random.default_rng(0).standard_normal((2, 5, 3))
+    step = stepper(model, x)
+    stepped = [step() for _ in range(5)]
+    np.testing.assert_allclose(np.stack(stepped, axis=1), model.forward(x)[0], rtol=1e-12)

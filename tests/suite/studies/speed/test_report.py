@@ -284,3 +284,35 @@ def test_a_setting_that_changes_the_kernel_is_named_with_its_cost_per_flop(tmp_p
     assert "torch lstm with float64: onednn -> aten (4.0x per FLOP)" in text
     (found,) = fastpath_findings(records)
     assert found.answer.startswith("torch lstm with uniform lengths: onednn -> aten (3.0x per FLOP)")
+
+
+def test_streaming_shows_latency_real_time_factor_and_cold_start_and_who_falls_behind(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.report import section_stream, stream_findings
+
+    shape = {"seq_len": 2000, "batch": 1, "input_size": 80, "hidden_size": 256, "num_layers": 2}
+
+    def step(impl, p50, p99, **kw):
+        return speed(
+            impl,
+            impl,
+            p50,
+            group="stream",
+            mode="stream",
+            p99_s=p99,
+            real_time_factor=p50 * 100,
+            real_time_factor_p99=p99 * 100,
+            cold_start_s=0.5,
+            stream_rate=100,
+            rounds=2000,
+            iqr_s=0.0,
+            **{**shape, **kw},
+        )
+
+    records = [step("torch", 0.0002, 0.0004), step("tensorflow", 0.008, 0.012)]
+    rep = Report(tmp_path)
+    section_stream(rep, records)
+    text = "\n".join(rep.parts)
+    assert "| torch | lstm | cpu | 1 | 200 | 400 | 0.020 | 0.040 | 500 |" in text
+    (found,) = stream_findings(records)
+    assert found.answer == "batch 1: torch 200 us per step (p99 400 us); behind at p99: tensorflow"
