@@ -85,6 +85,7 @@ class TensorflowModel(RecurrentModel):
         self._params: dict[str, np.ndarray] = {}
         self._fwd = self.function(self._stack, reduce_retracing=True)
         self._grads = self.function(self._stack_grads, reduce_retracing=True)
+        self._cell_step = self.function(self._cells_step)
 
     def function(self, fn: Callable, **kwargs) -> Callable:
         """``fn`` as a tf.function, compiled by XLA when the class says so."""
@@ -102,6 +103,25 @@ class TensorflowModel(RecurrentModel):
                 x = tf.where(mask[:, :, None], x, tf.zeros_like(x))
             finals += [final[i : i + per_direction] for i in range(0, len(final), per_direction)]
         return x, finals
+
+    def _cells_step(self, x: tf.Tensor, states: list[list[tf.Tensor]]):
+        """One time step through each layer's Keras cell, as streaming code steps a Keras model: (y, the
+        new state of each layer as a list)."""
+        finals = []
+        for layer, state in zip(self.layers, states, strict=True):
+            x, new = layer.cell(x, state)
+            finals.append(new)
+        return x, finals
+
+    def _one_step(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
+        """The cells stepped once in one tf.function. Calling the layers on a one-step sequence runs their
+        while loop over one step: about 10x slower here (8.2 against 0.8 ms, LSTM 2 x 256, batch 1, on a
+        loaded CPU)."""
+        y, finals = self._cell_step(self.put(x[:, 0]), self._states(state))
+        h = np.stack([f[0].numpy() for f in finals])
+        if self.cell == "lstm":
+            return y.numpy(), (h, np.stack([f[1].numpy() for f in finals]))
+        return y.numpy(), h
 
     def _stack_grads(
         self, x: tf.Tensor, states: list[list[tf.Tensor]], grad_y: tf.Tensor, mask: tf.Tensor | None = None
