@@ -175,8 +175,9 @@ def test_forward_and_backward_are_repeated_and_any_bit_that_changes_is_named():
 @pytest.mark.parametrize(
     "name", ["torch", "torch-cells", "torch-hoisted-loop", "tensorflow", "tensorflow-xla", "jax", "jax-flax"]
 )
-def test_lengths_are_checked_against_the_reference_run_sequence_by_sequence(name):
+def test_lengths_are_checked_against_the_reference_run_sequence_by_sequence(name, monkeypatch):
     pytest.importorskip(impls.get(name).requires[-1])
+    monkeypatch.setattr(check, "bidirectional_rows", lambda *args: [])  # their own test, below
     for cell in ("rnn", "lstm", "gru"):
         for dtype in ("float64", "float32"):
             varied = check.check_rows(name, cell, dtype)[2]
@@ -198,7 +199,7 @@ def test_bidirectional_stacks_are_checked_with_and_without_lengths(name):
     pytest.importorskip(impls.get(name).requires[-1])
     for cell in ("rnn", "lstm", "gru"):
         for dtype in ("float64", "float32"):
-            for row in check.check_rows(name, cell, dtype)[3:]:
+            for row in check.bidirectional_rows(name, cell, dtype, "cpu", check.Shape(), 0, True):
                 assert row["status"] == "pass", (
                     cell,
                     dtype,
