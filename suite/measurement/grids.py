@@ -117,6 +117,7 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "fastrnns": ([FASTRNNS], MODES),
             "seq_sweep": (_sweep(400), ("train",)),
             "lengths": (_LENGTHS, ("forward",)),
+            "bidirectional": (_bidirectional(200), ("forward",)),
         },
     },
     "full": {

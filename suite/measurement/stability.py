@@ -30,6 +30,13 @@ def assess(samples: Sequence[float]) -> dict[str, float | bool]:
     return {"rel_iqr": rel_iqr, "drift": drift, "unstable": rel_iqr > MAX_REL_IQR or drift > MAX_DRIFT}
 
 
+def assess_latencies(samples: Sequence[float]) -> dict[str, float | bool]:
+    """:func:`assess` for a latency distribution (each step of a stream timed): its spread is the
+    measurement (p50 against p99), not noise, so only a drift between its halves makes it unstable."""
+    found = assess(samples)
+    return {**found, "unstable": found["drift"] > MAX_DRIFT}
+
+
 def is_unstable(record: Mapping) -> bool:
     """Whether a speed record's timing is unstable: as it says, or judged from its rounds (records written
     before timings were judged)."""

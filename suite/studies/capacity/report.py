@@ -469,6 +469,11 @@ def anchor_findings(records: list[dict]) -> list[Finding]:
         return []
     parts = [
         f"{r['task']} {CELL_NAMES[r['cell']]} {r['init']} T={r['T']}: {r['solved']}/{r['seeds']}"
+        + (
+            f" ({r['below_baseline']}/{r['seeds']} below the memoryless baseline)"
+            if not r["solved"] and r.get("below_baseline")
+            else ""
+        )
         for r in table
     ]
     text = (

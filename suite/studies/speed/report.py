@@ -376,7 +376,8 @@ def section_fastpath(rep: Report, records: list[dict]) -> None:
         f"{r0['hidden_size']}, forward), each setting changed alone: sequences of different lengths (uniform "
         "in [T/2, T], through the framework's own mechanism), both directions, two layers, float64. `path`: "
         "the kernel as the framework itself reports it (PyTorch's profiler op names, the traced Keras graph, "
-        "the XLA backend) and the mechanism; `kernel_changed`: it is not the kernel the shape runs as it is, "
+        "the XLA backend; TensorFlow's `+onednn` is read from its settings: its oneDNN ops cover float32 on "
+        "the CPU) and the mechanism; `kernel_changed`: it is not the kernel the shape runs as it is, "
         "and nothing warned. `work_time_x`: time per unit of nominal work (FLOPs, the padding counted) "
         "against the shape as it is: 2 = twice as long per FLOP. Dropout is not in the adapter interface "
         "(it would change the function the check proves), and right-padding is the only mask placement it "
@@ -679,13 +680,59 @@ def section_memory(rep: Report, records: list[dict]) -> None:
             }
             for r in point
         ]
-        rep.add(f"fastrnns point on {device}:")
         columns = ["implementation", "cell", "mode", "peak_MiB", "first_call_MiB", "analytic_MiB"]
-        rep.add(md_table(rows, columns))
+        if rows:
+            rep.add(f"fastrnns point on {device}:")
+            rep.add(md_table(rows, columns))
+        _memory_variants(rep, recs)
         slopes = seq_slopes(recs, "peak_bytes")
         if slopes:
             rep.add("Log-log slope of peak memory against T:")
             rep.add(md_table(slopes, ["implementation", "cell", "mode", "T", "slope"]))
+
+
+def _memory_variants(rep: Report, records: list[dict]) -> None:
+    """Peak memory with sequences of different lengths and with both directions, each beside the same
+    batch run to T (``vs_padded``)."""
+    ok = [r for r in records if r.get("group") in ("lengths", "bidirectional") and r.get("status") == "ok"]
+    if not ok:
+        return
+
+    def shape(r: dict) -> tuple:
+        return (
+            r["implementation"],
+            r["cell"],
+            r["seq_len"],
+            r["batch"],
+            r.get("num_layers", 1),
+            r["hidden_size"],
+        )
+
+    padded = {(*shape(r), r.get("bidirectional", False)): r for r in ok if not r.get("lengths")}
+    rows = []
+    for r in ok:
+        twin = padded.get((*shape(r), r.get("bidirectional", False))) if r.get("lengths") else None
+        rows.append(
+            {
+                **r,
+                "shape": f"T={r['seq_len']}, B{r['batch']}, I{r['input_size']}, H{r['hidden_size']} x "
+                f"{r.get('num_layers', 1)}" + (", bidirectional" if r.get("bidirectional") else ""),
+                "lengths": r.get("lengths") or "to T",
+                "peak_MiB": r["peak_bytes"] / 2**20,
+                "analytic_MiB": r["analytic_bytes"] / 2**20,
+                # under a MiB the allocator kept the warm-up's memory: a ratio of two such peaks says nothing
+                "vs_padded": f"{r['peak_bytes'] / twin['peak_bytes']:.2f}"
+                if twin and twin["peak_bytes"] >= 2**20
+                else None,
+            }
+        )
+    rep.add(
+        "Sequences of different lengths and both directions (forward): each length-aware peak beside the "
+        "same batch run to T (`vs_padded`; the analytic size counts the padded batch; `-` where the padded "
+        "peak is under a MiB, the allocator having kept the warm-up's memory)."
+    )
+    columns = ["implementation", "cell", "shape", "lengths", "peak_MiB", "analytic_MiB", "vs_padded", "path"]
+    rep.add(md_table(sorted(rows, key=lambda r: (r["shape"], r["implementation"], r["cell"])), columns))
 
 
 def section_machines(rep: Report, speed: list[dict], memory: list[dict]) -> None:

@@ -133,3 +133,10 @@ def test_a_gpu_jobs_device_timing_sits_beside_its_wall_clock_and_never_loses_it(
     failed = gpu_timing(Backend(fail=True), lambda: None, 7)
     assert failed["device_timing"] == "failed: RuntimeError: CUPTI is busy" and "kernel_s" not in failed
     assert gpu_timing(None, lambda: None, 7)["device_timing"] == "no backend for this framework"
+
+
+def test_a_latency_distribution_is_judged_by_its_drift_not_its_spread():
+    spread = [0.001, 0.003] * 50  # a wide but steady distribution: the p50 and p99 are the measurement
+    assert stability.assess(spread)["unstable"] and not stability.assess_latencies(spread)["unstable"]
+    drifting = [0.001] * 50 + [0.002] * 50
+    assert stability.assess_latencies(drifting)["unstable"]

@@ -316,3 +316,32 @@ def test_streaming_shows_latency_real_time_factor_and_cold_start_and_who_falls_b
     assert "| torch | lstm | cpu | 1 | 200 | 400 | 0.020 | 0.040 | 500 |" in text
     (found,) = stream_findings(records)
     assert found.answer == "batch 1: torch 200 us per step (p99 400 us); behind at p99: tensorflow"
+
+
+def test_memory_with_lengths_is_set_against_the_padded_batch_unless_the_peak_is_too_small_to_read(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.report import _memory_variants
+
+    def mem(impl, mib, lengths="", **kw):
+        shape = {"seq_len": 400, "batch": 32, "input_size": 128, "hidden_size": 256, "num_layers": 1}
+        return {
+            "kind": "memory",
+            "status": "ok",
+            "implementation": impl,
+            "cell": "lstm",
+            "group": "lengths",
+            "peak_bytes": int(mib * 2**20),
+            "analytic_bytes": 2**20,
+            "lengths": lengths,
+            "path": "p",
+            **shape,
+            **kw,
+        }
+
+    rep = Report(tmp_path)
+    _memory_variants(
+        rep, [mem("torch", 32), mem("torch", 48, "uniform"), mem("tf", 0.01), mem("tf", 0.2, "uniform")]
+    )
+    text = "\n".join(rep.parts)
+    assert "| torch | lstm | T=400, B32, I128, H256 x 1 | uniform | 48 | 1 | 1.50 | p |" in text
+    assert "| tf | lstm | T=400, B32, I128, H256 x 1 | uniform | 0.2 | 1 | - | p |" in text
