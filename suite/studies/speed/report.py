@@ -843,7 +843,8 @@ def fastrnns_point(records: list[dict], device: str, group: str = "fastrnns") ->
     point = [r for r in ok_records(records) if r.get("group") == group and r["device"] == device]
     if not point:
         return None
-    groups = [f"{c} {m}" for c in CELLS for m in ("forward", "train")]
+    measured = {r["cell"] for r in point}
+    groups = [f"{c} {m}" for c in CELLS if c in measured for m in ("forward", "train")]
     series = implementations(point)
 
     def values(field: str, scale: float = 1.0) -> dict[tuple[str, str], list[float | None]]:
