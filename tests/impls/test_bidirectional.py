@@ -72,18 +72,3 @@ def test_bad_directions_are_clear_errors():
         model.forward(X, np.zeros((1, 3, 3)))
     with pytest.raises(impls.UnsupportedError, match="train a unidirectional stack"):
         model.trainer(TrainConfig())
-
-
-@pytest.mark.parametrize("name", [n for n in impls.registry.names() if not impls.get(n).plugin])
-def test_the_registry_declares_what_each_class_does_with_directions(name):
-    declared = impls.get(name)
-    if not declared.installed():
-        pytest.skip(f"{name} is not installed")
-    try:
-        cls = impls.model_class(name)
-    except ImportError as e:  # e.g. CuPy without a CUDA driver
-        pytest.skip(str(e))
-    takes = cls.takes_bidirectional
-    if isinstance(takes, property):  # decided per model (a JAX plugin's own stack runs one direction)
-        takes = True
-    assert declared.takes_bidirectional == takes

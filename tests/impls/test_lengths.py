@@ -45,8 +45,9 @@ def test_bad_lengths_are_clear_errors(lengths, error, message):
         model.backward(X, np.ones((3, 6, 3), "float32"), lengths=lengths)
 
 
+@pytest.mark.parametrize("flag", ["takes_lengths", "takes_bidirectional"])
 @pytest.mark.parametrize("name", [n for n in impls.registry.names() if not impls.get(n).plugin])
-def test_the_registry_declares_what_each_class_does_with_lengths(name):
+def test_the_registry_declares_what_each_class_does_with_lengths_and_directions(name, flag):
     declared = impls.get(name)
     if not declared.installed():
         pytest.skip(f"{name} is not installed")
@@ -54,9 +55,9 @@ def test_the_registry_declares_what_each_class_does_with_lengths(name):
         cls = impls.model_class(name)
     except ImportError as e:  # e.g. CuPy without a CUDA driver
         pytest.skip(str(e))
-    takes = cls.takes_lengths
+    takes = getattr(cls, flag)
     if isinstance(
         takes, property
-    ):  # decided per model (a JAX plugin's own stack takes none): the built-ins do
+    ):  # decided per model (a JAX plugin's own stack takes neither): built-ins do
         takes = True
-    assert declared.takes_lengths == takes
+    assert getattr(declared, flag) == takes

@@ -113,20 +113,11 @@ def check_rows(
     stack's function without and with them. A device the implementation cannot see, or a cell, dtype,
     lengths or direction it does not declare, gives ``skip`` rows with the reason; an exception ``error``
     rows (one broken implementation must not hide the others)."""
-    framework = impls.get(implementation).framework
-    base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
-    both = [{**base, "test": test} for test in TESTS]
+    both = _rows(implementation, cell, dtype, device, TESTS)
     try:
-        model = impls.create(
-            implementation, cell, shape.input_size, shape.hidden_size, shape.num_layers, dtype, device
-        )
-        drawn = check_weights.draw(cell, shape.input_size, shape.hidden_size, shape.num_layers, seed)
-        loaded = check_weights.rounded(drawn, dtype)
-        model.set_params(loaded)
-    except (impls.DeviceUnavailableError, impls.UnsupportedError) as e:
-        return [{**row, "status": "skip", "message": str(e)} for row in both]
+        model, loaded = _loaded(implementation, cell, dtype, device, shape, seed)
     except Exception as e:
-        return [{**row, "status": "error", "message": f"{type(e).__name__}: {e}"} for row in both]
+        return _failed(both, e)
     function = _guarded(both[0], lambda: function_row(model, loaded, shape, seed))
     round_trip = _guarded(both[1], lambda: round_trip_row(model, loaded))  # after the function ran
     if model.takes_lengths:
@@ -144,29 +135,13 @@ def bidirectional_rows(
     """The ``bidirectional`` and ``bidirectional_lengths`` rows: a bidirectional stack on weights the check
     draws for both directions, against the reference's (a reverse direction runs each sequence backwards
     from its own end)."""
-    framework = impls.get(implementation).framework
-    base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
-    rows_ = [{**base, "test": test} for test in TESTS[3:]]
+    rows_ = _rows(implementation, cell, dtype, device, TESTS[3:])
     if not impls.get(implementation).takes_bidirectional:
         return [{**r, "status": "skip", "message": f"{implementation} is not bidirectional"} for r in rows_]
     try:
-        model = impls.create(
-            implementation,
-            cell,
-            shape.input_size,
-            shape.hidden_size,
-            shape.num_layers,
-            dtype,
-            device,
-            bidirectional=True,
-        )
-        drawn = check_weights.draw(cell, shape.input_size, shape.hidden_size, shape.num_layers, seed, True)
-        loaded = check_weights.rounded(drawn, dtype)
-        model.set_params(loaded)
-    except (impls.DeviceUnavailableError, impls.UnsupportedError) as e:
-        return [{**row, "status": "skip", "message": str(e)} for row in rows_]
+        model, loaded = _loaded(implementation, cell, dtype, device, shape, seed, bidirectional=True)
     except Exception as e:
-        return [{**row, "status": "error", "message": f"{type(e).__name__}: {e}"} for row in rows_]
+        return _failed(rows_, e)
     out = [{**rows_[0], **_guarded(rows_[0], lambda: function_row(model, loaded, shape, seed))}]
     if takes_lengths:
         lengths = check_lengths(shape)
@@ -178,6 +153,48 @@ def bidirectional_rows(
             {**rows_[1], "status": "skip", "message": f"{implementation} does not take sequence lengths"}
         )
     return out
+
+
+def _rows(implementation: str, cell: str, dtype: str, device: str, tests: Iterable[str]) -> list[dict]:
+    framework = impls.get(implementation).framework
+    base = dict(implementation=implementation, framework=framework, cell=cell, dtype=dtype, device=device)
+    return [{**base, "test": test} for test in tests]
+
+
+def _loaded(
+    implementation: str,
+    cell: str,
+    dtype: str,
+    device: str,
+    shape: Shape,
+    seed: int,
+    bidirectional: bool = False,
+) -> tuple[impls.RecurrentModel, dict[str, np.ndarray]]:
+    """A stack of the check's shape holding the weights the check draws (rounded to ``dtype``), and those."""
+    model = impls.create(
+        implementation,
+        cell,
+        shape.input_size,
+        shape.hidden_size,
+        shape.num_layers,
+        dtype,
+        device,
+        bidirectional=bidirectional,
+    )
+    drawn = check_weights.draw(
+        cell, shape.input_size, shape.hidden_size, shape.num_layers, seed, bidirectional
+    )
+    loaded = check_weights.rounded(drawn, dtype)
+    model.set_params(loaded)
+    return model, loaded
+
+
+def _failed(rows: list[dict], e: Exception) -> list[dict]:
+    """Rows whose model could not be built: ``skip`` for a device, cell, dtype or direction it does not
+    declare (with the reason), ``error`` for anything else."""
+    if isinstance(e, (impls.DeviceUnavailableError, impls.UnsupportedError)):
+        return [{**row, "status": "skip", "message": str(e)} for row in rows]
+    return [{**row, "status": "error", "message": f"{type(e).__name__}: {e}"} for row in rows]
 
 
 def _guarded(row: dict, compute: Callable[[], dict]) -> dict:
