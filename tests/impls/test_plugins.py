@@ -73,7 +73,7 @@ def test_a_plugin_that_scales_a_weight_on_loading_fails_both_tests(numpy_site):
         f"{cell} {dtype} {test}"
         for cell in ("rnn", "lstm", "gru")
         for dtype in ("float32", "float64")
-        for test in ("function", "round trip", "lengths")
+        for test in ("function", "round trip", "lengths", "bidirectional", "bidirectional lengths")
     )
     assert (
         "fail: fool-scale gru float32 round trip: get_params is not what was set: weight_hh_l" in out.stdout
@@ -83,14 +83,11 @@ def test_a_plugin_that_scales_a_weight_on_loading_fails_both_tests(numpy_site):
 def test_a_plugin_that_drops_b_hn_and_reports_zero_fails_both_tests(numpy_site):
     out = run(numpy_site, "-m", "suite", "check", "--impls", "fool-drop-bhn", "--cells", "gru")
     assert out.returncode == 1, out.stdout + out.stderr
-    assert _failures(out) == [
-        "gru float32 function",
-        "gru float32 lengths",
-        "gru float32 round trip",
-        "gru float64 function",
-        "gru float64 lengths",
-        "gru float64 round trip",
-    ]
+    assert _failures(out) == sorted(
+        f"gru {dtype} {test}"
+        for dtype in ("float32", "float64")
+        for test in ("function", "round trip", "lengths", "bidirectional", "bidirectional lengths")
+    )
     assert "get_params is not what was set: bias_hh_l" in out.stdout
 
 
@@ -98,13 +95,12 @@ def test_a_plugin_that_swaps_gates_and_swaps_them_back_fails_the_function(numpy_
     """Its get_params returns exactly what was set: only the function shows the bug."""
     out = run(numpy_site, "-m", "suite", "check", "--impls", "fool-swap-gates", "--cells", "lstm")
     assert out.returncode == 1, out.stdout + out.stderr
-    assert _failures(out) == [  # the lengths rows compute the same function
-        "lstm float32 function",
-        "lstm float32 lengths",
-        "lstm float64 function",
-        "lstm float64 lengths",
-    ]
-    assert "4 failed" in out.stdout
+    assert _failures(out) == sorted(  # the lengths and bidirectional rows compute the same function
+        f"lstm {dtype} {test}"
+        for dtype in ("float32", "float64")
+        for test in ("function", "lengths", "bidirectional", "bidirectional lengths")
+    )
+    assert "8 failed" in out.stdout
 
 
 def test_an_honest_numpy_plugin_passes(numpy_site):
@@ -155,17 +151,10 @@ def test_the_readme_plugin_passes_the_check(monkeypatch):
     )
     monkeypatch.setattr(registry, "registry", lambda: found)
     rows, _ = check.run(["my-gru"], ["gru", "lstm"], ["float64", "float32"])
+    skipped = ("lengths", "bidirectional", "bidirectional_lengths")  # its own stack takes neither
     assert [(r["cell"], r["dtype"], r["test"], r["status"]) for r in rows] == [
-        ("gru", "float64", "function", "pass"),
-        ("gru", "float64", "round_trip", "pass"),
-        ("gru", "float64", "lengths", "skip"),  # its own stack takes no lengths
-        ("gru", "float32", "function", "pass"),
-        ("gru", "float32", "round_trip", "pass"),
-        ("gru", "float32", "lengths", "skip"),
-        ("lstm", "float64", "function", "skip"),
-        ("lstm", "float64", "round_trip", "skip"),
-        ("lstm", "float64", "lengths", "skip"),
-        ("lstm", "float32", "function", "skip"),
-        ("lstm", "float32", "round_trip", "skip"),
-        ("lstm", "float32", "lengths", "skip"),
+        (cell, dtype, test, "pass" if cell == "gru" and test not in skipped else "skip")
+        for cell in ("gru", "lstm")
+        for dtype in ("float64", "float32")
+        for test in check.TESTS
     ]
