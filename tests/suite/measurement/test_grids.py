@@ -19,9 +19,9 @@ def test_every_grid_holds_the_fastrnns_point_for_every_framework_and_cell(profil
     assert longest == (400 if profile == "quick" else 1600)
 
 
-def test_quick_memory_keeps_the_fastrnns_point_the_sweeps_train_step_and_the_lengths_batch():
+def test_quick_memory_keeps_the_fastrnns_point_the_sweeps_train_step_the_lengths_and_both_directions():
     ws = profiles.workloads("quick", "memory", ["numpy"], ["lstm"])
-    assert {w.group for w in ws} == {"fastrnns", "seq_sweep", "lengths"}
+    assert {w.group for w in ws} == {"fastrnns", "seq_sweep", "lengths", "bidirectional"}
     assert [w.lengths for w in ws if w.group == "lengths"] == ["", "uniform", "skewed"]
     assert not [
         w for w in profiles.workloads("quick", "speed", ["jax-cudnn"], ["lstm"], device="gpu") if w.lengths

@@ -18,22 +18,17 @@ def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
     code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "gru,rnn", "--json", str(path))
     assert code == 0
     records = read_records(path)
-    # numpy float32 rows for two cells (the function and the round trip), plus the finite-difference rows of
-    # the float64 reference
+    # numpy float32 rows for two cells (each of the check's tests), plus the finite-difference rows of the
+    # float64 reference
     assert [(r["cell"], r["dtype"], r["test"]) for r in records] == [
-        ("gru", "float32", "function"),
-        ("gru", "float32", "round_trip"),
-        ("gru", "float32", "lengths"),
-        ("rnn", "float32", "function"),
-        ("rnn", "float32", "round_trip"),
-        ("rnn", "float32", "lengths"),
+        *((cell, "float32", test) for cell in ("gru", "rnn") for test in check.TESTS),
         ("gru", "float64", "finite_differences"),
         ("rnn", "float64", "finite_differences"),
     ]
     assert all(r["kind"] == "check" and r["status"] == "pass" for r in records)
     assert records[0]["weights"]["seed"] == 0 and records[1]["errors"]["weight_hh_l1"] == 0.0
     assert {"git_commit", "date", "cpu", "versions"} <= set(records[0]["environment"])
-    assert "8 passed, 0 failed" in out
+    assert "12 passed, 0 failed" in out
 
 
 def test_a_failure_gives_exit_code_1(capsys, monkeypatch):
@@ -54,9 +49,10 @@ def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monk
     monkeypatch.setattr(impls, "create", create)
     code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "rnn,gru")
     assert code == 1
-    # the three tests of both cells
-    assert out.count("error: numpy") == 6 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
-    assert "2 passed, 6 failed" in out  # the finite-difference rows still ran
+    # the five tests of both cells
+    assert out.count("error: numpy") == 10 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
+    assert "error: numpy gru float32 bidirectional lengths: RuntimeError: boom" in out
+    assert "2 passed, 10 failed" in out  # the finite-difference rows still ran
 
 
 @pytest.mark.parametrize(
