@@ -194,7 +194,7 @@ def main(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: finished jobs (those that were in flight included) are kept in {path}; "
+            f"\ninterrupted: every finished job is kept in {path}; "
             "run the same command to resume",
             file=sys.stderr,
         )
