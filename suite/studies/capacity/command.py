@@ -194,8 +194,7 @@ def main(args: argparse.Namespace) -> int:
             )
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted: every finished job is kept in {path}; "
-            "run the same command to resume",
+            f"\ninterrupted: every finished job is kept in {path}; run the same command to resume",
             file=sys.stderr,
         )
         return 130

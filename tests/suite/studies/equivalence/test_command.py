@@ -50,7 +50,8 @@ def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monk
     code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "rnn,gru")
     assert code == 1
     # the five tests of both cells
-    assert out.count("error: numpy") == 10 and "error: numpy rnn float32 round trip: RuntimeError: boom" in out
+    assert out.count("error: numpy") == 10
+    assert "error: numpy rnn float32 round trip: RuntimeError: boom" in out
     assert "error: numpy gru float32 bidirectional lengths: RuntimeError: boom" in out
     assert "2 passed, 10 failed" in out  # the finite-difference rows still ran
 
