@@ -58,6 +58,7 @@ def test_the_gpu_command_runs_every_gpu_step_on_the_gpu_one_implementation_a_uni
         "results/gradients-gpu.json",
         "results/memory-gpu-quick.json",
         "results/speed-gpu-quick.json",
+        "results/speed-gpu-variants.json",
     ]
     some = gpu_plan.units(gpu.GPU_STEPS, ["torch"], "r", 1.0, ("capacity", "gradients"))
     assert [u.step for u in some] == ["gradients", "capacity"]  # the order of value

@@ -58,8 +58,10 @@ def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
             if varied:
                 bad = sorted({f"{r['implementation']} {r['cell']}" for r in varied if r["status"] != "pass"})
                 took = sorted({r["implementation"] for r in varied})
-                text += f" {what}: {len(took)} implementations" + (
-                    f", failing {', '.join(bad)}." if bad else ", all agreeing."
+                text += (
+                    " "
+                    + what.format(n=len(took))
+                    + (f", failing {', '.join(bad)}." if bad else ", all agreeing.")
                 )
         if older:
             text += (
@@ -92,9 +94,9 @@ def _repeatability(function_rows: list[dict]) -> str:
 MEASURED_TESTS = ("tf32", "growth")  # rows that report an error, not agreement
 # the function again on variants of the input or the stack, each with its own section
 VARIANTS = {
-    "lengths": "With sequences of different lengths in a batch",
-    "bidirectional": "Bidirectional",
-    "bidirectional_lengths": "Bidirectional with sequences of different lengths",
+    "lengths": "With sequences of different lengths in a batch: {n} implementations take them",
+    "bidirectional": "Both directions: {n} implementations build them",
+    "bidirectional_lengths": "Both directions with sequences of different lengths: {n} implementations",
 }
 
 
