@@ -383,11 +383,14 @@ class JaxRuns(training.Runs):
         lengths: list[np.ndarray] | None = None,
     ) -> list[float]:
         self._check_batches(xs, targets)
-        lengths = lengths or [None] * len(self)
-        for k, (trainer, x, target) in enumerate(zip(self.trainers, xs, targets, strict=True)):
+        checked = []  # the caller's list is left as it was given
+        for trainer, x, target, n in zip(
+            self.trainers, xs, targets, lengths or [None] * len(self), strict=True
+        ):
             trainer.model._check_inputs(x, None)
             trainer._check_target(x, target)
-            lengths[k] = trainer._lengths(x, lengths[k])
+            checked.append(trainer._lengths(x, n))
+        lengths = checked
         if len({n is None for n in lengths}) > 1:
             raise ValueError("runs trained together either all have lengths or none has")
         stacked = None if lengths[0] is None else self._model.put(np.stack(lengths))
