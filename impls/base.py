@@ -290,6 +290,11 @@ class RecurrentModel(ABC):
     def _train_together(cls, trainers: list[Trainer]) -> Runs:
         return Runs(trainers)
 
+    # gradients and training: an inference runtime (ONNX Runtime, OpenVINO) runs forward and step only
+    differentiable: bool = True
+    # whether get_params reads the weights back from the framework (a runtime's compiled graph holds them
+    # where they cannot be read: it returns a copy of what was set)
+    params_readable: bool = True
     # sequences of different lengths in one batch: implementations that take them set this and define
     # _forward_lengths and _backward_lengths with their framework's own mechanism
     takes_lengths: bool = False

@@ -19,7 +19,7 @@ from functools import cache
 
 from impls.layout import CELLS, DTYPES
 
-FRAMEWORKS: tuple[str, ...] = ("numpy", "torch", "tensorflow", "jax")
+FRAMEWORKS: tuple[str, ...] = ("numpy", "torch", "tensorflow", "jax", "onnxruntime", "openvino")
 DEVICES: tuple[str, ...] = ("cpu", "gpu")
 ENTRY_POINT_GROUP = "rnnbench.impls"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # works on the command line and in file names
@@ -54,6 +54,8 @@ class Implementation:
     takes_lengths: bool = True
     # whether it builds both directions, ``bidirectional=True`` (RecurrentModel.takes_bidirectional)
     takes_bidirectional: bool = False
+    # gradients and training (RecurrentModel.differentiable): False for an inference runtime
+    differentiable: bool = True
 
     def installed(self) -> bool:
         """Whether every package it needs can be imported (checked without importing them)."""
@@ -244,6 +246,34 @@ _BUILTIN = (
         "an eager loop, the input projection in one matmul before it (torch-cells projects in each step)",
         variant=3,
     ),
+    Implementation(
+        "onnxruntime",
+        "onnxruntime",
+        "impls.onnxruntime_adapter:OnnxRuntimeModel",
+        ("onnxruntime", "onnx", "torch"),
+        "onnx",
+        "the nn layer exported by torch.onnx (a fused ONNX RNN / LSTM / GRU node per layer), run by ONNX "
+        "Runtime's CPU provider: forward and step only",
+        dtypes=("float32",),
+        devices=("cpu",),
+        takes_lengths=False,
+        takes_bidirectional=True,
+        differentiable=False,
+    ),
+    Implementation(
+        "openvino",
+        "openvino",
+        "impls.openvino_adapter:OpenVinoModel",
+        ("openvino", "onnx", "torch"),
+        "openvino",
+        "the same ONNX export read and compiled by OpenVINO's CPU plugin (float32 pinned): forward and step "
+        "only",
+        dtypes=("float32",),
+        devices=("cpu",),
+        takes_lengths=False,
+        takes_bidirectional=True,
+        differentiable=False,
+    ),
 )
 
 
@@ -281,6 +311,7 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint, taken: set[str]) -> Imp
             plugin=ep.dist.name if ep.dist else ep.name,
             takes_lengths=getattr(cls, "takes_lengths", False) is True,  # a property decides per model: no
             takes_bidirectional=getattr(cls, "takes_bidirectional", False) is True,
+            differentiable=getattr(cls, "differentiable", True) is not False,
         )
     except Exception as e:
         warnings.warn(f"{where}: bad declared capabilities: {e}", stacklevel=3)

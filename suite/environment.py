@@ -22,6 +22,9 @@ _PACKAGES = (
     "jax",
     "jaxlib",
     "flax",
+    "onnx",
+    "onnxruntime",
+    "openvino",
     "cupy-cuda12x",
     "cupy-cuda13x",
 )

@@ -35,9 +35,22 @@ def parse_ints(value: str, flag: str) -> list[int]:
         raise UsageError(f"{flag} must be comma-separated integers, got {value!r}") from None
 
 
-def implementations_arg(args: argparse.Namespace) -> list[str]:
+def implementations_arg(args: argparse.Namespace, gradients: bool = False) -> list[str]:
     """The implementations the selection flags name: ``--impls`` (those), ``--frameworks`` (every
-    installed implementation of those frameworks) or neither (every installed one). Each must be installed."""
+    installed implementation of those frameworks) or neither (every installed one). Each must be installed;
+    with ``gradients`` (a study that trains or differentiates), an inference runtime named with ``--impls``
+    is refused and one selected otherwise left out."""
+    names = _selected(args)
+    runtimes = [n for n in names if not impls.get(n).differentiable]
+    if gradients and runtimes:
+        if args.impls is not None:
+            raise UsageError(f"{', '.join(runtimes)} computes no gradients (an inference runtime)")
+        print(f"left out, inference runtimes (no gradients): {', '.join(runtimes)}", file=sys.stderr)
+        names = [n for n in names if n not in runtimes]
+    return names
+
+
+def _selected(args: argparse.Namespace) -> list[str]:
     if args.impls is not None and args.frameworks is not None:
         raise UsageError("give --impls or --frameworks, not both")
     installed = impls.available()

@@ -4,9 +4,9 @@ import impls
 import impls.registry
 
 
-def framework_params(names=None, device="cpu"):
+def framework_params(names=None, device="cpu", gradients=False):
     """pytest params, one per implementation (default: every registered one), skipped where it is not
-    installed or does not declare ``device``."""
+    installed or does not declare ``device`` (or, with ``gradients``, computes none: an inference runtime)."""
     installed = impls.available()
 
     def skip(name):
@@ -14,9 +14,16 @@ def framework_params(names=None, device="cpu"):
             return pytest.mark.skip(reason=f"{name} not installed")
         if device not in impls.get(name).devices:
             return pytest.mark.skip(reason=f"{name} does not run on the {device}")
+        if gradients and not impls.get(name).differentiable:
+            return pytest.mark.skip(reason=f"{name} computes no gradients (an inference runtime)")
         return ()
 
     return [pytest.param(f, marks=skip(f)) for f in (names if names is not None else impls.registry.names())]
+
+
+def widest_dtype(name: str) -> str:
+    """float64 where the implementation declares it (the 1e-12 tests), else float32."""
+    return "float64" if "float64" in impls.get(name).dtypes else "float32"
 
 
 def pytest_addoption(parser):

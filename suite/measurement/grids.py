@@ -10,6 +10,7 @@ from impls import registry
 from suite.measurement.workloads import (
     DETERMINISTIC_MODES,
     FASTRNNS,
+    INFERENCE_MODES,
     LAST_STEP_MODES,
     MODES,
     SMALL,
@@ -179,4 +180,5 @@ def workloads(
         for c in cells
         if impl.unsupported(c, shape.get("dtype", dtype), device) is None
         for m in modes
+        if impl.differentiable or m in INFERENCE_MODES
     ]

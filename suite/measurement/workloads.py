@@ -21,6 +21,8 @@ STREAM_RATE = 100  # steps per second a real-time stream brings (10 ms frames, a
 # modes that change the process they run in, or time its start: each job runs in a fresh process of its own
 APART_MODES: tuple[str, ...] = LAST_STEP_MODES + DETERMINISTIC_MODES + STREAM_MODES
 ALL_MODES: tuple[str, ...] = MODES + APART_MODES
+# modes without gradients: all an inference runtime (RecurrentModel.differentiable False) runs
+INFERENCE_MODES: tuple[str, ...] = ("forward",) + STREAM_MODES
 FASTRNNS = dict(seq_len=100, batch=64, input_size=512, hidden_size=512)
 # a streaming speech model: 2 layers of 256 over 80 filterbank features, stepped 2000 times
 STREAMING = dict(seq_len=2000, batch=1, input_size=80, hidden_size=256, num_layers=2)

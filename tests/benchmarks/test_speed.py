@@ -6,7 +6,7 @@ import pytest
 
 import impls
 from suite.measurement import measure
-from suite.measurement.workloads import FASTRNNS, MODES, Workload, flops
+from suite.measurement.workloads import FASTRNNS, INFERENCE_MODES, MODES, Workload, flops
 from suite.records import derived
 from tests.conftest import framework_params
 
@@ -31,6 +31,8 @@ def test_speed(benchmark, framework, cell, mode, size, thread_settings, gemm_pea
     if benchmark.disabled and size == "fastrnns" and framework not in impls.FRAMEWORKS:
         pytest.skip("smoke run (plain pytest): variants at the small size only")
     impl = impls.get(framework)
+    if not impl.differentiable and mode not in INFERENCE_MODES:
+        pytest.skip(f"{framework} computes no gradients (an inference runtime)")
     w = Workload(
         framework=impl.framework, implementation=framework, cell=cell, mode=mode, group=size, **SIZES[size]
     )

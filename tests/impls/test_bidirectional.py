@@ -6,7 +6,7 @@ import pytest
 import impls
 from impls.layout import init_params, layer_params
 from impls.training import TrainConfig
-from tests.conftest import framework_params
+from tests.conftest import framework_params, widest_dtype
 
 X = np.random.default_rng(0).standard_normal((3, 6, 2))
 LENGTHS = np.array([6, 2, 4])
@@ -27,16 +27,18 @@ def test_an_implementation_builds_both_directions_or_says_it_does_not(name):
         with pytest.raises(impls.UnsupportedError, match="is not bidirectional"):
             impls.create(name, "gru", 2, 3, 1, "float64", bidirectional=True)
         return
-    model = impls.create(name, "gru", 2, 3, 1, "float64", bidirectional=True)
-    params = init_params("gru", 2, 3, 1, "float64", seed=5, bidirectional=True)
+    dtype = widest_dtype(name)
+    tol = {"rtol": 1e-10, "atol": 1e-12} if dtype == "float64" else {"rtol": 1e-5, "atol": 1e-6}
+    model = impls.create(name, "gru", 2, 3, 1, dtype, bidirectional=True)
+    params = init_params("gru", 2, 3, 1, dtype, seed=5, bidirectional=True)
     model.set_params(params)
     assert sorted(model.get_params()) == sorted(params) and "weight_ih_l0_reverse" in params
-    y, h = model.forward(X)
+    y, h = model.forward(X.astype(dtype))
     assert y.shape == (3, 6, 6) and h.shape == (2, 3, 3)
     # the second half of each output is the reverse direction, in input order; its final state at index 1
-    expected_y, expected_h = _reverse_alone(params, "gru", X)
-    np.testing.assert_allclose(y[:, :, 3:], expected_y, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(h[1], expected_h[0], rtol=1e-10, atol=1e-12)
+    expected_y, expected_h = _reverse_alone({n: p.astype("float64") for n, p in params.items()}, "gru", X)
+    np.testing.assert_allclose(y[:, :, 3:], expected_y, **tol)
+    np.testing.assert_allclose(h[1], expected_h[0], **tol)
     if model.takes_lengths:  # the reverse direction starts at each sequence's own end
         y, h = model.forward(X, lengths=LENGTHS)
         for b, n in enumerate(LENGTHS):

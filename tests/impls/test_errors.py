@@ -189,6 +189,10 @@ def test_trainer_checks_its_config_seed_and_batches(gru):
         gru.trainer({"lr": 1e-3})
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         gru.trainer(TrainConfig(), seed=-1)
+    if not gru.differentiable:
+        with pytest.raises(impls.UnsupportedError, match="inference runtime: it computes no gradients"):
+            gru.trainer(TrainConfig(loss="mse_last", output_size=1))
+        return
     trainer = gru.trainer(TrainConfig(loss="mse_last", output_size=1))
     with pytest.raises(ValueError, match="x contains NaN or inf"):
         trainer.step(np.full((2, 5, 3), np.nan, dtype="float32"), x32(2, 1))

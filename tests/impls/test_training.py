@@ -54,7 +54,7 @@ def _takes_lengths(name):
 # each framework's default in every cell, the variants (the same mechanism for lengths) in the LSTM
 LENGTH_CASES = [
     pytest.param(p.values[0], cell, marks=p.marks, id=f"{p.values[0]}-{cell}")
-    for p in framework_params()
+    for p in framework_params(gradients=True)
     if _takes_lengths(p.values[0]) and p.values[0] != "numpy"  # the reference itself
     for cell in (impls.CELLS if p.values[0] in impls.FRAMEWORKS else ("lstm",))
 ]
@@ -100,7 +100,7 @@ def test_bad_lengths_in_training():
         ce.step(x, np.zeros((4, 5), dtype=np.int64), np.array([1, 2, 5, 3]))
 
 
-@pytest.mark.parametrize("framework", framework_params())
+@pytest.mark.parametrize("framework", framework_params(gradients=True))
 def test_bad_targets(framework):
     model = impls.create(framework, "gru", 2, 3)
     mse = model.trainer(TrainConfig(loss="mse_last", output_size=1))
@@ -224,7 +224,7 @@ def test_runs_trained_together_must_share_a_shape_and_all_but_the_rate():
         together.step([x, x, np.zeros((5, 11, 2))], [np.zeros((5, 1))] * 3)
 
 
-@pytest.mark.parametrize("name", framework_params())
+@pytest.mark.parametrize("name", framework_params(gradients=True))
 def test_an_implementation_declares_whether_its_runs_train_together(name):
     model = impls.create(name, "gru", 2, 3, 1, "float64")
     config = TrainConfig(loss="mse_last")

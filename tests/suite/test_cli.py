@@ -71,3 +71,17 @@ def test_the_gpu_command_refuses_unknown_steps_and_implementations(capsys, monke
     monkeypatch.setattr(gpu, "gpu_names", lambda: ["NVIDIA H200"])
     code, out = run_cli(capsys, "gpu", *argv)
     assert code == 2 and "unknown" in out.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "accuracy", "--task", "adding"],
+        ["run", "capacity", "--at", "10"],
+        ["run", "gradients"],
+    ],
+)
+def test_studies_that_train_refuse_an_inference_runtime_by_name(capsys, argv):
+    pytest.importorskip("onnxruntime")
+    code, out = run_cli(capsys, *argv, "--impls", "onnxruntime")
+    assert code == 2 and "onnxruntime computes no gradients (an inference runtime)" in out.err

@@ -131,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
         return capacity.settings_for(task, **overrides)
 
     if args.throughput:
-        return _throughput(args, cells, on_device(implementations_arg(args), args.device))
+        return _throughput(args, cells, on_device(implementations_arg(args, gradients=True), args.device))
     if args.plan:
         return _plan(args, chain_list, settings_of, search, cells)
     if args.device == "gpu" and args.jobs > 1:  # jobs share the GPU: none may claim most of it up front
@@ -168,7 +168,7 @@ def main(args: argparse.Namespace) -> int:
             at = parse_ints(args.at, "--at")
             if not at or min(at) < 1:
                 raise UsageError(f"--at must be lengths >= 1, got {args.at!r}")
-            names = on_device(implementations_arg(args), args.device)
+            names = on_device(implementations_arg(args, gradients=True), args.device)
             specs = capacity.grid(chain_list, names, args.seeds, settings_of, at)
             print(
                 f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done",
@@ -221,7 +221,7 @@ def _search_implementations(
     """The implementation each job is searched on: the one named, else the cheapest per cell and length in
     the throughput file measured on this CPU (capacity.searched_on)."""
     if args.impls is not None or args.frameworks is not None:
-        names = implementations_arg(args)
+        names = implementations_arg(args, gradients=True)
         if len(names) != 1:
             raise UsageError("a search runs on one implementation: name one with --impls (or use --at)")
         return lambda cell, seq_len: names[0]

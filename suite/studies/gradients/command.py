@@ -107,7 +107,7 @@ def _train(
 
 
 def main(args: argparse.Namespace) -> int:
-    implementations = on_device(implementations_arg(args), args.device)
+    implementations = on_device(implementations_arg(args, gradients=True), args.device)
     cells = parse_list(args.cells, impls.CELLS, "cell")
     inits = parse_list(args.init, impls.INITS, "init")
     dtype = one_dtype(args.dtype)

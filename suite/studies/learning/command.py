@@ -68,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
         task = tasks.get(args.task)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    implementations = implementations_arg(args)
+    implementations = implementations_arg(args, gradients=True)
     without = [n for n in implementations if task.variable_length and not impls.get(n).takes_lengths]
     if without and args.impls is not None:
         raise UsageError(

@@ -89,8 +89,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"left out of {why}", file=sys.stderr)
     if not workloads:
         raise UsageError(
-            "nothing to run: no selected implementation declares the cells, dtype, device, lengths or "
-            f"directions these groups need ({', '.join(groups or ['all'])})"
+            "nothing to run: no selected implementation declares the cells, dtype, device, lengths, "
+            f"directions or gradients these groups need ({', '.join(groups or ['all'])})"
         )
     path = Path(args.json or f"results/{benchmark.name}-{args.device}-{args.profile}.json")
     measured: list[dict] = []  # every process's record

@@ -126,3 +126,13 @@ def test_the_stepper_carries_the_state_from_call_to_call():
     step = stepper(model, x)
     stepped = [step() for _ in range(5)]
     np.testing.assert_allclose(np.stack(stepped, axis=1), model.forward(x)[0], rtol=1e-12)
+
+
+def test_an_inference_runtime_gets_the_modes_without_gradients_only():
+    from suite.measurement import grids
+
+    chosen = grids.workloads("quick", "speed", ["onnxruntime", "numpy"], ["lstm"])
+    runtime = {(w.group, w.mode) for w in chosen if w.implementation == "onnxruntime"}
+    reference = {(w.group, w.mode) for w in chosen if w.implementation == "numpy"}
+    assert {m for _, m in runtime} == {"forward", "stream"}
+    assert runtime == {(g, m) for g, m in reference if m in ("forward", "stream")}
