@@ -11,6 +11,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 
 import numpy as np
+import torch  # the exporter: imported with the runtime, so that a model's cold start is export + compile
 
 from impls.base import RecurrentModel, State
 from impls.registry import UnsupportedError
@@ -28,8 +29,6 @@ def export_onnx(
     """The ``nn`` layer holding ``params`` (canonical names: PyTorch's own), as an ONNX model whose inputs
     are ``x`` (batch, time, input), ``h0`` (and ``c0``), and outputs ``y``, ``hn`` (and ``cn``), batch and
     time dynamic."""
-    import torch
-
     layer = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](
         input_size, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=bidirectional
     )

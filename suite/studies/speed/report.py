@@ -45,6 +45,7 @@ from suite.studies.speed.analysis import (
     stream_rows,
     subnormal_costs,
 )
+from suite.studies.speed.deploying import deploying_findings, section_deploying
 from suite.table import CELL_NAMES
 
 
@@ -931,6 +932,7 @@ def findings(results: Results) -> list[Finding]:
         *length_findings(speed),
         *fastpath_findings(speed),
         *stream_findings(speed),
+        *deploying_findings(speed),
         *memory_findings(memory, STUDY.measures["memory"]),
     ]
 
@@ -939,3 +941,4 @@ def sections(page: Report, results: Results) -> None:
     section_speed(page, results.of("speed"))
     section_memory(page, results.of("memory"))
     section_machines(page, results.of("speed"), results.of("memory"))
+    section_deploying(page, results.of("speed"), results.of("check"))

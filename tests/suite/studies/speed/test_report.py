@@ -2,7 +2,7 @@
 
 from suite.report.machines import side_by_side
 from suite.studies.speed.report import memory_findings, projection_findings, speed_findings
-from tests.suite.report.records import GPU, speed
+from tests.suite.report.records import GPU, check, speed
 
 
 def test_speed_names_the_fastest_per_framework_its_peak_share_and_the_spread():
@@ -345,3 +345,52 @@ def test_memory_with_lengths_is_set_against_the_padded_batch_unless_the_peak_is_
     text = "\n".join(rep.parts)
     assert "| torch | lstm | T=400, B32, I128, H256 x 1 | uniform | 48 | 1 | 1.50 | p |" in text
     assert "| tf | lstm | T=400, B32, I128, H256 x 1 | uniform | 0.2 | 1 | - | p |" in text
+
+
+def test_deploying_sets_each_runtime_beside_torch_streaming_and_at_the_fastrnns_point(tmp_path):
+    from suite.report.page import Report
+    from suite.studies.speed.deploying import deploying_findings, section_deploying
+
+    shape = {"seq_len": 2000, "batch": 1, "input_size": 80, "hidden_size": 256, "num_layers": 2}
+
+    def step(impl, framework, p50, **kw):
+        return speed(
+            impl,
+            framework,
+            p50,
+            group="stream",
+            mode="stream",
+            p99_s=2 * p50,
+            real_time_factor=p50 * 100,
+            real_time_factor_p99=p50 * 200,
+            cold_start_s=1.5,
+            stream_rate=100,
+            rounds=2000,
+            iqr_s=0.0,
+            path=f"{impl} path",
+            **{**shape, **kw},
+        )
+
+    records = [
+        step("torch", "torch", 0.0004),
+        step("torch-cells", "torch", 0.0002),  # the framework's fastest one step at a time
+        step("onnxruntime", "onnxruntime", 0.0001),
+        step("openvino", "openvino", 0.0008),
+        speed("torch", "torch", 0.020, mode="forward"),
+        speed("onnxruntime", "onnxruntime", 0.010, mode="forward"),
+        speed("torch", "torch", 0.005),  # a training step: not a deployment
+        speed("openvino", "openvino", 0.040, mode="forward", source="other.json"),  # another run
+    ]
+    checks = [{**check("onnxruntime", "float32", 3e-7), "test": "function"}]
+    rep = Report(tmp_path)
+    section_deploying(rep, records, checks)
+    text = "\n".join(rep.parts)
+    assert "| onnxruntime | onnxruntime | 100 | 200 | 1500 | 3.0e-07 | onnxruntime | 10.0 | 3.0e-07 |" in text
+    assert "| torch | torch-cells | 200 | 400 | 1500 | not checked | torch | 20.0 | not checked |" in text
+    assert "| openvino | openvino | 800 | 1600 | 1500 | not checked | not measured | - |" in text
+    (found,) = deploying_findings(records)
+    assert found.answer == (
+        "onnxruntime 100 us per step (2.0x torch's torch-cells), 10 ms at the fastrnns point (2.00x); "
+        "openvino 800 us per step (0.2x torch's torch-cells)"
+    )
+    assert found.section == "deploying"
