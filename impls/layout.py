@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ml_dtypes  # noqa: F401  (registers NumPy's "bfloat16" dtype: NumPy in and out at every precision)
 import numpy as np
 
 CELLS: tuple[str, ...] = ("rnn", "lstm", "gru")
-DTYPES: tuple[str, ...] = ("float32", "float64")
+FULL_PRECISION: tuple[str, ...] = ("float32", "float64")  # what an implementation declares by default
+# pure low precision: weights, inputs, states and arithmetic in that dtype, as the framework runs it
+LOW_PRECISION: tuple[str, ...] = ("bfloat16", "float16")
+DTYPES: tuple[str, ...] = FULL_PRECISION + LOW_PRECISION
 GATES: dict[str, int] = {"rnn": 1, "lstm": 4, "gru": 3}
 
 PARAM_KINDS: tuple[str, ...] = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")

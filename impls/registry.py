@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cache
 
-from impls.layout import CELLS, DTYPES
+from impls.layout import CELLS, DTYPES, FULL_PRECISION
 
 FRAMEWORKS: tuple[str, ...] = ("numpy", "torch", "tensorflow", "jax", "onnxruntime", "openvino")
 DEVICES: tuple[str, ...] = ("cpu", "gpu")
@@ -44,7 +44,7 @@ class Implementation:
     extra: str  # what installs them: a pip extra of rnnbench, or a package for a plugin
     description: str
     cells: tuple[str, ...] = CELLS
-    dtypes: tuple[str, ...] = DTYPES
+    dtypes: tuple[str, ...] = FULL_PRECISION
     devices: tuple[str, ...] = DEVICES
     variant: int = 0  # 0 for a framework's default; picks its marker and hatch in plots (hue: framework)
     plugin: str = ""  # the distribution that registered it (plugins only)
@@ -107,6 +107,7 @@ _BUILTIN = (
         ("torch",),
         "torch",
         "nn.RNN / nn.LSTM / nn.GRU (oneDNN or ATen on the CPU, cuDNN on the GPU)",
+        dtypes=DTYPES,
         takes_bidirectional=True,
     ),
     Implementation(
@@ -153,6 +154,7 @@ _BUILTIN = (
         ("jax",),
         "jax",
         "lax.scan under jit, the input projection in the step on the CPU, hoisted out of the scan on the GPU",
+        dtypes=DTYPES,
         trains_together=True,
         takes_bidirectional=True,
     ),
@@ -305,7 +307,7 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint, taken: set[str]) -> Imp
             extra=ep.dist.name if ep.dist else ep.name,
             description=str(getattr(cls, "description", "") or cls.__doc__ or "").strip().split("\n")[0],
             cells=tuple(getattr(cls, "cells", CELLS)),
-            dtypes=tuple(getattr(cls, "dtypes", DTYPES)),
+            dtypes=tuple(getattr(cls, "dtypes", FULL_PRECISION)),
             devices=tuple(getattr(cls, "devices", ("cpu",))),
             variant=1,
             plugin=ep.dist.name if ep.dist else ep.name,

@@ -37,6 +37,21 @@ def _quiet_stderr():
             os.close(saved)
 
 
+def tensor(a: np.ndarray, copy: bool = False) -> torch.Tensor:
+    """A NumPy array as a CPU tensor (NumPy's bfloat16 is ml_dtypes', which torch.from_numpy refuses)."""
+    if a.dtype == np.dtype("bfloat16"):
+        return torch.from_numpy(np.array(a, copy=True).view(np.int16)).view(torch.bfloat16)
+    return torch.tensor(a) if copy else torch.from_numpy(a)
+
+
+def host(t: torch.Tensor) -> np.ndarray:
+    """A tensor as a NumPy array on the host, bfloat16 as ml_dtypes' bfloat16."""
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view(np.dtype("bfloat16"))
+    return t.numpy()
+
+
 _LAYERS = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 
 
@@ -72,16 +87,16 @@ class TorchModel(RecurrentModel):
         return self.module(x, state)
 
     def _get_params(self) -> dict[str, np.ndarray]:
-        return {n: p.detach().cpu().numpy().copy() for n, p in self.params.items()}
+        return {n: host(p).copy() for n, p in self.params.items()}
 
     def _set_params(self, params: dict[str, np.ndarray]) -> None:
         with torch.no_grad():
             for name, p in self.params.items():
-                p.copy_(torch.from_numpy(params[name]))
+                p.copy_(tensor(params[name]))
 
     def to_device(self, a: np.ndarray, requires_grad: bool = False) -> torch.Tensor:
         """A copy of ``a`` on the model's device."""
-        return torch.tensor(a, device=self._device, requires_grad=requires_grad)
+        return tensor(a, copy=True).to(self._device).requires_grad_(requires_grad)
 
     def _state(self, state: State, requires_grad: bool = False):
         if self.cell == "lstm":
@@ -92,8 +107,8 @@ class TorchModel(RecurrentModel):
         with torch.no_grad():
             y, final = self._run(self.to_device(x), self._state(state))
         if self.cell == "lstm":
-            return y.cpu().numpy(), (final[0].cpu().numpy(), final[1].cpu().numpy())
-        return y.cpu().numpy(), final.cpu().numpy()
+            return host(y), (host(final[0]), host(final[1]))
+        return host(y), host(final)
 
     def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
         xt = self.to_device(x, requires_grad=True)
@@ -103,7 +118,7 @@ class TorchModel(RecurrentModel):
         names = list(self.params)
         grads = torch.autograd.grad(y, [*self.params.values(), *inputs], grad_outputs=self.to_device(grad_y))
         names += ["x", "h_0", "c_0"] if self.cell == "lstm" else ["x", "h_0"]
-        return {n: g.detach().cpu().numpy() for n, g in zip(names, grads, strict=True)}
+        return {n: host(g) for n, g in zip(names, grads, strict=True)}
 
     # PyTorch's own mechanism for lengths: a PackedSequence through the nn layer; the loops mask each step
     takes_lengths = True
@@ -122,8 +137,8 @@ class TorchModel(RecurrentModel):
         with torch.no_grad():
             y, final = self._length_run(self.to_device(x), self._state(state), lengths)
         if self.cell == "lstm":
-            return y.cpu().numpy(), (final[0].cpu().numpy(), final[1].cpu().numpy())
-        return y.cpu().numpy(), final.cpu().numpy()
+            return host(y), (host(final[0]), host(final[1]))
+        return host(y), host(final)
 
     def _backward_lengths(
         self, x: np.ndarray, grad_y: np.ndarray, state: State, lengths: np.ndarray
@@ -134,7 +149,7 @@ class TorchModel(RecurrentModel):
         inputs = [xt, *(st if self.cell == "lstm" else (st,))]
         names = [*self.params, "x", "h_0", "c_0"][: len(self.params) + len(inputs)]
         grads = torch.autograd.grad(y, [*self.params.values(), *inputs], grad_outputs=self.to_device(grad_y))
-        return {n: g.detach().cpu().numpy() for n, g in zip(names, grads, strict=True)}
+        return {n: host(g) for n, g in zip(names, grads, strict=True)}
 
     def _prepare_forward_lengths(
         self, x: np.ndarray, state: State, lengths: np.ndarray
@@ -435,8 +450,8 @@ class TorchGraphModel(TorchModel):
         graph.replay()
         torch.cuda.synchronize()
         if self.cell == "lstm":
-            return y.cpu().numpy(), (final[0].cpu().numpy(), final[1].cpu().numpy())
-        return y.cpu().numpy(), final.cpu().numpy()
+            return host(y), (host(final[0]), host(final[1]))
+        return host(y), host(final)
 
     def _backward(self, x: np.ndarray, grad_y: np.ndarray, state: State) -> dict[str, np.ndarray]:
         xt, st = self._static(x, state, requires_grad=True)
@@ -452,7 +467,7 @@ class TorchGraphModel(TorchModel):
         graph.replay()
         torch.cuda.synchronize()
         names = [*self.params, "x", "h_0", "c_0"][: len(wrt)]
-        return {n: g.detach().cpu().numpy() for n, g in zip(names, out, strict=True)}
+        return {n: host(g) for n, g in zip(names, out, strict=True)}
 
     def _prepare_forward(self, x: np.ndarray, state: State) -> Callable[[], None]:
         xt = self.to_device(x)
@@ -540,7 +555,7 @@ class TorchTrainer(Trainer):
             return self._output(self.model.to_device(x), lengths).cpu().numpy()
 
     def _readout(self) -> dict[str, np.ndarray]:
-        return {f"readout.{n}": p.detach().cpu().numpy().copy() for n, p in self.readout.named_parameters()}
+        return {f"readout.{n}": host(p).copy() for n, p in self.readout.named_parameters()}
 
 
 def set_threads(n: int) -> None:

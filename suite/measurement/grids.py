@@ -7,12 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from impls import registry
+from impls.layout import LOW_PRECISION
 from suite.measurement.workloads import (
     DETERMINISTIC_MODES,
     FASTRNNS,
     INFERENCE_MODES,
     LAST_STEP_MODES,
     MODES,
+    POINTS,
     SMALL,
     SPEECH,
     STREAM_MODES,
@@ -78,6 +80,9 @@ _FASTPATH = [{**FASTPATH_SHAPE, **setting} for setting in FASTPATH_SETTINGS.valu
 
 
 _STREAM = [STREAMING, {**STREAMING, "batch": 4}]  # one stream, and four served together
+# the reference points in each low-precision dtype, beside the same run's float32 ones (fastrnns, small),
+# for the implementations that declare it
+_PRECISION = [{**point, "dtype": dtype} for point in POINTS.values() for dtype in LOW_PRECISION]
 
 
 def _subnormals(lengths: list[int]) -> list[dict]:
@@ -98,6 +103,7 @@ _FULL_GRID: Grid = {
     "bidirectional": (_bidirectional(SPEECH["seq_len"]), ("forward",)),
     "fastpath": (_FASTPATH, ("forward",)),
     "stream": (_STREAM, STREAM_MODES),
+    "precision": (_PRECISION, MODES),
 }
 GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
@@ -113,12 +119,14 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "bidirectional": (_bidirectional(200), ("forward",)),
             "fastpath": (_FASTPATH, ("forward",)),
             "stream": (_STREAM, STREAM_MODES),
+            "precision": (_PRECISION, MODES),
         },
         "memory": {
             "fastrnns": ([FASTRNNS], MODES),
             "seq_sweep": (_sweep(400), ("train",)),
             "lengths": (_LENGTHS, ("forward",)),
             "bidirectional": (_bidirectional(200), ("forward",)),
+            "precision": (_PRECISION, MODES),
         },
     },
     "full": {

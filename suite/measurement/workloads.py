@@ -108,7 +108,11 @@ def analytic_bytes(w: Workload) -> int:
     """Activation bytes the phase must hold. Forward: per layer the hoisted input projection
     (B*T*G*H) and the output (B*T*H). Train: per layer (and direction) what the backward needs kept, the gate
     activations (B*T*G*H), the outputs (B*T*H) and for LSTM the cell states (B*T*H)."""
-    itemsize = 4 if w.dtype == "float32" else 8
+    import numpy as np
+
+    import impls.layout  # noqa: F401  (NumPy's bfloat16)
+
+    itemsize = np.dtype(w.dtype).itemsize
     bt, h, g = w.batch * w.seq_len, w.hidden_size, GATES[w.cell]
     per_layer = bt * (g * h + h + (h if w.mode.startswith("train") and w.cell == "lstm" else 0))
     return per_layer * w.num_layers * (2 if w.bidirectional else 1) * itemsize

@@ -46,6 +46,7 @@ from suite.studies.speed.analysis import (
     subnormal_costs,
 )
 from suite.studies.speed.deploying import deploying_findings, section_deploying
+from suite.studies.speed.precision import precision_findings, section_precision
 from suite.table import CELL_NAMES
 
 
@@ -933,6 +934,7 @@ def findings(results: Results) -> list[Finding]:
         *fastpath_findings(speed),
         *stream_findings(speed),
         *deploying_findings(speed),
+        *precision_findings(speed),
         *memory_findings(memory, STUDY.measures["memory"]),
     ]
 
@@ -941,4 +943,5 @@ def sections(page: Report, results: Results) -> None:
     section_speed(page, results.of("speed"))
     section_memory(page, results.of("memory"))
     section_machines(page, results.of("speed"), results.of("memory"))
+    section_precision(page, results.of("speed"), results.of("check"))
     section_deploying(page, results.of("speed"), results.of("check"))

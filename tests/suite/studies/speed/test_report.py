@@ -394,3 +394,40 @@ def test_deploying_sets_each_runtime_beside_torch_streaming_and_at_the_fastrnns_
         "openvino 800 us per step (0.2x torch's torch-cells)"
     )
     assert found.section == "deploying"
+
+
+def test_precision_sets_each_low_precision_time_beside_the_same_runs_float32_and_the_checks_error(tmp_path):
+    from suite.measurement.workloads import FASTRNNS
+    from suite.report.page import Report
+    from suite.studies.speed.precision import precision_findings, section_precision
+
+    def timed(median, dtype, group, path, **kw):
+        return speed("torch", "torch", median, mode="forward", dtype=dtype, group=group, path=path,
+                     **{**FASTRNNS, **kw})  # fmt: skip
+
+    records = [
+        timed(0.020, "float32", "fastrnns", "onednn"),
+        timed(0.005, "bfloat16", "precision", "onednn"),
+        timed(0.040, "float16", "precision", "aten"),
+        timed(0.001, "bfloat16", "precision", "onednn", source="other.json"),  # no float32 in its run
+    ]
+    checks = [
+        {
+            **check("torch", "bfloat16", 0.02),
+            "test": "function",
+            "errors": {"y": 0.006},
+            "rounding_floor": 0.002,
+        },
+        check("torch", "float32", 1e-7),  # full precision: not in this section
+    ]
+    rep = Report(tmp_path)
+    section_precision(rep, records, checks)
+    text = "\n".join(rep.parts)
+    assert "| torch | lstm | fastrnns | forward | bfloat16 | 20.00 | 5.00 | 4.00 | onednn | onednn |" in text
+    assert "| torch | lstm | fastrnns | forward | float16 | 20.00 | 40.00 | 0.50 | onednn | aten |" in text
+    assert (
+        "| torch | lstm | bfloat16 | 6.0e-03 | 2.0e-02 | d_x | 2.0e-03 |" in text
+        and "float32 | 1.0e-07" not in text
+    )
+    (found,) = precision_findings(records)
+    assert found.answer == "torch bfloat16 4.00x float32 (onednn); torch float16 0.50x float32 (aten)"
