@@ -48,6 +48,15 @@ def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
         )
         if failures:
             text += " Fails: " + "; ".join(failures[:4]) + ("; ..." if len(failures) > 4 else "") + "."
+        no_gradients = sorted({r["implementation"] for r in of_dtype if "gradients" in r})
+        if no_gradients:
+            text += f" {', '.join(no_gradients)}: outputs and final states only (inference runtimes)."
+        floors = [r["rounding_floor"] for r in of_dtype if r.get("rounding_floor") is not None]
+        if floors:
+            text += (
+                f" Rounding the exact outputs once to {dtype} costs up to {fmt(max(floors))}; the "
+                "tolerance is measured (suite/studies/equivalence/check.py)."
+            )
         if exact:
             text += f" get_params returns exactly the weights set: {'; '.join(exact)}."
         repeat = _repeatability(of_dtype)
@@ -71,6 +80,8 @@ def equivalence_findings(records: list[dict], command: str) -> list[Finding]:
         answer = (
             ("no: " if failures else "yes: ") + "; ".join(counts) + f"; worst {fmt(worst.get('max_error'))}"
         )
+        if floors:
+            answer += f" (tolerance {fmt(worst.get('tolerance'))}; rounding alone {fmt(max(floors))})"
         if failures:
             answer += f"; fails: {failures[0]}" + (
                 f" and {len(failures) - 1} more" if len(failures) > 1 else ""
