@@ -12,14 +12,21 @@ from matplotlib.figure import Figure  # noqa: E402
 __all__ = ["Figure", "plt"]
 
 
-COLOURS = {"numpy": "#4d4d4d", "torch": "#d62728", "tensorflow": "#ff7f0e", "jax": "#1f77b4"}  # per framework
+COLOURS = {  # per framework and deployment runtime
+    "numpy": "#4d4d4d",
+    "torch": "#d62728",
+    "tensorflow": "#ff7f0e",
+    "jax": "#1f77b4",
+    "onnxruntime": "#9467bd",
+    "openvino": "#8c564b",
+}
 OTHER_COLOUR = "#2ca02c"  # a plugin's framework
 VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P")
 VARIANT_HATCHES = ("", "//", "..", "xx", "\\\\", "--")
 CELLS = ("rnn", "lstm", "gru")
 MODE_STYLE = {"forward": "-", "train": "--"}
 CELL_MARKER = {"rnn": "o", "lstm": "s", "gru": "^"}
-CURVE_STYLE = {"numpy": "-", "torch": "--", "tensorflow": "-.", "jax": ":"}
+CURVE_STYLE = {"numpy": "-", "torch": "--", "tensorflow": "-.", "jax": ":"}  # training curves: frameworks
 CURVE_WIDTH = {"numpy": 3.0, "torch": 2.0, "tensorflow": 1.5, "jax": 1.5}
 INIT_COLOURS = {"default": "#4d4d4d", "forget1": "#1f77b4", "chrono": "#d62728", "glorot": "#2ca02c"}
 

@@ -47,7 +47,11 @@ TEST_NAMES = {
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="equivalence of every implementation x cell against NumPy")
     add_selection(p)
-    p.add_argument("--dtype", help="float32, float64 or both comma-separated (default: both)")
+    p.add_argument(
+        "--dtype",
+        help=f"comma-separated, from {','.join(impls.DTYPES)} (default: all; each implementation is "
+        "checked in the dtypes it declares)",
+    )
     p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     p.add_argument(
         "--tf32",
@@ -135,8 +139,8 @@ def main(args: argparse.Namespace) -> int:
     round_trip = [r for r in rows if r["test"] == "round_trip"]
     print(
         "The function: max relative error against the NumPy float64 reference (max|a-b| / max|ref|), both "
-        "computing from the weights the check drew and loaded with set_params; tolerance float64 "
-        f"{check.TOLERANCE['float64']:.0e}, float32 {check.TOLERANCE['float32']:.0e}"
+        "computing from the weights the check drew and loaded with set_params; tolerance "
+        + ", ".join(f"{d} {check.TOLERANCE[d]:.0e}" for d in dtypes)
     )
     table = [{**r, **check.summarise(r["errors"])} if "errors" in r else r for r in function]
     print(render(table, [*COLUMNS, "status"]))
@@ -155,9 +159,16 @@ def main(args: argparse.Namespace) -> int:
     varied += both
     # a skip is the same for every test: said once
     checked = [r for r in round_trip + varied if r["status"] != "skip"]
-    verdicts = [_verdict(r) for r in function + checked]
+    undeclared = [r for r in function if r["status"] == "skip" and "does not support dtype" in r["message"]]
+    verdicts = [_verdict(r) for r in function + checked if r not in undeclared]
     for line in filter(None, verdicts):
         print(line)
+    if undeclared:
+        per_impl: dict[str, set[str]] = {}
+        for r in undeclared:
+            per_impl.setdefault(r["implementation"], set()).add(r["dtype"])
+        listed = "; ".join(f"{n} ({', '.join(d for d in dtypes if d in ds)})" for n, ds in per_impl.items())
+        print(f"skip: dtypes an implementation does not declare: {listed}")
     if fd_rows:
         print("\nNumPy reference backward (float64) against central finite differences")
         print(render(fd_rows, ["cell", "max_error", "tolerance", "status"]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from suite.measurement.stability import is_unstable
 from suite.report.machines import by_machine, main_run
-from suite.report.page import Finding, Report, md_table, sources_of
+from suite.report.page import Finding, Report, md_table
 from suite.studies.speed.analysis import stream_rows
 
 TITLE = "Deploying"
@@ -22,7 +22,10 @@ def deploy_rows(speed: list[dict], checks: list[dict]) -> list[dict]:
     if not run:
         return []
     same_file = [r for r in cpu if r.get("source") == run[0]["source"] and r.get("status") == "ok"]
-    streamed = [r for r in stream_rows(run) if r["cell"] == CELL and r["batch"] == 1 and not r["unstable"]]
+    # stable rows first: a framework whose every streaming row is unstable is shown, marked, not dropped
+    streamed = sorted(
+        (r for r in stream_rows(run) if r["cell"] == CELL and r["batch"] == 1), key=lambda r: r["unstable"]
+    )
     forward = [
         r
         for r in same_file
@@ -32,7 +35,7 @@ def deploy_rows(speed: list[dict], checks: list[dict]) -> list[dict]:
     framework_of = {r["implementation"]: r["framework"] for r in same_file}
     rows = []
     for framework in dict.fromkeys(framework_of[s["implementation"]] for s in streamed):
-        step = next(s for s in streamed if framework_of[s["implementation"]] == framework)  # fastest first
+        step = next(s for s in streamed if framework_of[s["implementation"]] == framework)  # stable, fastest
         of = [r for r in forward if r["framework"] == framework]
         best = min(of, key=lambda r: r["median_s"]) if of else None
         rows.append(
@@ -41,6 +44,7 @@ def deploy_rows(speed: list[dict], checks: list[dict]) -> list[dict]:
                 "streaming": step["implementation"],
                 "p50_us": step["p50_us"],
                 "p99_us": step["p99_us"],
+                "unstable": step["unstable"],
                 "cold_start_ms": step["cold_start_ms"],
                 "stream_error": _check_error(checks, step["implementation"]),
                 "fastrnns": best["implementation"] if best else None,
@@ -50,7 +54,7 @@ def deploy_rows(speed: list[dict], checks: list[dict]) -> list[dict]:
                 "source": run[0]["source"],
             }
         )
-    return sorted(rows, key=lambda r: r["p50_us"])
+    return sorted(rows, key=lambda r: (r["unstable"], r["p50_us"]))
 
 
 def _check_error(checks: list[dict], implementation: str) -> float | None:
@@ -97,7 +101,7 @@ def section_deploying(rep: Report, speed: list[dict], checks: list[dict]) -> Non
         {
             "framework": r["framework"],
             "streaming (batch 1)": r["streaming"],
-            "p50_us": f"{r['p50_us']:.0f}",
+            "p50_us": f"{r['p50_us']:.0f}" + (" (unstable)" if r["unstable"] else ""),
             "p99_us": f"{r['p99_us']:.0f}",
             "cold_start_ms": f"{r['cold_start_ms']:.0f}",
             "error": _err(r["stream_error"]),
@@ -115,7 +119,8 @@ def deploying_findings(speed: list[dict]) -> list[Finding]:
     """Per CPU: the fastest runtime one step at a time and at the fastrnns point, against eager PyTorch."""
     found = []
     for where, recs in by_machine([r for r in speed if r.get("device", "cpu") == "cpu"]).items():
-        rows = deploy_rows(recs, [])
+        every = deploy_rows(recs, [])
+        rows = [r for r in every if not r["unstable"]]  # a finding states stable figures only
         runtimes = [r for r in rows if r["framework"] in ("onnxruntime", "openvino")]
         torch = next((r for r in rows if r["framework"] == "torch"), None)
         if not runtimes or torch is None:
@@ -128,6 +133,9 @@ def deploying_findings(speed: list[dict]) -> list[Finding]:
                 x = torch["fastrnns_ms"] / r["fastrnns_ms"]
                 part += f", {r['fastrnns_ms']:.0f} ms at the fastrnns point ({x:.2f}x)"
             parts.append(part)
+        unstable = [r["framework"] for r in every if r["unstable"]]
+        if unstable:
+            parts.append(f"{', '.join(unstable)}: unstable at batch 1, not stated (rerun on quiet cores)")
         fastest = rows[0]
         text = (
             f"**{where}**, an LSTM deployed one step at a time (batch 1): fastest {fastest['streaming']} "
@@ -135,5 +143,5 @@ def deploying_findings(speed: list[dict]) -> list[Finding]:
             "above 1 faster)."
         )
         question = f"Which runtime to deploy an LSTM on, {where}?"
-        found.append(Finding(question, text, SECTION, sources_of(recs), "; ".join(parts)))
+        found.append(Finding(question, text, SECTION, [every[0]["source"]], "; ".join(parts)))
     return found

@@ -7,7 +7,7 @@ from impls.layout import LOW_PRECISION
 from suite.measurement.stability import is_unstable
 from suite.measurement.workloads import POINTS
 from suite.report.machines import by_machine
-from suite.report.page import Finding, Report, md_table, sources_of
+from suite.report.page import Finding, Report, md_table
 
 TITLE = "Which precision"
 SECTION = "which-precision"
@@ -119,8 +119,10 @@ def section_precision(rep: Report, speed: list[dict], checks: list[dict]) -> Non
         columns = ["implementation", "cell", "dtype", "y_error", "max_error", "worst", "rounding_floor"]
         rep.add(md_table(shown, [*columns, "tolerance", "status"]))
     rep.add(
-        "Learning in low precision (the adding problem and temporal order, bfloat16 against float32) is not "
-        "measured yet: the trainers run float32 and float64."
+        "The speed group times bfloat16 only: PyTorch's CPU LSTM and GRU in float16 fall back to ATen "
+        "without a fast GEMM (time it on purpose with `rnnbench run speed --dtype float16`). Learning in low "
+        "precision (the adding problem and temporal order, bfloat16 against float32) is not measured yet: "
+        "the trainers run float32 and float64."
     )
 
 
@@ -144,7 +146,7 @@ def precision_findings(speed: list[dict]) -> list[Finding]:
             "run (above 1: faster): " + "; ".join(parts) + "."
         )
         question = f"Does bfloat16 or float16 pay, {where}?"
-        found.append(Finding(question, text, SECTION, sources_of(recs), "; ".join(parts)))
+        found.append(Finding(question, text, SECTION, sorted({r["source"] for r in rows}), "; ".join(parts)))
     return found
 
 

@@ -136,3 +136,11 @@ def test_an_inference_runtime_gets_the_modes_without_gradients_only():
     reference = {(w.group, w.mode) for w in chosen if w.implementation == "numpy"}
     assert {m for _, m in runtime} == {"forward", "stream"}
     assert runtime == {(g, m) for g, m in reference if m in ("forward", "stream")}
+
+
+def test_the_speed_summary_shows_a_streaming_jobs_cold_start_where_others_show_compilation():
+    from suite.measurement.benchmarks import SPEED
+
+    timed = {"median_s": 0.01, "iqr_s": 0.001, "compile_seconds": 1.5}
+    streamed = {"median_s": 0.0001, "iqr_s": 0.00001, "cold_start_s": 2.25}  # no compile_seconds
+    assert SPEED.format(timed)["compile_s"] == "1.50" and SPEED.format(streamed)["compile_s"] == "2.25"

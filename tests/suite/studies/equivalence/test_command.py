@@ -15,7 +15,8 @@ def run(capsys, *argv):
 
 def test_narrowed_check_passes_and_writes_json(capsys, tmp_path):
     path = tmp_path / "check.json"
-    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "gru,rnn", "--json", str(path))
+    narrowed = ["--impls", "numpy", "--cells", "gru,rnn", "--dtype", "float32,float64"]
+    code, out, _ = run(capsys, "check", *narrowed, "--json", str(path))
     assert code == 0
     records = read_records(path)
     # numpy float32 rows for two cells (each of the check's tests), plus the finite-difference rows of the
@@ -121,3 +122,10 @@ def test_tf32_rows_say_what_was_switched_on_and_keep_float64_out(capsys, tmp_pat
     assert code == 2 and "not both" in err
     code, _, err = run(capsys, "check", "--lengths", "0,7")
     assert code == 2 and "lengths >= 1" in err
+
+
+def test_dtypes_an_implementation_does_not_declare_are_said_once_per_implementation(capsys):
+    code, out, _ = run(capsys, "check", "--impls", "numpy", "--cells", "gru", "--dtype", "float32,bfloat16")
+    assert code == 0 and "tolerance float32 1e-05, bfloat16 2e-01" in out
+    assert "skip: dtypes an implementation does not declare: numpy (bfloat16)" in out
+    assert "skip: numpy gru bfloat16" not in out

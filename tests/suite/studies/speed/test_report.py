@@ -393,7 +393,16 @@ def test_deploying_sets_each_runtime_beside_torch_streaming_and_at_the_fastrnns_
         "onnxruntime 100 us per step (2.0x torch's torch-cells), 10 ms at the fastrnns point (2.00x); "
         "openvino 800 us per step (0.2x torch's torch-cells)"
     )
-    assert found.section == "deploying"
+    assert found.section == "deploying" and found.sources == ["speed.json"]
+    # a runtime whose streaming timing is unstable is shown, marked, and left out of the finding's figures
+    records[2] = {**records[2], "unstable": True}
+    rep = Report(tmp_path)
+    section_deploying(rep, records, checks)
+    assert "| onnxruntime | onnxruntime | 100 (unstable) |" in "\n".join(rep.parts)
+    (found,) = deploying_findings(records)
+    assert found.answer.startswith("openvino 800 us") and found.answer.endswith(
+        "onnxruntime: unstable at batch 1, not stated (rerun on quiet cores)"
+    )
 
 
 def test_precision_sets_each_low_precision_time_beside_the_same_runs_float32_and_the_checks_error(tmp_path):
