@@ -13,10 +13,11 @@ TITLE = "Which precision"
 SECTION = "which-precision"
 
 
-def precision_rows(speed: list[dict]) -> list[dict]:
-    """Per results file, implementation, cell, point and mode timed in a low-precision dtype: its time over
-    the same file's float32 time at that point (``x``: above 1, faster) and the kernel of each."""
-    cpu = [r for r in speed if r.get("device", "cpu") == "cpu"]
+def precision_rows(speed: list[dict], value: str = "median_s") -> list[dict]:
+    """Per results file, implementation, cell, point and mode measured in a low-precision dtype: the same
+    file's float32 ``value`` at that point over its own (``x``: above 1, faster or smaller; ``value``
+    ``median_s`` for speed records, ``peak_bytes`` for memory ones) and the kernel of each."""
+    cpu = [r for r in speed if r.get("device", "cpu") == "cpu" and r.get(value) is not None]
     ok = [r for r in cpu if r.get("status") == "ok" and not is_unstable(r)]
     rows = []
     for low in (r for r in ok if r.get("group") == "precision"):
@@ -41,9 +42,9 @@ def precision_rows(speed: list[dict]) -> list[dict]:
                 "point": point,
                 "mode": low["mode"],
                 "dtype": low["dtype"],
-                "float32_ms": 1e3 * base["median_s"],
-                "ms": 1e3 * low["median_s"],
-                "x": base["median_s"] / low["median_s"],
+                "float32": base[value],
+                "low": low[value],
+                "x": base[value] / low[value],
                 "float32_path": base.get("path", ""),
                 "path": low.get("path", ""),
                 "source": low["source"],
@@ -79,8 +80,8 @@ def error_rows(checks: list[dict]) -> list[dict]:
     ]
 
 
-def section_precision(rep: Report, speed: list[dict], checks: list[dict]) -> None:
-    """Speed against float32 and error against float64, per low-precision dtype."""
+def section_precision(rep: Report, speed: list[dict], checks: list[dict], memory: list[dict] = ()) -> None:
+    """Speed and memory against float32 and error against float64, per low-precision dtype."""
     timed, errors = precision_rows(speed), error_rows(checks)
     if not timed and not errors:
         return
@@ -96,11 +97,35 @@ def section_precision(rep: Report, speed: list[dict], checks: list[dict]) -> Non
             "a fallback)."
         )
         shown = [
-            {**r, "float32_ms": f"{r['float32_ms']:.2f}", "ms": f"{r['ms']:.2f}", "x": f"{r['x']:.2f}"}
+            {
+                **r,
+                "float32_ms": f"{1e3 * r['float32']:.2f}",
+                "ms": f"{1e3 * r['low']:.2f}",
+                "x": f"{r['x']:.2f}",
+            }
             for r in timed
         ]
         columns = ["implementation", "cell", "point", "mode", "dtype", "float32_ms", "ms", "x"]
         rep.add(md_table(shown, [*columns, "float32_path", "path"]))
+    held = precision_rows(memory, "peak_bytes")
+    if held:
+        files = ", ".join(rep.link(s) for s in sorted({r["source"] for r in held}))
+        rep.add(
+            f"Peak memory of one call, from {files}: `x` is float32's peak over the dtype's (2: every "
+            "byte halved)."
+        )
+        shown = [
+            {
+                **r,
+                "float32_MiB": f"{r['float32'] / 2**20:.1f}",
+                "MiB": f"{r['low'] / 2**20:.1f}",
+                "x": f"{r['x']:.2f}",
+            }
+            for r in held
+        ]
+        rep.add(
+            md_table(shown, ["implementation", "cell", "point", "mode", "dtype", "float32_MiB", "MiB", "x"])
+        )
     if errors:
         rep.add(
             "The equivalence check in each dtype (the check's shape, weights rounded to the dtype; the "

@@ -943,5 +943,5 @@ def sections(page: Report, results: Results) -> None:
     section_speed(page, results.of("speed"))
     section_memory(page, results.of("memory"))
     section_machines(page, results.of("speed"), results.of("memory"))
-    section_precision(page, results.of("speed"), results.of("check"))
+    section_precision(page, results.of("speed"), results.of("check"), results.of("memory"))
     section_deploying(page, results.of("speed"), results.of("check"))
