@@ -105,7 +105,7 @@ def test_failed_set_params_changes_nothing(gru):
     [
         ({"name": "mxnet"}, "unknown implementation 'mxnet'"),
         ({"cell": "transformer"}, "unknown cell 'transformer'"),
-        ({"dtype": "float16"}, "unknown dtype 'float16'"),
+        ({"dtype": "float8"}, "unknown dtype 'float8'"),
         ({"device": "tpu"}, "unknown device 'tpu'"),
         ({"input_size": 0}, "input_size must be an integer >= 1"),
         ({"hidden_size": -2}, "hidden_size must be an integer >= 1"),

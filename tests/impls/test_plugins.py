@@ -42,7 +42,7 @@ def run(site, *argv):
 
 
 def test_a_correct_plugin_passes_the_check(site):
-    out = run(site, "-m", "suite", "check", "--impls", "demo-gru")
+    out = run(site, "-m", "suite", "check", "--impls", "demo-gru", "--dtype", "float32,float64")
     assert out.returncode == 0, out.stdout + out.stderr
     rows = [line.split()[-1] for line in out.stdout.splitlines() if line.startswith("demo-gru ")]
     # gru in float32 and float64, the function and the round trip

@@ -62,7 +62,7 @@ def test_a_crashing_implementation_is_recorded_and_the_rest_goes_on(capsys, monk
     [
         (["--frameworks", "mxnet"], "unknown framework 'mxnet'"),
         (["--cells", "lstm,tcn"], "unknown cell 'tcn'"),
-        (["--dtype", "float16"], "unknown dtype 'float16'"),
+        (["--dtype", "float8"], "unknown dtype 'float8'"),
         (["--device", "tpu"], "invalid choice"),
     ],
 )

@@ -69,7 +69,7 @@ def test_the_subnormals_group_times_each_flushed_step_in_a_process_of_its_own(ca
     [
         (["speed", "--frameworks", "mxnet"], "unknown framework 'mxnet'"),
         (["speed", "--cells", "tcn"], "unknown cell 'tcn'"),
-        (["speed", "--dtype", "float16"], "unknown dtype 'float16'"),
+        (["speed", "--dtype", "float8"], "unknown dtype 'float8'"),
         (["speed", "--threads", "0"], "threads must be between 1 and"),
         (["memory", "--threads", "999"], "threads must be between 1 and"),
         (["speed", "--timeout", "0"], "--timeout must be > 0"),
