@@ -51,7 +51,7 @@ def test_a_small_run_writes_records_with_their_environment(capsys, tmp_path, kin
 
 def test_the_subnormals_group_times_each_flushed_step_in_a_process_of_its_own(capsys, tmp_path):
     path = tmp_path / "speed.json"
-    argv = ["run", "speed", "--frameworks", "numpy,torch", "--cells", "rnn", "--groups", "subnormals"]
+    argv = ["run", "speed", "--impls", "numpy,torch", "--cells", "rnn", "--groups", "subnormals"]
     code, out = run_cli(capsys, *argv, "--threads", "1", "--json", str(path))
     assert code == 0, out.err
     records = [r for r in read_records(path) if r["kind"] == "speed"]
