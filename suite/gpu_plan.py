@@ -234,6 +234,19 @@ def merge(part: str, target: str, implementation: str, complete: bool) -> int:
 # ----- running units -----
 
 
+def _start_interruptible(argv: list[str]) -> subprocess.Popen:
+    """Start ``argv`` in a session of its own so that SIGINT reaches it even when this process ignores SIGINT
+    (a background job of a non-interactive shell does, and a child inherits an ignored signal across exec)."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # exec resets a handled signal to default
+    try:
+        return subprocess.Popen(argv, start_new_session=True)
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_unit(
     argv: Iterable[str],
     deadline: float,
@@ -245,7 +258,7 @@ def run_unit(
     again (it gives up the jobs in flight), after ``GRACE_S`` kill its process group. Returns
     (status, exit code): done (exit 0 or 1: it ran, some of its jobs may have failed), stopped
     (interrupted at the deadline) or error."""
-    proc = subprocess.Popen([*command, *argv], start_new_session=True)
+    proc = _start_interruptible([*command, *argv])
     interrupted, again = None, False
     try:
         while proc.poll() is None:

@@ -195,6 +195,20 @@ def test_a_unit_is_interrupted_at_the_deadline_and_stopped_if_it_does_not_end(
     assert got == (status, code)
 
 
+def test_a_unit_is_interrupted_even_when_this_process_ignores_sigint(monkeypatch):
+    import signal
+    import time
+
+    monkeypatch.setattr(gpu_plan, "GRACE_S", 1.0)
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job of a non-interactive shell
+    try:
+        got = gpu_plan.run_unit(["slow"], time.monotonic() + 3.0, command=(sys.executable, "-c", SCRIPT))
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # left as it was
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert got == ("stopped", 130)
+
+
 def test_the_plan_is_printed_without_a_gpu_and_lists_what_is_not_installed(capsys, monkeypatch, tmp_path):
     import impls
 
