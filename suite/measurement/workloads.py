@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from impls.layout import GATES
 from suite.records import benchmark_key
 
@@ -108,11 +110,7 @@ def analytic_bytes(w: Workload) -> int:
     """Activation bytes the phase must hold. Forward: per layer the hoisted input projection
     (B*T*G*H) and the output (B*T*H). Train: per layer (and direction) what the backward needs kept, the gate
     activations (B*T*G*H), the outputs (B*T*H) and for LSTM the cell states (B*T*H)."""
-    import numpy as np
-
-    import impls.layout  # noqa: F401  (NumPy's bfloat16)
-
-    itemsize = np.dtype(w.dtype).itemsize
+    itemsize = np.dtype(w.dtype).itemsize  # bfloat16 too: impls.layout registers it
     bt, h, g = w.batch * w.seq_len, w.hidden_size, GATES[w.cell]
     per_layer = bt * (g * h + h + (h if w.mode.startswith("train") and w.cell == "lstm" else 0))
     return per_layer * w.num_layers * (2 if w.bidirectional else 1) * itemsize
