@@ -292,6 +292,9 @@ class RecurrentModel(ABC):
 
     # gradients and training: an inference runtime (ONNX Runtime, OpenVINO) runs forward and step only
     differentiable: bool = True
+    # mixed precision: the dtype its arithmetic runs in where that differs from its weights', inputs' and
+    # outputs' (torch.autocast, a Keras mixed policy, flax's dtype apart from param_dtype); "" if none
+    computes_in: str = ""
     # whether get_params reads the weights back from the framework (a runtime's compiled graph holds them
     # where they cannot be read: it returns a copy of what was set)
     params_readable: bool = True

@@ -45,10 +45,21 @@ def to_flax(cell: str, weights: tuple) -> dict:
     }
 
 
-def flax_stack(cell: str, params: dict, x, h0, c0, lengths=None):
+def flax_stack(cell: str, params: dict, x, h0, c0, lengths=None, compute: str = ""):
     """The whole stack through nn.RNN, layer after layer: (y, h_n, c_n or None); with ``lengths``, flax's
     own ``seq_lengths`` (the carry of each sequence's last step), the outputs past each end set to zero.
-    Bidirectional where ``params`` hold the reverse directions: each layer an ``nn.Bidirectional``."""
+    Bidirectional where ``params`` hold the reverse directions: each layer an ``nn.Bidirectional``. With
+    ``compute`` (a dtype), flax's mixed precision: the cells' ``dtype`` is it, their ``param_dtype`` the
+    weights'; the carry goes in ``compute`` too (flax's cells return it so; ``nn.RNN``'s scan needs one
+    dtype), and the outputs come back in ``x``'s dtype."""
+    if not compute:
+        return _flax_stack(cell, params, x, h0, c0, lengths, param_dtype=x.dtype)
+    c0 = None if c0 is None else c0.astype(compute)
+    y, hs, cs = _flax_stack(cell, params, x.astype(compute), h0.astype(compute), c0, lengths, x.dtype)
+    return y.astype(x.dtype), hs.astype(x.dtype), None if cs is None else cs.astype(x.dtype)
+
+
+def _flax_stack(cell: str, params: dict, x, h0, c0, lengths, param_dtype):
     hid = h0.shape[-1]
     hs, cs = [], []
     mask = None if lengths is None else (jnp.arange(x.shape[1])[None, :] < lengths[:, None])[:, :, None]
@@ -56,7 +67,7 @@ def flax_stack(cell: str, params: dict, x, h0, c0, lengths=None):
     dtype = x.dtype
 
     def rnn():
-        return nn.RNN(_CELLS[cell](features=hid, dtype=dtype, param_dtype=dtype), return_carry=True)
+        return nn.RNN(_CELLS[cell](features=hid, dtype=dtype, param_dtype=param_dtype), return_carry=True)
 
     def carry(j):
         return (c0[j], h0[j]) if cell == "lstm" else h0[j]  # flax's LSTM carry is (c, h)
@@ -89,3 +100,17 @@ class FlaxModel(JaxModel):
 
     def _path(self) -> str:
         return f"flax.linen.RNN, xla:{self._device.platform}"
+
+
+class FlaxMixedModel(FlaxModel):
+    """flax's cells with ``dtype=bfloat16, param_dtype=float32``: flax's mixed precision."""
+
+    computes_in = "bfloat16"
+
+    @classmethod
+    def stack_of(cls, cell: str, device: str = "cpu") -> Callable:
+        return partial(flax_stack, cell, compute=cls.computes_in)
+
+    def _path(self) -> str:
+        platform = self._device.platform
+        return f"flax.linen.RNN, dtype {self.computes_in}, param_dtype {self.dtype}, xla:{platform}"

@@ -300,13 +300,14 @@ class JaxTrainer(Trainer):
         self._all = {**m._params, **{n: m.put(p) for n, p in self.readout_init.items()}}
         self._slots = {n: training.init_slots(config, jnp.zeros_like, p) for n, p in self._all.items()}
         self.output, self.pure_step = _training_functions(m, config)
-        self._lr = m.put(np.asarray(config.lr, dtype=m.dtype))  # an argument: runs together vmap over it
+        # an argument: runs trained together vmap over it
+        self._lr = m.put(np.asarray(config.lr, dtype=counter_dtype(m)))
         self._jit_step = jax.jit(self.pure_step)
         self._jit_output = jax.jit(self.output)
 
     def _step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None) -> float:
         m = self.model
-        t = jnp.asarray(self.steps, dtype=m.dtype)
+        t = jnp.asarray(self.steps, dtype=counter_dtype(m))
         self._all, self._slots, loss = self._jit_step(
             self._all, self._slots, t, self._lr, m.put(x), m.put(target), _put(m, lengths)
         )
@@ -318,6 +319,12 @@ class JaxTrainer(Trainer):
 
     def _readout(self) -> dict[str, np.ndarray]:
         return {n: np.array(self._all[n]) for n in training.READOUT}
+
+
+def counter_dtype(m: JaxModel) -> np.dtype:
+    """The dtype of the step count and learning rate: the model's, at least float32. In bfloat16, 0.999
+    rounds to 1 and Adam's bias correction 1 - beta2**t to 0; torch.optim keeps them in Python floats."""
+    return np.promote_types(m.dtype, np.float32)
 
 
 def _put(m: JaxModel, a: np.ndarray | None):
@@ -352,7 +359,7 @@ def _training_functions(m: JaxModel, config: TrainConfig) -> tuple[Callable, Cal
         new_params, new_slots = {}, {}
         for name, p in params.items():
             delta, new_slots[name] = training.update(jnp, config, grads[name] * scale, slots[name], t, lr)
-            new_params[name] = p - delta
+            new_params[name] = (p - delta).astype(p.dtype)  # a low-precision one stays so
         return new_params, new_slots, loss
 
     return output, step
@@ -370,7 +377,8 @@ class JaxRuns(training.Runs):
         self._model = first.model
         self._params = jax.tree.map(lambda *a: jnp.stack(a), *[t._all for t in trainers])
         self._slots = jax.tree.map(lambda *a: jnp.stack(a), *[t._slots for t in trainers])
-        self._lr = first.model.put(np.array([t.config.lr for t in trainers], dtype=first.model.dtype))
+        rates = np.array([t.config.lr for t in trainers], dtype=counter_dtype(first.model))
+        self._lr = first.model.put(rates)
         self._steps = 0
         self._jit_step = jax.jit(jax.vmap(first.pure_step, in_axes=(0, 0, None, 0, 0, 0, 0)))
         self._jit_output = jax.jit(first.output)
@@ -396,7 +404,7 @@ class JaxRuns(training.Runs):
         stacked = None if lengths[0] is None else self._model.put(np.stack(lengths))
         self._steps += 1
         m = self._model
-        t = jnp.asarray(self._steps, dtype=m.dtype)
+        t = jnp.asarray(self._steps, dtype=counter_dtype(m))
         self._params, self._slots, losses = self._jit_step(
             self._params, self._slots, t, self._lr, m.put(np.stack(xs)), m.put(np.stack(targets)), stacked
         )

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cache
 
-from impls.layout import CELLS, DTYPES, FULL_PRECISION
+from impls.layout import CELLS, DTYPES, FULL_PRECISION, LOW_PRECISION
 
 FRAMEWORKS: tuple[str, ...] = ("numpy", "torch", "tensorflow", "jax", "onnxruntime", "openvino")
 DEVICES: tuple[str, ...] = ("cpu", "gpu")
@@ -56,6 +56,8 @@ class Implementation:
     takes_bidirectional: bool = False
     # gradients and training (RecurrentModel.differentiable): False for an inference runtime
     differentiable: bool = True
+    # mixed precision (RecurrentModel.computes_in): the dtype the arithmetic runs in, float32 in and out
+    computes_in: str = ""
 
     def installed(self) -> bool:
         """Whether every package it needs can be imported (checked without importing them)."""
@@ -138,6 +140,32 @@ _BUILTIN = (
         takes_bidirectional=True,
     ),
     Implementation(
+        "torch-autocast",
+        "torch",
+        "impls.torch_adapter:TorchAutocastModel",
+        ("torch",),
+        "torch",
+        "the nn layers under torch.autocast(bfloat16): float32 weights, inputs and outputs, PyTorch's "
+        "mixed precision (nn.RNN and nn.LSTM run whole in bfloat16; nn.GRU is not on its list, but ATen's "
+        "GRU runs its gate GEMMs in bfloat16 and keeps its state in float32)",
+        dtypes=("float32",),
+        variant=5,
+        takes_bidirectional=True,
+        computes_in="bfloat16",
+    ),
+    Implementation(
+        "tensorflow-mixed",
+        "tensorflow",
+        "impls.tensorflow_adapter:TensorflowMixedModel",
+        ("tensorflow", "keras"),
+        "tensorflow",
+        "the Keras layers under the mixed_bfloat16 dtype policy: float32 variables, bfloat16 arithmetic",
+        dtypes=("float32",),
+        variant=2,
+        takes_bidirectional=True,
+        computes_in="bfloat16",
+    ),
+    Implementation(
         "tensorflow-xla",
         "tensorflow",
         "impls.tensorflow_adapter:TensorflowXlaModel",
@@ -181,6 +209,20 @@ _BUILTIN = (
         variant=2,
         trains_together=True,
         takes_bidirectional=True,
+    ),
+    Implementation(
+        "jax-flax-mixed",
+        "jax",
+        "impls.flax_adapter:FlaxMixedModel",
+        ("jax", "flax"),
+        "flax",
+        "flax's cells with dtype=bfloat16, param_dtype=float32: float32 weights, bfloat16 arithmetic "
+        "and carry",
+        dtypes=("float32",),
+        variant=6,
+        trains_together=True,
+        takes_bidirectional=True,
+        computes_in="bfloat16",
     ),
     Implementation(
         "jax-hoisted",
@@ -314,11 +356,13 @@ def _from_entry_point(ep: importlib.metadata.EntryPoint, taken: set[str]) -> Imp
             takes_lengths=getattr(cls, "takes_lengths", False) is True,  # a property decides per model: no
             takes_bidirectional=getattr(cls, "takes_bidirectional", False) is True,
             differentiable=getattr(cls, "differentiable", True) is not False,
+            computes_in=str(getattr(cls, "computes_in", "") or ""),
         )
     except Exception as e:
         warnings.warn(f"{where}: bad declared capabilities: {e}", stacklevel=3)
         return None
     bad = [c for c in impl.cells if c not in CELLS] + [d for d in impl.dtypes if d not in DTYPES]
+    bad += [impl.computes_in] if impl.computes_in and impl.computes_in not in LOW_PRECISION else []
     bad += [d for d in impl.devices if d not in DEVICES]
     if not impl.framework or bad:
         warnings.warn(f"{where}: declares no framework or unknown cells/dtypes/devices {bad}", stacklevel=3)

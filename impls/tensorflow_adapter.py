@@ -71,9 +71,10 @@ class TensorflowModel(RecurrentModel):
         self._device = "/GPU:0" if self.device == "gpu" else "/CPU:0"
         width = self.directions * self.hidden_size
         with tf.device(self._device):
-            self.layers = [_LAYERS[self.cell](self.hidden_size, self.dtype) for _ in range(self.num_layers)]
+            policy = self.policy()
+            self.layers = [_LAYERS[self.cell](self.hidden_size, policy) for _ in range(self.num_layers)]
             if self.bidirectional:  # concatenated outputs; its backward layer runs go_backwards
-                self.layers = [keras.layers.Bidirectional(layer, dtype=self.dtype) for layer in self.layers]
+                self.layers = [keras.layers.Bidirectional(layer, dtype=policy) for layer in self.layers]
             for k, layer in enumerate(self.layers):
                 layer.build((None, None, self.input_size if k == 0 else width))
         # one Keras RNN layer per layer and direction, in the canonical order (l0, l0_reverse, l1, ...)
@@ -86,6 +87,10 @@ class TensorflowModel(RecurrentModel):
         self._fwd = self.function(self._stack, reduce_retracing=True)
         self._grads = self.function(self._stack_grads, reduce_retracing=True)
         self._cell_step = self.function(self._cells_step)
+
+    def policy(self) -> str:
+        """The layers' Keras dtype policy: the model's dtype, or a mixed policy (``mixed_bfloat16``)."""
+        return f"mixed_{self.computes_in}" if self.computes_in else self.dtype
 
     def function(self, fn: Callable, **kwargs) -> Callable:
         """``fn`` as a tf.function, compiled by XLA when the class says so."""
@@ -102,7 +107,11 @@ class TensorflowModel(RecurrentModel):
             if mask is not None:
                 x = tf.where(mask[:, :, None], x, tf.zeros_like(x))
             finals += [final[i : i + per_direction] for i in range(0, len(final), per_direction)]
-        return x, finals
+        return self._in_dtype(x), [[self._in_dtype(s) for s in final] for final in finals]
+
+    def _in_dtype(self, t: tf.Tensor) -> tf.Tensor:
+        """A mixed policy's output (in its compute dtype) back in the model's dtype."""
+        return tf.cast(t, self.dtype) if self.computes_in else t
 
     def _cells_step(self, x: tf.Tensor, states: list[list[tf.Tensor]]):
         """One time step through each layer's Keras cell, as streaming code steps a Keras model: (y, the
@@ -110,8 +119,8 @@ class TensorflowModel(RecurrentModel):
         finals = []
         for layer, state in zip(self.layers, states, strict=True):
             x, new = layer.cell(x, state)
-            finals.append(new)
-        return x, finals
+            finals.append([self._in_dtype(s) for s in new])
+        return self._in_dtype(x), finals
 
     def _one_step(self, x: np.ndarray, state: State) -> tuple[np.ndarray, State]:
         """The cells stepped once in one tf.function. Calling the layers on a one-step sequence runs their
@@ -277,6 +286,8 @@ class TensorflowModel(RecurrentModel):
     def _graph_path(self, x: np.ndarray, lengths: np.ndarray | None) -> str:
         if self.jit_compile:
             return f"xla:{self.device}"
+        if self.computes_in:
+            return f"while_loop, Keras policy {self.policy()}"
         _, state = self._check_inputs(x, None)
         graph = self._fwd.get_concrete_function(
             self.put(x), self._states(state), self._mask(x, lengths)
@@ -290,6 +301,13 @@ class TensorflowModel(RecurrentModel):
             and self.dtype == "float32"
         )
         return "while_loop+onednn" if onednn else "while_loop"
+
+
+class TensorflowMixedModel(TensorflowModel):
+    """The same Keras layers under a mixed dtype policy: float32 variables, inputs and outputs, bfloat16
+    arithmetic (Keras casts the weights and inputs at each call)."""
+
+    computes_in = "bfloat16"
 
 
 class TensorflowXlaModel(TensorflowModel):

@@ -13,6 +13,7 @@ from functools import partial
 
 import numpy as np
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from impls import training
 from impls.base import DeviceUnavailableError, RecurrentModel, State, denormal_mode
@@ -229,6 +230,57 @@ class TorchModel(RecurrentModel):
         if type(self)._length_run is not TorchModel._length_run:
             return super()._path_lengths(x, lengths)
         return f"{_kernel_path(self.prepare_forward(x, lengths))}, packed"
+
+
+def _as_float32(state):
+    """A final state (a tensor, or an LSTM's (h, c)) in float32."""
+    return tuple(s.float() for s in state) if isinstance(state, tuple) else state.float()
+
+
+class TorchAutocastModel(TorchModel):
+    """The nn layers under ``torch.autocast(bfloat16)``, PyTorch's mixed precision: float32 weights, inputs
+    and outputs; autocast runs the ops on its lower-precision list in bfloat16, the rest in float32."""
+
+    computes_in = "bfloat16"
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self._device.type, dtype=getattr(torch, self.computes_in))
+
+    def _run(self, x: torch.Tensor, state=None):
+        with self._autocast():
+            y, final = super()._run(x, state)
+        return y.float(), _as_float32(final)
+
+    def _length_run(self, x: torch.Tensor, state, lengths: np.ndarray):
+        with self._autocast():
+            y, final = super()._length_run(x, state, lengths)
+        return y.float(), _as_float32(final)
+
+    def _path(self) -> str:
+        """The kernel, and the dtypes autocast actually ran the layer's ops in and gave its output in: it
+        lowers nn.LSTM whole; nn.GRU is not on its list, yet ATen's GRU runs its gate GEMMs in bfloat16."""
+        dtypes = _OpDtypes()
+        with torch.no_grad(), self._autocast(), dtypes:
+            y, _ = self.module(torch.zeros(1, 2, self.input_size, device=self._device))
+        gemms = " and ".join(sorted(dtypes.seen))
+        out = str(y.dtype).removeprefix("torch.")
+        return f"{super()._path()} under torch.autocast({self.computes_in}): GEMMs in {gemms}, output {out}"
+
+
+class _OpDtypes(TorchDispatchMode):
+    """The floating dtypes the GEMMs and RNN kernels called inside it read (ATen ops named *mm* or *rnn*)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = str(func)
+        if "mm" in name or "rnn" in name:
+            for a in torch.utils._pytree.tree_leaves(args):
+                if isinstance(a, torch.Tensor) and a.is_floating_point():
+                    self.seen.add(str(a.dtype).removeprefix("torch."))
+        return func(*args, **(kwargs or {}))
 
 
 def _probe(model: TorchModel) -> tuple[np.ndarray, np.ndarray]:
@@ -512,8 +564,8 @@ class TorchTrainer(Trainer):
         m, c = self.model, self.config
         self.readout = torch.nn.Linear(m.hidden_size, c.output_size, device=m._device, dtype=m._dtype)
         with torch.no_grad():
-            self.readout.weight.copy_(torch.from_numpy(self.readout_init["readout.weight"]))
-            self.readout.bias.copy_(torch.from_numpy(self.readout_init["readout.bias"]))
+            self.readout.weight.copy_(tensor(self.readout_init["readout.weight"]))
+            self.readout.bias.copy_(tensor(self.readout_init["readout.bias"]))
         self.parameters = [*m.params.values(), *self.readout.parameters()]
         if c.optimizer == "adam":
             self.optimizer = torch.optim.Adam(self.parameters, c.lr, betas=(c.beta1, c.beta2), eps=c.eps)
@@ -535,7 +587,7 @@ class TorchTrainer(Trainer):
     def _step(self, x: np.ndarray, target: np.ndarray, lengths: np.ndarray | None) -> float:
         self.optimizer.zero_grad(set_to_none=True)
         out = self._output(self.model.to_device(x), lengths)
-        t = torch.as_tensor(target, device=self.model._device)
+        t = tensor(target).to(self.model._device)
         if self.config.loss == "mse_last":
             loss = torch.mean((out - t) ** 2)
         else:
@@ -552,7 +604,7 @@ class TorchTrainer(Trainer):
 
     def _predict(self, x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
         with torch.no_grad():
-            return self._output(self.model.to_device(x), lengths).cpu().numpy()
+            return host(self._output(self.model.to_device(x), lengths))
 
     def _readout(self) -> dict[str, np.ndarray]:
         return {f"readout.{n}": host(p).copy() for n, p in self.readout.named_parameters()}

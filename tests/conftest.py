@@ -4,9 +4,16 @@ import impls
 import impls.registry
 
 
+def full_precision_names():
+    """Every registered implementation but the mixed-precision ones (float32 in and out, bfloat16 inside:
+    they are held to bfloat16's tolerance, in tests/impls/test_mixed_precision.py)."""
+    return [n for n in impls.registry.names() if not impls.get(n).computes_in]
+
+
 def framework_params(names=None, device="cpu", gradients=False):
-    """pytest params, one per implementation (default: every registered one), skipped where it is not
-    installed or does not declare ``device`` (or, with ``gradients``, computes none: an inference runtime)."""
+    """pytest params, one per implementation (default: every registered full-precision one), skipped where
+    it is not installed or does not declare ``device`` (or, with ``gradients``, computes none: an inference
+    runtime)."""
     installed = impls.available()
 
     def skip(name):
@@ -18,7 +25,7 @@ def framework_params(names=None, device="cpu", gradients=False):
             return pytest.mark.skip(reason=f"{name} computes no gradients (an inference runtime)")
         return ()
 
-    return [pytest.param(f, marks=skip(f)) for f in (names if names is not None else impls.registry.names())]
+    return [pytest.param(f, marks=skip(f)) for f in (names if names is not None else full_precision_names())]
 
 
 def widest_dtype(name: str) -> str:

@@ -20,7 +20,8 @@ TOLERANCE: dict[str, float] = {"float64": 1e-10, "float32": 1e-5, "bfloat16": 0.
 # was 0.093 in bfloat16 (8 significant bits, unit roundoff 2**-8 ~ 3.9e-3) and 0.013 in float16 (11 bits,
 # 2**-11 ~ 4.9e-4), on an AMD EPYC (2026-12-02); each tolerance is about twice that. Each row also records
 # ``rounding_floor``: the float64 reference's own outputs rounded once to the dtype (what rounding alone
-# costs).
+# costs). Mixed precision (float32 in and out, arithmetic in bfloat16: torch.autocast, a Keras mixed policy,
+# flax's dtype) is held to the tolerance and floor of the dtype its arithmetic runs in.
 # TF32 rows (float32 with TF32 on): a 10-bit mantissa, unit roundoff 2**-11 ~ 4.9e-4, so errors of 1e-3
 # are TF32 working as designed; the rows report the error, this only flags one far beyond it
 TF32_TOLERANCE = 1e-2
@@ -247,7 +248,8 @@ def function_row(
     errors = _errors(y, final, grads, ref_y, ref_state, ref_grads)
     worst = max(errors, key=errors.get)
     refs = [ref_y, *(ref_state if isinstance(ref_state, tuple) else (ref_state,))]
-    floor = max(rel_error(ref.astype(dtype), ref) for ref in refs)
+    precision = model.computes_in or dtype  # mixed precision is held to the dtype its arithmetic runs in
+    floor = max(rel_error(ref.astype(precision), ref) for ref in refs)
     differs = repeat_differences(model, x, state, grad_y, _flat(y, final, grads), lengths)
     activity = check_weights.gate_activity(cell, loaded, *ref_in)
     return {
@@ -263,9 +265,10 @@ def function_row(
         "errors": errors,
         "max_error": errors[worst],
         "worst": worst,
-        "tolerance": TOLERANCE[dtype],
+        "tolerance": TOLERANCE[precision],
         "rounding_floor": floor,
-        "status": "pass" if errors[worst] <= TOLERANCE[dtype] else "fail",
+        "status": "pass" if errors[worst] <= TOLERANCE[precision] else "fail",
+        **({"computes_in": model.computes_in} if model.computes_in else {}),
         "repeatable": not differs,
         **({"repeat_differs": differs} if differs else {}),
         **({"lengths": lengths.tolist()} if lengths is not None else {}),
