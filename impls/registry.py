@@ -58,6 +58,8 @@ class Implementation:
     differentiable: bool = True
     # mixed precision (RecurrentModel.computes_in): the dtype the arithmetic runs in, float32 in and out
     computes_in: str = ""
+    # the implementation a mixed-precision one runs under its policy (what it is compared against)
+    policy_of: str = ""
 
     def installed(self) -> bool:
         """Whether every package it needs can be imported (checked without importing them)."""
@@ -152,6 +154,7 @@ _BUILTIN = (
         variant=5,
         takes_bidirectional=True,
         computes_in="bfloat16",
+        policy_of="torch",
     ),
     Implementation(
         "tensorflow-mixed",
@@ -164,6 +167,7 @@ _BUILTIN = (
         variant=2,
         takes_bidirectional=True,
         computes_in="bfloat16",
+        policy_of="tensorflow",
     ),
     Implementation(
         "tensorflow-xla",
@@ -223,6 +227,7 @@ _BUILTIN = (
         trains_together=True,
         takes_bidirectional=True,
         computes_in="bfloat16",
+        policy_of="jax-flax",
     ),
     Implementation(
         "jax-hoisted",

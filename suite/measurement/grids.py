@@ -84,6 +84,14 @@ _STREAM = [STREAMING, {**STREAMING, "batch": 4}]  # one stream, and four served 
 # without a fast GEMM (a probe: 35x bfloat16's forward time at the small point; one fastrnns job ran over
 # 10 minutes on 2 cores); time it on purpose with --dtype float16.
 _PRECISION = [{**point, "dtype": "bfloat16"} for point in POINTS.values()]
+PRECISION_GROUP = "precision"
+
+
+def _precision(impl: registry.Implementation, shape: dict) -> dict:
+    """A precision point as ``impl`` runs it: a mixed-precision implementation (bfloat16 arithmetic,
+    float32 in and out) in float32; the others in the point's dtype. Mixed ones run this group only:
+    elsewhere they would stand among the float32 implementations."""
+    return {**shape, "dtype": "float32"} if impl.computes_in and "dtype" in shape else shape
 
 
 def _subnormals(lengths: list[int]) -> list[dict]:
@@ -104,7 +112,7 @@ _FULL_GRID: Grid = {
     "bidirectional": (_bidirectional(SPEECH["seq_len"]), ("forward",)),
     "fastpath": (_FASTPATH, ("forward",)),
     "stream": (_STREAM, STREAM_MODES),
-    "precision": (_PRECISION, MODES),
+    PRECISION_GROUP: (_PRECISION, MODES),
 }
 GRIDS: dict[str, dict[str, Grid]] = {
     "quick": {
@@ -120,14 +128,14 @@ GRIDS: dict[str, dict[str, Grid]] = {
             "bidirectional": (_bidirectional(200), ("forward",)),
             "fastpath": (_FASTPATH, ("forward",)),
             "stream": (_STREAM, STREAM_MODES),
-            "precision": (_PRECISION, MODES),
+            PRECISION_GROUP: (_PRECISION, MODES),
         },
         "memory": {
             "fastrnns": ([FASTRNNS], MODES),
             "seq_sweep": (_sweep(400), ("train",)),
             "lengths": (_LENGTHS, ("forward",)),
             "bidirectional": (_bidirectional(200), ("forward",)),
-            "precision": (_PRECISION, MODES),
+            PRECISION_GROUP: (_PRECISION, MODES),
         },
     },
     "full": {
@@ -183,7 +191,8 @@ def workloads(
         for name, impl in impls.items()
         for group, (shapes, modes) in grid.items()
         if not only_groups or group in only_groups
-        for shape in shapes
+        if group == PRECISION_GROUP or not impl.computes_in
+        for shape in (_precision(impl, shape) for shape in shapes)
         if impl.takes_lengths or not shape.get("lengths")
         if impl.takes_bidirectional or not shape.get("bidirectional")
         for c in cells

@@ -24,7 +24,7 @@ from suite.report.style import (
     shown_name,
     variant_index,
 )
-from suite.studies.learning import STUDY, presets
+from suite.studies.learning import STUDY, precision, presets
 from suite.studies.learning import sweep as accuracy
 from suite.table import CELL_NAMES
 
@@ -234,9 +234,15 @@ def settings_compared(groups: dict[str, list[dict]], task: str) -> Figure | None
     return fig
 
 
+def _accuracy(results: Results) -> list[dict]:
+    """The accuracy records but the precision comparison's (the "Which precision" section shows those)."""
+    compared = precision.of_file(results.of("accuracy"))
+    return [r for r in results.of("accuracy") if r not in compared]
+
+
 def findings(results: Results) -> list[Finding]:
-    return learning_findings(results.of("accuracy"), STUDY.measures["accuracy"])
+    return learning_findings(_accuracy(results), STUDY.measures["accuracy"])
 
 
 def sections(page: Report, results: Results) -> None:
-    section_accuracy(page, results.of("accuracy"))
+    section_accuracy(page, _accuracy(results))

@@ -3,11 +3,14 @@ run's float32 (time, the kernel that ran) and its error against float64 in the c
 
 from __future__ import annotations
 
+from impls import registry
 from impls.layout import LOW_PRECISION
+from suite.measurement.grids import PRECISION_GROUP
 from suite.measurement.stability import is_unstable
 from suite.measurement.workloads import POINTS
 from suite.report.machines import by_machine
 from suite.report.page import Finding, Report, md_table
+from suite.studies.learning import precision as learning
 
 TITLE = "Which precision"
 SECTION = "which-precision"
@@ -20,7 +23,7 @@ def precision_rows(speed: list[dict], value: str = "median_s") -> list[dict]:
     cpu = [r for r in speed if r.get("device", "cpu") == "cpu" and r.get(value) is not None]
     ok = [r for r in cpu if r.get("status") == "ok" and not is_unstable(r)]
     rows = []
-    for low in (r for r in ok if r.get("group") == "precision"):
+    for low in (r for r in ok if r.get("group") == PRECISION_GROUP):
         point = next((name for name, shape in POINTS.items() if _at(low, shape)), None)
         base = next(
             (
@@ -29,7 +32,7 @@ def precision_rows(speed: list[dict], value: str = "median_s") -> list[dict]:
                 if r.get("group") == point
                 and r.get("dtype") == "float32"
                 and (r["source"], r["implementation"], r["cell"], r["mode"])
-                == (low["source"], low["implementation"], low["cell"], low["mode"])
+                == (low["source"], full_precision_twin(low["implementation"]), low["cell"], low["mode"])
             ),
             None,
         )
@@ -41,7 +44,7 @@ def precision_rows(speed: list[dict], value: str = "median_s") -> list[dict]:
                 "cell": low["cell"],
                 "point": point,
                 "mode": low["mode"],
-                "dtype": low["dtype"],
+                "dtype": precision_of(low),
                 "float32": base[value],
                 "low": low[value],
                 "x": base[value] / low[value],
@@ -51,6 +54,28 @@ def precision_rows(speed: list[dict], value: str = "median_s") -> list[dict]:
             }
         )
     return rows
+
+
+def _registered(name: str) -> registry.Implementation | None:
+    try:
+        return registry.get(name)
+    except ValueError:  # recorded by a plugin that is not installed here
+        return None
+
+
+def full_precision_twin(name: str) -> str:
+    """The implementation a mixed-precision one runs under its policy (torch for torch-autocast); else
+    ``name`` itself."""
+    impl = _registered(name)
+    return impl.policy_of if impl and impl.policy_of else name
+
+
+def precision_of(record: dict) -> str:
+    """A record's precision as the report names it: its dtype, or ``mixed bfloat16`` for a mixed-precision
+    implementation's (float32 in and out, bfloat16 arithmetic)."""
+    impl = _registered(record.get("implementation", ""))
+    computes_in = record.get("computes_in") or (impl.computes_in if impl else "")
+    return f"mixed {computes_in}" if computes_in else record.get("dtype", "")
 
 
 def _at(record: dict, shape: dict) -> bool:
@@ -64,7 +89,7 @@ def error_rows(checks: list[dict]) -> list[dict]:
         {
             "implementation": r["implementation"],
             "cell": r["cell"],
-            "dtype": r["dtype"],
+            "dtype": precision_of(r),
             "y_error": r["errors"]["y"],
             "max_error": r["max_error"],
             "worst": r.get("worst", ""),
@@ -73,22 +98,26 @@ def error_rows(checks: list[dict]) -> list[dict]:
             "status": r["status"],
         }
         for r in checks
-        if r.get("dtype") in LOW_PRECISION
+        if (r.get("dtype") in LOW_PRECISION or r.get("computes_in"))
         and r.get("test", "function") == "function"
         and r.get("device", "cpu") == "cpu"
         and r.get("status") in ("pass", "fail")
     ]
 
 
-def section_precision(rep: Report, speed: list[dict], checks: list[dict], memory: list[dict] = ()) -> None:
-    """Speed and memory against float32 and error against float64, per low-precision dtype."""
-    timed, errors = precision_rows(speed), error_rows(checks)
-    if not timed and not errors:
+def section_precision(
+    rep: Report, speed: list[dict], checks: list[dict], memory: list[dict] = (), accuracy: list[dict] = ()
+) -> None:
+    """Speed and memory against float32, error against float64 and what is learned, per low precision."""
+    timed, errors, learned = precision_rows(speed), error_rows(checks), learning.learning_rows(accuracy)
+    if not timed and not errors and not learned:
         return
     rep.section(
         TITLE,
-        "bfloat16 and float16 (pure: weights, inputs, states and arithmetic in the dtype) against float32 "
-        "in the same run, and their error against the float64 reference.",
+        "bfloat16 and float16, pure (weights, inputs, states and arithmetic in the dtype) and as a mixed "
+        "policy (`mixed bfloat16`: float32 weights, inputs and outputs, bfloat16 arithmetic: "
+        "torch.autocast, Keras's mixed_bfloat16, flax's dtype apart from param_dtype), against float32 in "
+        "the same run, and their error against the float64 reference.",
     )
     if timed:
         rep.add(
@@ -145,10 +174,50 @@ def section_precision(rep: Report, speed: list[dict], checks: list[dict], memory
         rep.add(md_table(shown, [*columns, "tolerance", "status"]))
     rep.add(
         "The speed group times bfloat16 only: PyTorch's CPU LSTM and GRU in float16 fall back to ATen "
-        "without a fast GEMM (time it on purpose with `rnnbench run speed --dtype float16`). Learning in low "
-        "precision (the adding problem and temporal order, bfloat16 against float32) is not measured yet: "
-        "the trainers run float32 and float64."
+        "without a fast GEMM (time it on purpose with `rnnbench run speed --dtype float16`)."
     )
+    _section_learning(rep, accuracy, learned)
+
+
+def _section_learning(rep: Report, accuracy: list[dict], rows: list[dict]) -> None:
+    commands = "\n".join(learning.COMMANDS)
+    if not rows:
+        rep.add(
+            "Learning in low precision is not measured in these results; this measures it:"
+            f"\n\n```sh\n{commands}\n```"
+        )
+        return
+    rep.add(
+        f"**Does reduced precision change what is learned?** From {rep.link(learning.SOURCE)}: the same "
+        "jobs (task, length, cell, seed, hence the same batches and initial weights) in float32, under "
+        "torch.autocast (`mixed bfloat16`: float32 weights and optimizer, bfloat16 arithmetic) and in pure "
+        "bfloat16 (weights, Adam's moments and arithmetic; Adam's step count in float32, as torch.optim "
+        "keeps it), at the full profile's settings. `loss_vs_baseline`: the median test loss over the "
+        "loss of a model that remembers nothing (range over seeds beside it)."
+    )
+    shown = [
+        {
+            **r,
+            "loss_vs_baseline": _ratio(r["loss_vs_baseline"]),
+            "range": ""
+            if r["loss_range"] is None
+            else f"{_ratio(r['loss_range'][0])}-{_ratio(r['loss_range'][1])}",
+            "accuracy": "" if r["accuracy"] is None else f"{r['accuracy']:.3f}",
+        }
+        for r in rows
+    ]
+    columns = ["task", "seq_len", "cell", "precision", "implementation", "steps", "solved"]
+    rep.add(md_table(shown, [*columns, "loss_vs_baseline", "range", "accuracy"]))
+    rep.figure(
+        learning.learning_figure(accuracy),
+        "precision_learning",
+        "each seed's test loss over the baseline, per precision",
+    )
+    rep.add(f"Measured by:\n\n```sh\n{commands}\n```")
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.2g}"
 
 
 def precision_findings(speed: list[dict]) -> list[Finding]:

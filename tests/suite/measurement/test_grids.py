@@ -44,3 +44,12 @@ def test_unknown_profile():
 def test_timing_is_what_the_speed_benchmark_takes():
     assert BENCHMARKS["speed"].options("full") == {"min_rounds": 10, "max_rounds": 200, "budget_s": 2.0}
     assert BENCHMARKS["memory"].options("full") == {}
+
+
+def test_a_mixed_policy_runs_the_precision_group_only_in_float32():
+    """Elsewhere it would stand among the float32 implementations; in the precision group its float32 is
+    bfloat16 arithmetic, beside its framework's float32 and pure bfloat16."""
+    found = profiles.workloads("quick", "speed", ["torch", "torch-autocast"], ["lstm"])
+    mixed = {(w.group, w.dtype) for w in found if w.implementation == "torch-autocast"}
+    assert mixed == {("precision", "float32")}
+    assert {w.dtype for w in found if w.implementation == "torch" and w.group == "precision"} == {"bfloat16"}

@@ -440,3 +440,42 @@ def test_precision_sets_each_low_precision_time_beside_the_same_runs_float32_and
     )
     (found,) = precision_findings(records)
     assert found.answer == "torch bfloat16 4.00x float32 (onednn); torch float16 0.50x float32 (aten)"
+
+
+def test_a_mixed_policy_is_set_beside_the_float32_of_the_implementation_it_runs(tmp_path):
+    """torch-autocast's precision row is timed in float32 (its dtype) against torch's float32 of the same run,
+    and named ``mixed bfloat16``; its check row too."""
+    from suite.measurement.workloads import FASTRNNS
+    from suite.report.page import Report
+    from suite.studies.speed.precision import precision_findings, section_precision
+
+    records = [
+        speed("torch", "torch", 0.020, mode="forward", dtype="float32", path="onednn", **FASTRNNS),
+        speed(
+            "torch-autocast",
+            "torch",
+            0.008,
+            mode="forward",
+            dtype="float32",
+            group="precision",
+            path="onednn under torch.autocast(bfloat16)",
+            **FASTRNNS,
+        ),  # fmt: skip
+    ]
+    checks = [
+        {
+            **check("torch-autocast", "float32", 0.03),
+            "test": "function",
+            "errors": {"y": 0.01},
+            "rounding_floor": 0.002,
+            "computes_in": "bfloat16",
+        }
+    ]
+    rep = Report(tmp_path)
+    section_precision(rep, records, checks)
+    text = "\n".join(rep.parts)
+    row = "| torch-autocast | lstm | fastrnns | forward | mixed bfloat16 | 20.00 | 8.00 | 2.50 | onednn |"
+    assert row in text
+    assert "| torch-autocast | lstm | mixed bfloat16 | 1.0e-02 | 3.0e-02 | d_x | 2.0e-03 |" in text
+    (found,) = precision_findings(records)
+    assert found.answer.startswith("torch-autocast mixed bfloat16 2.50x float32 (onednn under torch.autocast")
