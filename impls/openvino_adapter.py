@@ -1,5 +1,6 @@
 """OpenVINO: the ``nn`` layer exported by ``torch.onnx``, read by OpenVINO's ONNX frontend and compiled for
-its CPU plugin in float32 (its default precision hint on a CPU with bf16 units is bfloat16)."""
+its CPU plugin in float32, or in bfloat16 (its default precision hint on a CPU with bf16 units) as
+``openvino-bf16``."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import openvino as ov
 
 from impls.base import denormal_mode
 from impls.exported import ExportedModel
+from impls.registry import UnsupportedError
 
 _CORE = ov.Core()
-_SETTINGS: dict[str, object] = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+_SETTINGS: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+_HINTS = {"float32": "f32", "bfloat16": "bf16"}  # INFERENCE_PRECISION_HINT per precision
 
 
-def _compiled(model: ov.Model) -> ov.CompiledModel:
-    return _CORE.compile_model(model, "CPU", dict(_SETTINGS))
+def _compiled(model: ov.Model, precision: str = "f32") -> ov.CompiledModel:
+    return _CORE.compile_model(model, "CPU", {**_SETTINGS, "INFERENCE_PRECISION_HINT": precision})
 
 
 class OpenVinoModel(ExportedModel):
@@ -26,7 +29,14 @@ class OpenVinoModel(ExportedModel):
     framework = "openvino"
 
     def _load(self, model: bytes) -> None:
-        self.compiled = _compiled(ov.convert_model(io.BytesIO(model)))
+        self.compiled = _compiled(ov.convert_model(io.BytesIO(model)), _HINTS[self.computes_in or "float32"])
+        if self.computes_in:
+            ran = {precision for kind, precision in self.runtime_layers() if "RNN" in kind}
+            if ran != {_HINTS[self.computes_in]}:
+                raise UnsupportedError(
+                    f"OpenVINO's CPU plugin runs the RNN layers in {', '.join(sorted(ran))} here, not "
+                    f"{self.computes_in} (a CPU without {self.computes_in} units)"
+                )
         self.request = self.compiled.create_infer_request()
         self.outputs = [o.get_any_name() for o in self.compiled.outputs]
 
@@ -45,6 +55,13 @@ class OpenVinoModel(ExportedModel):
             info = op.get_rt_info()
             layers.append((info["layerType"].astype(str), info["runtimePrecision"].astype(str)))
         return layers
+
+
+class OpenVinoBf16Model(OpenVinoModel):
+    """The same, compiled with ``INFERENCE_PRECISION_HINT=bf16``: OpenVINO's default on a CPU with bf16 units
+    (float32 in and out, bfloat16 inside)."""
+
+    computes_in = "bfloat16"
 
 
 def set_threads(n: int) -> None:

@@ -323,6 +323,23 @@ _BUILTIN = (
         takes_bidirectional=True,
         differentiable=False,
     ),
+    Implementation(
+        "openvino-bf16",
+        "openvino",
+        "impls.openvino_adapter:OpenVinoBf16Model",
+        ("openvino", "onnx", "torch"),
+        "openvino",
+        "the same export compiled with INFERENCE_PRECISION_HINT=bf16, OpenVINO's default on a CPU with bf16 "
+        "units: float32 in and out, bfloat16 inside; forward and step only",
+        takes_lengths=False,
+        dtypes=("float32",),
+        devices=("cpu",),
+        variant=1,
+        takes_bidirectional=True,
+        differentiable=False,
+        computes_in="bfloat16",
+        policy_of="openvino",
+    ),
 )
 
 
