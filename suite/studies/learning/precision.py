@@ -69,16 +69,14 @@ def learning_rows(records: list[dict]) -> list[dict]:
                 "source": SOURCE,
             }
         )
-    return sorted(
-        rows,
-        key=lambda r: (
-            r["task"],
-            r["seq_len"],
-            CELLS.index(r["cell"]),
-            _rank(r["precision"]),
-            r["implementation"],
-        ),
-    )
+    return sorted(rows, key=_order)
+
+
+def _order(row: dict) -> tuple:
+    """Task, length, cell, precision; PyTorch's row before another framework's."""
+    framework = row["implementation"].split("-")[0]
+    cell = CELLS.index(row["cell"])
+    return (row["task"], row["seq_len"], cell, _rank(row["precision"]), framework != "torch", framework)
 
 
 def _rank(precision: str) -> int:
