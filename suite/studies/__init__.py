@@ -5,7 +5,15 @@ from importlib import import_module
 
 from suite.study import Study
 
-NAMES: tuple[str, ...] = ("equivalence", "speed", "learning", "capacity", "gradients", "regression")
+NAMES: tuple[str, ...] = (
+    "equivalence",
+    "speed",
+    "precision",
+    "learning",
+    "capacity",
+    "gradients",
+    "regression",
+)
 STUDIES: tuple[Study, ...] = tuple(import_module(f"suite.studies.{name}").STUDY for name in NAMES)
 
 

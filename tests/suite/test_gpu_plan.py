@@ -218,7 +218,7 @@ def test_the_plan_is_printed_without_a_gpu_and_lists_what_is_not_installed(capsy
     code, out = run_cli(capsys, "gpu", "--plan", "--budget", "600", "--out", str(tmp_path))
     assert code == 0
     assert "not installed here: not measured" in out.out
-    assert "rnnbench gpu --impls numpy-cupy,tensorflow,tensorflow-xla" in out.out
+    assert "rnnbench gpu --impls numpy-cupy,tensorflow,tensorflow-mixed,tensorflow-xla" in out.out
     assert "of the 600 s budget" in out.out
     lines = [line.split() for line in out.out.splitlines() if line.startswith("check ")]
     assert lines and all(words[0] == "check" for words in lines)

@@ -6,6 +6,8 @@ import statistics
 from collections import defaultdict
 
 import tasks as task_defs
+from impls import registry
+from impls.layout import LOW_PRECISION
 from suite.report.loading import Results
 from suite.report.page import Finding, Report, md_table, missing_finding, sources_of
 from suite.report.style import (
@@ -24,7 +26,7 @@ from suite.report.style import (
     shown_name,
     variant_index,
 )
-from suite.studies.learning import STUDY, precision, presets
+from suite.studies.learning import STUDY, presets
 from suite.studies.learning import sweep as accuracy
 from suite.table import CELL_NAMES
 
@@ -235,9 +237,17 @@ def settings_compared(groups: dict[str, list[dict]], task: str) -> Figure | None
 
 
 def _accuracy(results: Results) -> list[dict]:
-    """The accuracy records but the precision comparison's (the "Which precision" section shows those)."""
-    compared = precision.of_file(results.of("accuracy"))
-    return [r for r in results.of("accuracy") if r not in compared]
+    """The accuracy records in full precision (the precision study shows the low-precision and mixed ones)."""
+    return [r for r in results.of("accuracy") if not _low_precision(r)]
+
+
+def _low_precision(record: dict) -> bool:
+    if record.get("dtype") in LOW_PRECISION:
+        return True
+    try:
+        return bool(registry.get(record.get("implementation", "")).computes_in)
+    except ValueError:  # a plugin that is not installed here
+        return False
 
 
 def findings(results: Results) -> list[Finding]:

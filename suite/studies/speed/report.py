@@ -29,7 +29,6 @@ from suite.report.style import (
     shown_name,
     variant_index,
 )
-from suite.studies.learning.precision import learning_finding
 from suite.studies.speed import STUDY
 from suite.studies.speed.analysis import (
     PROJECTION_PAIRS,
@@ -47,8 +46,6 @@ from suite.studies.speed.analysis import (
     subnormal_costs,
 )
 from suite.studies.speed.deploying import deploying_findings, section_deploying
-from suite.studies.speed.precision import SECTION as PRECISION_SECTION
-from suite.studies.speed.precision import precision_findings, section_precision
 from suite.table import CELL_NAMES
 
 
@@ -936,8 +933,6 @@ def findings(results: Results) -> list[Finding]:
         *fastpath_findings(speed),
         *stream_findings(speed),
         *deploying_findings(speed),
-        *precision_findings(speed),
-        *learning_finding(results.of("accuracy"), PRECISION_SECTION),
         *memory_findings(memory, STUDY.measures["memory"]),
     ]
 
@@ -946,7 +941,4 @@ def sections(page: Report, results: Results) -> None:
     section_speed(page, results.of("speed"))
     section_memory(page, results.of("memory"))
     section_machines(page, results.of("speed"), results.of("memory"))
-    section_precision(
-        page, results.of("speed"), results.of("check"), results.of("memory"), results.of("accuracy")
-    )
     section_deploying(page, results.of("speed"), results.of("check"))

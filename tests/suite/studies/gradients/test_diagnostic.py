@@ -64,7 +64,8 @@ def test_every_implementation_measures_the_same_norms(cell="lstm", init="chrono"
     assert expected["step"] == 0 and 0 < expected["decay_per_step"] < 1.01
     assert (expected["c_norms"] is not None) == (cell == "lstm")
     for name in impls.available():
-        if "cpu" in impls.get(name).devices and impls.get(name).differentiable and name != "numpy":
+        impl = impls.get(name)
+        if "cpu" in impl.devices and impl.differentiable and "float64" in impl.dtypes and name != "numpy":
             got = gradients.measure({**job, "implementation": name})
             np.testing.assert_allclose(got["norms"], expected["norms"], rtol=1e-9, err_msg=name)
             if cell == "lstm":

@@ -408,7 +408,7 @@ def test_deploying_sets_each_runtime_beside_torch_streaming_and_at_the_fastrnns_
 def test_precision_sets_each_low_precision_time_beside_the_same_runs_float32_and_the_checks_error(tmp_path):
     from suite.measurement.workloads import FASTRNNS
     from suite.report.page import Report
-    from suite.studies.speed.precision import precision_findings, section_precision
+    from suite.studies.precision.report import precision_findings, section_precision
 
     def timed(median, dtype, group, path, **kw):
         return speed("torch", "torch", median, mode="forward", dtype=dtype, group=group, path=path,
@@ -447,7 +447,7 @@ def test_a_mixed_policy_is_set_beside_the_float32_of_the_implementation_it_runs(
     and named ``mixed bfloat16``; its check row too."""
     from suite.measurement.workloads import FASTRNNS
     from suite.report.page import Report
-    from suite.studies.speed.precision import precision_findings, section_precision
+    from suite.studies.precision.report import precision_findings, section_precision
 
     records = [
         speed("torch", "torch", 0.020, mode="forward", dtype="float32", path="onednn", **FASTRNNS),

@@ -1,5 +1,6 @@
-"""The report's "Which precision" section: each low-precision dtype at the reference points beside the same
-run's float32 (time, the kernel that ran) and its error against float64 in the check."""
+"""The precision study's report, its "Which precision" section: each low-precision dtype and mixed policy at
+the reference points beside the same run's float32 (time, memory, the kernel that ran), its error against
+float64 in the check, and what training in it learns."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from impls.layout import LOW_PRECISION
 from suite.measurement.grids import PRECISION_GROUP
 from suite.measurement.stability import is_unstable
 from suite.measurement.workloads import POINTS
+from suite.report.loading import Results
 from suite.report.machines import by_machine
-from suite.report.page import Finding, Report, md_table
-from suite.studies.learning import precision as learning
+from suite.report.page import Finding, Report, md_table, missing_finding
+from suite.studies.precision import STUDY, learning
 
 TITLE = "Which precision"
 SECTION = "which-precision"
@@ -250,3 +252,17 @@ def precision_findings(speed: list[dict]) -> list[Finding]:
 
 def _kernel(path: str) -> str:
     return path.split(",")[0] or "kernel not reported"
+
+
+def findings(results: Results) -> list[Finding]:
+    found = [
+        *precision_findings(results.of("speed")),
+        *learning.learning_finding(results.of("accuracy"), SECTION),
+    ]
+    return found or [missing_finding(TITLE, SECTION, "low-precision results", STUDY.measures["precision"])]
+
+
+def sections(page: Report, results: Results) -> None:
+    section_precision(
+        page, results.of("speed"), results.of("check"), results.of("memory"), results.of("accuracy")
+    )

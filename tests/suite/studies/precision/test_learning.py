@@ -4,8 +4,8 @@ learning section leaves out."""
 import pytest
 
 from suite.report.loading import Results
-from suite.studies.learning import precision
 from suite.studies.learning.report import findings as learning_report_findings
+from suite.studies.precision import learning as precision
 from tests.suite.report.records import accuracy
 
 
@@ -42,10 +42,11 @@ def test_each_precision_of_a_point_is_a_row_with_its_runs_solved_and_loss_over_t
     assert precision.learning_finding([accuracy("lstm", 100, True)], "which-precision") == []
 
 
-def test_the_learning_section_leaves_the_precision_comparison_out():
+def test_the_learning_section_leaves_the_low_precision_and_mixed_runs_out():
+    """Its float32 runs are the learning study's too; the mixed and pure bfloat16 ones are this study's."""
     results = Results(by_kind={"accuracy": [*RECORDS, accuracy("lstm", 10, True)]})
     (found,) = learning_report_findings(results)
-    assert "1/1 runs" in found.text  # the other file's one run, not the comparison's nine
+    assert "T=100 (3/3 runs)" in found.text  # the three float32 runs, not all nine
 
 
 def test_the_plot_shows_each_seed_per_precision():
