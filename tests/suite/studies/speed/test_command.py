@@ -49,7 +49,12 @@ def test_a_small_run_writes_records_with_their_environment(capsys, tmp_path, kin
         assert r["peak_bytes"] > 0 and r["analytic_bytes"] > 0
 
 
-def test_the_subnormals_group_times_each_flushed_step_in_a_process_of_its_own(capsys, tmp_path):
+def test_the_subnormals_group_times_each_flushed_step_in_a_process_of_its_own(capsys, tmp_path, monkeypatch):
+    from suite.measurement import grids
+
+    shapes, modes = grids.GRIDS["quick"]["speed"]["subnormals"]
+    short = [{**shapes[0], "seq_len": 20}]  # the logic, not the cost: one short length (the grid's: 100, 400)
+    monkeypatch.setitem(grids.GRIDS["quick"]["speed"], "subnormals", (short, modes))
     path = tmp_path / "speed.json"
     argv = ["run", "speed", "--impls", "numpy,torch", "--cells", "rnn", "--groups", "subnormals"]
     code, out = run_cli(capsys, *argv, "--threads", "1", "--json", str(path))
@@ -58,10 +63,10 @@ def test_the_subnormals_group_times_each_flushed_step_in_a_process_of_its_own(ca
     modes = {(r["implementation"], r["mode"], r["seq_len"]): r for r in records}
     assert {m for _, m, _ in modes} == {"train_last", "train_last_flushed"}
     assert {r.get("denormals") for r in records if r["mode"] == "train_last_flushed"} <= {"flushed", "kept"}
-    if ("torch", "train_last_flushed", 100) in modes:
-        assert modes[("torch", "train_last_flushed", 100)]["denormals"] == "flushed"
-        assert "denormals" not in modes[("torch", "train_last", 100)]
-    assert modes[("numpy", "train_last_flushed", 100)]["denormals"] == "kept"
+    if ("torch", "train_last_flushed", 20) in modes:
+        assert modes[("torch", "train_last_flushed", 20)]["denormals"] == "flushed"
+        assert "denormals" not in modes[("torch", "train_last", 20)]
+    assert modes[("numpy", "train_last_flushed", 20)]["denormals"] == "kept"
 
 
 @pytest.mark.parametrize(
