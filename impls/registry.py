@@ -415,6 +415,11 @@ def get(name: str) -> Implementation:
     return found[name]
 
 
+def find(name: str) -> Implementation | None:
+    """The implementation called ``name``, or None (a record's plugin that is not installed here)."""
+    return registry().get(name)
+
+
 def available() -> tuple[str, ...]:
     """The implementations whose packages are installed here."""
     return tuple(name for name, impl in registry().items() if impl.installed())

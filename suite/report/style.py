@@ -43,10 +43,8 @@ def variant_index(name: str) -> int:
     """The implementation's variant number (0: a framework's default), from the registry where known."""
     from impls import registry
 
-    try:
-        return registry.get(name).variant
-    except ValueError:  # recorded by a plugin that is not installed here
-        return 1
+    impl = registry.find(name)
+    return impl.variant if impl else 1  # a plugin that is not installed here
 
 
 def implementations(records: list[dict]) -> list[tuple[str, str]]:

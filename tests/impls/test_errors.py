@@ -200,3 +200,9 @@ def test_trainer_checks_its_config_seed_and_batches(gru):
         trainer.step(x32(2, 5, 3), x32(2, 2))
     with pytest.raises(TypeError, match="x has dtype float64"):
         trainer.predict(np.zeros((2, 5, 3)))
+
+
+def test_find_gives_none_for_a_name_not_registered_here():
+    """What the report uses for a record whose plugin is not installed; get raises for the command line."""
+    assert impls.registry.find("torch").name == "torch"
+    assert impls.registry.find("a-plugin-not-installed") is None

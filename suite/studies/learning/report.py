@@ -242,12 +242,8 @@ def _accuracy(results: Results) -> list[dict]:
 
 
 def _low_precision(record: dict) -> bool:
-    if record.get("dtype") in LOW_PRECISION:
-        return True
-    try:
-        return bool(registry.get(record.get("implementation", "")).computes_in)
-    except ValueError:  # a plugin that is not installed here
-        return False
+    impl = registry.find(record.get("implementation", ""))
+    return record.get("dtype") in LOW_PRECISION or bool(impl and impl.computes_in)
 
 
 def findings(results: Results) -> list[Finding]:

@@ -28,13 +28,12 @@ COMMANDS: tuple[str, ...] = (
 ORDER = ("float32", "mixed bfloat16", "bfloat16", "float16")
 
 
-def precision_label(record: dict) -> str:
-    """``float32``, ``bfloat16``, or ``mixed bfloat16`` for a mixed-precision implementation's run."""
-    try:
-        computes_in = registry.get(record["implementation"]).computes_in
-    except ValueError:  # a plugin that is not installed here
-        computes_in = ""
-    return f"mixed {computes_in}" if computes_in else record["dtype"]
+def precision_of(record: dict) -> str:
+    """A record's precision as the report names it: its dtype, or ``mixed bfloat16`` for a mixed-precision
+    implementation's (float32 in and out, bfloat16 arithmetic)."""
+    impl = registry.find(record.get("implementation", ""))
+    computes_in = record.get("computes_in") or (impl.computes_in if impl else "")
+    return f"mixed {computes_in}" if computes_in else record.get("dtype", "")
 
 
 def of_file(records: list[dict]) -> list[dict]:
@@ -47,7 +46,7 @@ def learning_rows(records: list[dict]) -> list[dict]:
     median accuracy, and the spread of the loss over seeds."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in of_file(records):
-        groups[(r["task"], r["seq_len"], r["cell"], precision_label(r), r["implementation"])].append(r)
+        groups[(r["task"], r["seq_len"], r["cell"], precision_of(r), r["implementation"])].append(r)
     rows = []
     for (task, t, cell, precision, implementation), recs in groups.items():
         ok = [r for r in recs if r.get("status") == "ok" and r.get("test_loss") is not None]
@@ -105,7 +104,7 @@ def _who(row: dict) -> str:
 
 
 def _label(record: dict) -> str:
-    return _who({"precision": precision_label(record), "implementation": record["implementation"]})
+    return _who({"precision": precision_of(record), "implementation": record["implementation"]})
 
 
 def _by_point(rows: list[dict]) -> dict[tuple, list[dict]]:

@@ -13,6 +13,7 @@ from suite.report.loading import Results
 from suite.report.machines import by_machine
 from suite.report.page import Finding, Report, md_table, missing_finding
 from suite.studies.precision import STUDY, learning
+from suite.studies.precision.learning import precision_of
 
 TITLE = "Which precision"
 SECTION = "which-precision"
@@ -59,26 +60,11 @@ def precision_rows(speed: list[dict], value: str = "median_s") -> list[dict]:
     return rows
 
 
-def _registered(name: str) -> registry.Implementation | None:
-    try:
-        return registry.get(name)
-    except ValueError:  # recorded by a plugin that is not installed here
-        return None
-
-
 def full_precision_twin(name: str) -> str:
     """The implementation a mixed-precision one runs under its policy (torch for torch-autocast); else
     ``name`` itself."""
-    impl = _registered(name)
+    impl = registry.find(name)
     return impl.policy_of if impl and impl.policy_of else name
-
-
-def precision_of(record: dict) -> str:
-    """A record's precision as the report names it: its dtype, or ``mixed bfloat16`` for a mixed-precision
-    implementation's (float32 in and out, bfloat16 arithmetic)."""
-    impl = _registered(record.get("implementation", ""))
-    computes_in = record.get("computes_in") or (impl.computes_in if impl else "")
-    return f"mixed {computes_in}" if computes_in else record.get("dtype", "")
 
 
 def _at(record: dict, shape: dict) -> bool:
