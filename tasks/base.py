@@ -24,6 +24,7 @@ class Anchor:
     inits: tuple[str, ...] = ("default",)
     sequences: int = 0  # the training budget, in sequences
     mapping: str = ""  # how the paper's setup maps onto rnnbench's, where it differs
+    add_gru: bool = True  # rerun the GRU beside it (rnnbench's own point); not for a probe of a difference
 
 
 class Task(ABC):

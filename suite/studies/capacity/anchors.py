@@ -29,7 +29,8 @@ def specs(
         for anchor in tasks.get(task).anchors:
             if not anchor.lengths:
                 continue
-            run_cells = [c for c in dict.fromkeys([*anchor.cells, "gru"]) if cells is None or c in cells]
+            with_gru = [*anchor.cells, "gru"] if anchor.add_gru else anchor.cells
+            run_cells = [c for c in dict.fromkeys(with_gru) if cells is None or c in cells]
             for cell in run_cells:
                 for init in _inits(anchor.inits, cell):
                     for seq_len in anchor.lengths:

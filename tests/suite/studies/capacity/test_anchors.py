@@ -34,6 +34,14 @@ def test_the_adding_anchor_runs_arjovskys_setting_at_his_lengths_with_the_gru_be
     assert j["steps"] == 20_000 and j["eval_every"] == 200 and j["threads"] == 1  # 400,000 sequences
 
 
+def test_the_probe_of_the_t400_difference_trains_the_lstm_as_their_script_did_and_no_gru():
+    jobs = [j for j in anchors.specs(["adding"], 5, numpy_everywhere) if "script" in j["anchor"]]
+    assert {(j["cell"], j["seq_len"], j["init"], j["clip"]) for j in jobs} == {("lstm", 400, "glorot", None)}
+    paper = [j for j in anchors.specs(["adding"], 5, numpy_everywhere) if j["anchor"] == "adding:arjovsky2016"]
+    probe = {spec.key(j) for j in jobs}
+    assert len(probe) == 5 and not probe & {spec.key(j) for j in paper}  # its own jobs, not the rerun's
+
+
 def test_chrono_against_forget_bias_1_on_copy_500_and_budgets_rounded_up():
     jobs = anchors.specs(["copy"], 1, numpy_everywhere)
     tallec = {(j["cell"], j["init"]) for j in jobs if j["anchor"] == "copy:tallec2018"}
