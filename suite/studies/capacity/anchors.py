@@ -14,6 +14,22 @@ from suite.studies.capacity import search
 from suite.training import spec as spec_mod
 from suite.training.spec import finished
 
+SEEDS = 5  # seeds per anchor point
+
+
+def points(task_names: Iterable[str], cells: Iterable[str] | None = None) -> list[tuple]:
+    """Every point the anchors of ``task_names`` are rerun at: (task, anchor, cell, init, length), the
+    paper's cells and the GRU beside them (unless the anchor is a probe)."""
+    out = []
+    for task in task_names:
+        for anchor in tasks.get(task).anchors:
+            with_gru = [*anchor.cells, "gru"] if anchor.add_gru else anchor.cells
+            run_cells = [c for c in dict.fromkeys(with_gru) if cells is None or c in cells]
+            for cell in run_cells:
+                for init in _inits(anchor.inits, cell):
+                    out += [(task, anchor, cell, init, seq_len) for seq_len in anchor.lengths]
+    return out
+
 
 def specs(
     task_names: Iterable[str],
@@ -22,24 +38,32 @@ def specs(
     cells: Iterable[str] | None = None,
     device: str = "cpu",
 ) -> list[dict]:
-    """Every rerun job of the anchors of ``task_names``: per anchor, cell (the paper's and the GRU), init,
-    length and seed; ``choose`` (cell, length) -> implementation."""
+    """Every rerun job of the anchors of ``task_names``: per point (:func:`points`) and seed; ``choose``
+    (cell, length) -> implementation."""
     out = []
-    for task in task_names:
-        for anchor in tasks.get(task).anchors:
-            if not anchor.lengths:
-                continue
-            with_gru = [*anchor.cells, "gru"] if anchor.add_gru else anchor.cells
-            run_cells = [c for c in dict.fromkeys(with_gru) if cells is None or c in cells]
-            for cell in run_cells:
-                for init in _inits(anchor.inits, cell):
-                    for seq_len in anchor.lengths:
-                        settings = budget(anchor.settings, anchor.sequences, device)
-                        for seed in range(seeds):
-                            job = search.spec(
-                                (task, cell, init), choose(cell, seq_len), seq_len, seed, settings
-                            )
-                            out.append({**job, "anchor": f"{task}:{anchor.name}"})
+    for task, anchor, cell, init, seq_len in points(task_names, cells):
+        settings = budget(anchor.settings, anchor.sequences, device)
+        for seed in range(seeds):
+            job = search.spec((task, cell, init), choose(cell, seq_len), seq_len, seed, settings)
+            out.append({**job, "anchor": f"{task}:{anchor.name}"})
+    return out
+
+
+def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
+    """The anchor points with fewer than ``seeds`` finished seeds: task, anchor, cell, init, T and the
+    seeds finished there."""
+    finished_at: dict[tuple, int] = {}
+    for r in records:
+        if r.get("anchor") and finished(r):
+            at = (r["anchor"], r["cell"], r.get("init", "default"), r["seq_len"])
+            finished_at[at] = finished_at.get(at, 0) + 1
+    out = []
+    for task, anchor, cell, init, seq_len in points(search.TASKS):
+        done = finished_at.get((f"{task}:{anchor.name}", cell, init, seq_len), 0)
+        if done < seeds:
+            out.append(
+                {"task": task, "anchor": anchor.name, "cell": cell, "init": init, "T": seq_len, "seeds": done}
+            )
     return out
 
 
@@ -90,6 +114,7 @@ def rows(records: Iterable[dict]) -> list[dict]:
                 "seeds": summary["seeds"],
                 "solved": summary["solved"],
                 "median_solve_step": step,
+                "solve_steps": ", ".join(str(s) for s in summary["solve_steps"]) or "-",
                 "median_solve_sequences": None if step is None else int(step * batch),
                 "median_test_loss": statistics.median(summary["losses"]) if summary["losses"] else None,
                 "baseline": recs[0].get("baseline_loss"),

@@ -313,13 +313,16 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
         "the published anchors rerun: every seed's final test accuracy (MSE on adding) per cell, init and T",
     )
     columns = ["task", "source", "cell", "init", "T", "setting", "budget", "published", "seeds", "solved"]
-    columns += ["median_solve_step", "median_solve_sequences", "median_test_loss", "baseline"]
+    columns += ["median_solve_step", "solve_steps", "median_solve_sequences", "median_test_loss", "baseline"]
     rep.add(md_table(table, [*columns, "below_baseline", "implementations"]))
     rep.add(
-        "`baseline`: the task's memoryless loss (the best a model that remembers nothing can do); "
+        "`solve_steps`: the step each solved seed met the criterion at (how widely the moment a seed "
+        "leaves the loss plateau varies); `baseline`: the task's memoryless loss (the best a model that "
+        "remembers nothing can do); "
         "`below_baseline`: the seeds whose final test loss ended more than 5 % under it (learning "
         "something, if not solving: what Arjovsky et al. report for the LSTM on copy at T=100)."
     )
+    _missing_anchors(rep, records)
     notes = {
         f"{a.source} ({task})": a.mapping
         for task in dict.fromkeys(r["task"] for r in table)
@@ -332,6 +335,41 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
     )
 
 
+GPU_ANCHORS = (
+    "rnnbench run capacity --anchors --tasks copy --at 500 --impls jax --device gpu --together 5 --jobs 4"
+)
+
+
+def _missing_anchors(rep: Report, records: list[dict]) -> None:
+    """The anchor points short of their seeds, and the commands that finish them (resumable)."""
+    gaps = anchors.missing(records)
+    if not gaps:
+        return
+    cpu = [g for g in gaps if g["T"] < 500]
+    commands = []
+    if cpu:
+        tasks_ = ",".join(dict.fromkeys(g["task"] for g in cpu))
+        lengths = ",".join(str(t) for t in sorted({g["T"] for g in cpu}))
+        commands.append(
+            f"`rnnbench run capacity --anchors --tasks {tasks_} --at {lengths} --seeds {anchors.SEEDS}"
+            " --jobs 2` (on this CPU)"
+        )
+    if len(cpu) < len(gaps):
+        commands.append(f"`{GPU_ANCHORS}` (T=500: meant for a GPU, docs/gpu.md)")
+    rep.add(
+        f"**Not complete yet** ({len(gaps)} points short of {anchors.SEEDS} finished seeds): "
+        + "; ".join(
+            f"{g['task']} {CELL_NAMES[g['cell']]} {g['init']} T={g['T']}"
+            + (" (probe)" if "-" in g["anchor"] else "")
+            + f": {g['seeds']}/{anchors.SEEDS}"
+            for g in gaps
+        )
+        + ". They finish, resuming from the committed records, with "
+        + " and ".join(commands)
+        + "."
+    )
+
+
 def anchors_figure(records: list[dict]) -> Figure | None:
     """The anchors rerun, a panel per task: per cell, init and T (those the paper ran first), every seed's
     final test accuracy (test MSE on the adding problem), the seeds solved out of those run above it, the
@@ -341,7 +379,12 @@ def anchors_figure(records: list[dict]) -> Figure | None:
         return None
     columns = min(2, len(task_names))
     rows_ = -(-len(task_names) // columns)
-    fig, grid = plt.subplots(rows_, columns, figsize=(6.5 * columns, 3.8 * rows_), squeeze=False)
+    crowded = max(
+        len({(r["cell"], r.get("init"), r["seq_len"], r["anchor"]) for r in records if r["task"] == t})
+        for t in task_names
+    )
+    width = max(6.5, 0.6 * crowded)  # room for each point's three-line label
+    fig, grid = plt.subplots(rows_, columns, figsize=(width * columns, 3.8 * rows_), squeeze=False)
     fig.suptitle(
         "the published anchors at their papers' settings and budgets (dots: seeds; k/n: seeds solved)"
     )
@@ -351,10 +394,11 @@ def anchors_figure(records: list[dict]) -> Figure | None:
         points: dict[tuple, list[dict]] = {}
         for r in records:
             if r["task"] == task:
+                probe = r["anchor"].partition(":")[2].partition("-")[2]  # "script": a probe of a difference
                 points.setdefault(
-                    (CELLS.index(r["cell"]), r.get("init", "default"), r["seq_len"]), []
+                    (CELLS.index(r["cell"]), r.get("init", "default"), r["seq_len"], probe), []
                 ).append(r)
-        for x, ((_, init, _), recs) in enumerate(sorted(points.items())):
+        for x, ((_, init, _, _), recs) in enumerate(sorted(points.items())):
             values = [r["test_loss"] if regression else r["accuracy"] for r in recs]
             values = [v for v in values if v is not None]
             colour_ = INIT_COLOURS.get(init, "black")
@@ -370,7 +414,9 @@ def anchors_figure(records: list[dict]) -> Figure | None:
                 fontsize=7,
                 color=colour_,
             )
-        labels = [f"{CELL_NAMES[CELLS[c]]}\n{i}\nT={t}" for c, i, t in sorted(points)]
+        labels = [
+            f"{CELL_NAMES[CELLS[c]]}\n{i}\nT={t}" + (f"\n{p}" if p else "") for c, i, t, p in sorted(points)
+        ]
         ax.set_xticks(range(len(labels)), labels, fontsize=7)
         ax.set_xlim(-0.7, len(labels) - 0.3)
         if regression:

@@ -416,6 +416,7 @@ def point_summary(records: list[dict]) -> dict[str, Any]:
         "solved": len(solved),
         "fraction": len(solved) / len(records) if records else 0.0,
         "median_solve_step": statistics.median(steps) if steps else None,
+        "solve_steps": steps,
         "accuracies": acc,
         "losses": [r["test_loss"] for r in records if r.get("test_loss") is not None],
         "accuracy_median": statistics.median(acc) if acc else None,

@@ -7,7 +7,8 @@ import pytest
 
 import tasks
 from suite.records import read_records
-from suite.studies.capacity import anchors
+from suite.report.page import Report
+from suite.studies.capacity import anchors, report
 from suite.studies.capacity import search as capacity
 from suite.training import scheduler, spec
 from tests.conftest import run_cli
@@ -37,7 +38,9 @@ def test_the_adding_anchor_runs_arjovskys_setting_at_his_lengths_with_the_gru_be
 def test_the_probe_of_the_t400_difference_trains_the_lstm_as_their_script_did_and_no_gru():
     jobs = [j for j in anchors.specs(["adding"], 5, numpy_everywhere) if "script" in j["anchor"]]
     assert {(j["cell"], j["seq_len"], j["init"], j["clip"]) for j in jobs} == {("lstm", 400, "glorot", None)}
-    paper = [j for j in anchors.specs(["adding"], 5, numpy_everywhere) if j["anchor"] == "adding:arjovsky2016"]
+    paper = [
+        j for j in anchors.specs(["adding"], 5, numpy_everywhere) if j["anchor"] == "adding:arjovsky2016"
+    ]
     probe = {spec.key(j) for j in jobs}
     assert len(probe) == 5 and not probe & {spec.key(j) for j in paper}  # its own jobs, not the rerun's
 
@@ -124,3 +127,19 @@ def test_a_budget_in_sequences_sets_the_steps_and_not_with_steps_too(capsys, mon
     assert run_cli(capsys, *argv, "--sequences", "101")[0] == 0 and seen[0]["steps"] == 6  # rounded up
     code, out = run_cli(capsys, *argv, "--sequences", "100", "--steps", "5")
     assert code == 2 and "not both" in out.err
+
+
+def test_the_points_short_of_five_seeds_are_listed_with_the_commands_that_finish_them(tmp_path):
+    every = [j for t in capacity.TASKS for j in anchors.specs([t], 5, numpy_everywhere)]
+    done = [{**j, "kind": "capacity", "status": "ok", "solved": False} for j in every if j["seq_len"] != 400]
+    crashed = [{**j, "kind": "capacity", "status": "crash"} for j in every if j["seq_len"] == 400]
+    gaps = anchors.missing(done + crashed)
+    assert {(g["task"], g["T"]) for g in gaps} == {("adding", 400)} and all(g["seeds"] == 0 for g in gaps)
+    assert anchors.missing(done[1:])[0]["seeds"] == 4 and len(anchors.missing(done + crashed[:0])) == 4
+
+    page = Report(tmp_path)
+    report._missing_anchors(page, [r for r in done if r["seq_len"] != 500])
+    text = "\n".join(page.parts)
+    assert "Not complete yet** (8 points" in text and "copy LSTM chrono T=500: 0/5" in text
+    assert "--tasks adding --at 400 --seeds 5" in text and report.GPU_ANCHORS in text
+    assert "adding LSTM glorot T=400 (probe): 0/5" in text
