@@ -51,7 +51,7 @@ class Adding(Task):
             mapping="a probe of the one point where the rerun and the paper differ (T=400): their adding "
             "script (amarshah/complex_RNN, complex_RNN_adding.py) defines clipped_gradients but never "
             "applies it, so it trains with no clipping; everything else as arjovsky2016",
-            add_gru=False,
+            probe=True,
         ),
         Anchor(
             "hochreiter1997",

@@ -24,7 +24,8 @@ class Anchor:
     inits: tuple[str, ...] = ("default",)
     sequences: int = 0  # the training budget, in sequences
     mapping: str = ""  # how the paper's setup maps onto rnnbench's, where it differs
-    add_gru: bool = True  # rerun the GRU beside it (rnnbench's own point); not for a probe of a difference
+    # a probe of a difference between rnnbench's rerun and the paper: its own setting, no GRU beside it
+    probe: bool = False
 
 
 class Task(ABC):

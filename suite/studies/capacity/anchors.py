@@ -23,7 +23,7 @@ def points(task_names: Iterable[str], cells: Iterable[str] | None = None) -> lis
     out = []
     for task in task_names:
         for anchor in tasks.get(task).anchors:
-            with_gru = [*anchor.cells, "gru"] if anchor.add_gru else anchor.cells
+            with_gru = anchor.cells if anchor.probe else [*anchor.cells, "gru"]
             run_cells = [c for c in dict.fromkeys(with_gru) if cells is None or c in cells]
             for cell in run_cells:
                 for init in _inits(anchor.inits, cell):
@@ -62,7 +62,7 @@ def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
         done = finished_at.get((f"{task}:{anchor.name}", cell, init, seq_len), 0)
         if done < seeds:
             out.append(
-                {"task": task, "anchor": anchor.name, "cell": cell, "init": init, "T": seq_len, "seeds": done}
+                {"task": task, "probe": anchor.probe, "cell": cell, "init": init, "T": seq_len, "seeds": done}
             )
     return out
 
@@ -103,6 +103,7 @@ def rows(records: Iterable[dict]) -> list[dict]:
             {
                 "task": task,
                 "source": anchor.source,
+                "probe": anchor.probe,
                 "cell": cell,
                 "init": init if init in _inits(anchor.inits, cell) else f"{init} (not the paper's)",
                 "T": seq_len,

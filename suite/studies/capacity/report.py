@@ -360,7 +360,7 @@ def _missing_anchors(rep: Report, records: list[dict]) -> None:
         f"**Not complete yet** ({len(gaps)} points short of {anchors.SEEDS} finished seeds): "
         + "; ".join(
             f"{g['task']} {CELL_NAMES[g['cell']]} {g['init']} T={g['T']}"
-            + (" (probe)" if "-" in g["anchor"] else "")
+            + (" (probe)" if g["probe"] else "")
             + f": {g['seeds']}/{anchors.SEEDS}"
             for g in gaps
         )
@@ -509,42 +509,55 @@ def findings(results: Results) -> list[Finding]:
 
 
 def anchor_findings(records: list[dict]) -> list[Finding]:
-    """How many seeds solve each published anchor point at the paper's own setting and budget."""
-    table = [r for r in anchors.rows(records) if not r["published"].startswith("no published")]
-    if not table:
+    """How many seeds solve each published anchor point at the paper's own setting and budget; the GRU
+    beside them; the probes of a difference; other inits stay in the table."""
+    table = anchors.rows(records)
+    papers = [
+        r for r in table if not r["probe"] and _papers(r) and not r["published"].startswith("no published")
+    ]
+    if not papers:
         return []
-    parts = [
-        f"{r['task']} {CELL_NAMES[r['cell']]} {r['init']} T={r['T']}: {r['solved']}/{r['seeds']}"
-        + (
+    gru = [r for r in table if r["cell"] == "gru" and _papers(r)]
+    probes = [r for r in table if r["probe"]]
+
+    def short(r: dict) -> str:
+        return f"{r['task']} {CELL_NAMES[r['cell']]} {r['init']} T={r['T']}: {r['solved']}/{r['seeds']}" + (
             f" ({r['below_baseline']}/{r['seeds']} below the memoryless baseline)"
             if not r["solved"] and r.get("below_baseline")
             else ""
         )
-        for r in table
-    ]
-    text = (
-        "**the published anchors, rerun at their own settings and budgets** (seeds solved): "
-        + "; ".join(
+
+    def long(r: dict) -> str:
+        return (
             f"{r['task']} {CELL_NAMES[r['cell']]} {r['init']} T={r['T']} ({r['source']}; {r['budget']}): "
             f"{r['solved']}/{r['seeds']}"
-            + (
-                f", median solve at {r['median_solve_sequences']:,} sequences"
-                if r["median_solve_sequences"]
-                else ""
-            )
+            + (f", solved at steps {r['solve_steps']}" if r["solved"] else "")
             + (
                 f", {r['below_baseline']}/{r['seeds']} below the memoryless baseline (median loss "
                 f"{fmt(r['median_test_loss'])} against {fmt(r['baseline'])})"
                 if not r["solved"] and r.get("below_baseline") is not None
                 else ""
             )
-            for r in table
         )
-        + "."
+
+    text = "**the published anchors, rerun at their own settings and budgets** (seeds solved): " + "; ".join(
+        long(r) for r in papers
     )
+    parts = [short(r) for r in papers]
+    if gru:
+        text += ". **The GRU beside them** (no published anchor): " + "; ".join(long(r) for r in gru)
+        parts.append("GRU: " + ", ".join(short(r) for r in gru))
+    if probes:
+        text += ". **Probes of a difference**: " + "; ".join(long(r) for r in probes)
+        parts += [f"probe, {r['source'].rpartition(', ')[2]}: {short(r)}" for r in probes]
     sources = sorted({r["source"] for r in records if r.get("anchor")})
     question = "Do the published anchors reproduce at their own budgets?"
-    return [Finding(question, text, "how-far-each-cell-reaches", sources, "; ".join(parts))]
+    return [Finding(question, text + ".", "how-far-each-cell-reaches", sources, "; ".join(parts))]
+
+
+def _papers(row: dict) -> bool:
+    """Whether an anchor row trained at its paper's init (other inits are rnnbench's additions)."""
+    return not row["init"].endswith("(not the paper's)")
 
 
 def sections(page: Report, results: Results) -> None:
