@@ -13,6 +13,7 @@ from impls.layout import KEEP_GATE, KEEP_GATE_INITS
 from suite.studies.capacity import search
 from suite.training import spec as spec_mod
 from suite.training.spec import finished
+from tasks.base import Anchor
 
 SEEDS = 5  # seeds per anchor point
 
@@ -67,6 +68,12 @@ def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
     return out
 
 
+def anchor_of(name: str) -> Anchor:
+    """The anchor a record names (``task:anchor``)."""
+    task, _, anchor_name = name.partition(":")
+    return next(a for a in tasks.get(task).anchors if a.name == anchor_name)
+
+
 def _inits(inits: tuple[str, ...], cell: str) -> list[str]:
     """An anchor's inits that apply to ``cell`` (those setting a keep gate's bias need a gated cell)."""
     return [i for i in inits if cell in KEEP_GATE or i not in KEEP_GATE_INITS] or ["default"]
@@ -94,8 +101,8 @@ def rows(records: Iterable[dict]) -> list[dict]:
             points.setdefault(at, []).append(r)
     out = []
     for (name, cell, init, seq_len), recs in sorted(points.items()):
-        task, _, anchor_name = name.partition(":")
-        anchor = next(a for a in tasks.get(task).anchors if a.name == anchor_name)
+        task = name.partition(":")[0]
+        anchor = anchor_of(name)
         summary = search.point_summary(recs)
         step = summary["median_solve_step"]
         batch = recs[0]["batch_size"]
@@ -104,6 +111,7 @@ def rows(records: Iterable[dict]) -> list[dict]:
                 "task": task,
                 "source": anchor.source,
                 "probe": anchor.probe,
+                "paper_init": init in _inits(anchor.inits, cell),
                 "cell": cell,
                 "init": init if init in _inits(anchor.inits, cell) else f"{init} (not the paper's)",
                 "T": seq_len,

@@ -394,7 +394,7 @@ def anchors_figure(records: list[dict]) -> Figure | None:
         points: dict[tuple, list[dict]] = {}
         for r in records:
             if r["task"] == task:
-                probe = r["anchor"].partition(":")[2].partition("-")[2]  # "script": a probe of a difference
+                probe = "probe" if anchors.anchor_of(r["anchor"]).probe else ""
                 points.setdefault(
                     (CELLS.index(r["cell"]), r.get("init", "default"), r["seq_len"], probe), []
                 ).append(r)
@@ -513,11 +513,13 @@ def anchor_findings(records: list[dict]) -> list[Finding]:
     beside them; the probes of a difference; other inits stay in the table."""
     table = anchors.rows(records)
     papers = [
-        r for r in table if not r["probe"] and _papers(r) and not r["published"].startswith("no published")
+        r
+        for r in table
+        if r["paper_init"] and not r["probe"] and not r["published"].startswith("no published")
     ]
     if not papers:
         return []
-    gru = [r for r in table if r["cell"] == "gru" and _papers(r)]
+    gru = [r for r in table if r["cell"] == "gru" and r["paper_init"]]
     probes = [r for r in table if r["probe"]]
 
     def short(r: dict) -> str:
@@ -553,11 +555,6 @@ def anchor_findings(records: list[dict]) -> list[Finding]:
     sources = sorted({r["source"] for r in records if r.get("anchor")})
     question = "Do the published anchors reproduce at their own budgets?"
     return [Finding(question, text + ".", "how-far-each-cell-reaches", sources, "; ".join(parts))]
-
-
-def _papers(row: dict) -> bool:
-    """Whether an anchor row trained at its paper's init (other inits are rnnbench's additions)."""
-    return not row["init"].endswith("(not the paper's)")
 
 
 def sections(page: Report, results: Results) -> None:
