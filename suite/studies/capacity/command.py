@@ -51,7 +51,9 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "--init",
         help=f"comma-separated, from {','.join(impls.INITS)} (default: {','.join(capacity.INITS)})",
     )
-    p.add_argument("--seeds", type=int, default=5, help="seeds per length (default 5)")
+    p.add_argument(
+        "--seeds", type=int, default=capacity.SEEDS, help=f"seeds per length (default {capacity.SEEDS})"
+    )
     p.add_argument(
         "--start", type=int, default=capacity.START, help=f"first length (default {capacity.START})"
     )

@@ -17,6 +17,7 @@ from suite.report.style import (
 )
 from suite.studies.capacity import STUDY, anchors
 from suite.studies.capacity import search as capacity
+from suite.studies.capacity.command import PLAN_HOURS
 from suite.table import CELL_NAMES, fmt
 from suite.training.spec import finished
 
@@ -31,9 +32,8 @@ def reach_text(row: dict) -> str:
 
 
 def at_published_budget(row: dict) -> bool:
-    """Whether a reach row trained at its task's published budget (tasks.Task.budget, in sequences)."""
-    s = row["settings"]
-    return s["steps"] * s["batch_size"] >= task_defs.get(row["task"]).budget > 0
+    """Whether a reach row trained at its task's published budget."""
+    return capacity.at_published_budget(row["task"], row["settings"])
 
 
 def budget_text(rows: list[dict]) -> str:
@@ -191,6 +191,8 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
         "trajectories agree, so the choice changes the cost, not the outcome. "
         f"Measured on {', '.join(measured_on)}; from " + ", ".join(rep.link(x) for x in sources) + "."
     )
+    if at_published_budget(rows[0]):
+        _search_cost(rep, records)
     rep.figure(capacity_vs_length(rows), "capacity", "test accuracy against T, per task, cell and init")
     rep.add("### Longest T solved, beside the published anchors")
     _reach_table(rep, rows)
@@ -218,6 +220,44 @@ def section_capacity(rep: Report, records: list[dict]) -> None:
                 "majority at the same seed."
             )
     section_throughput(rep, [r for r in records if r.get("throughput")])
+
+
+def _search_cost(rep: Report, records: list[dict]) -> None:
+    """What the search at the published budgets has cost on the CPU, against the plan's limit, and what it
+    has still to train (resumable), with its worst-case cost from the measured throughput."""
+    hours = capacity.spent(records)
+    on = [r for r in records if capacity.searched_job(r) and capacity.at_published_budget(r["task"], r)]
+    cpus = [r["environment"].get("cpu") for r in on if r.get("environment")]
+    if not hours or not cpus:
+        return
+    cpu = max(set(cpus), key=cpus.count)
+    earlier = capacity.SETTINGS["steps"] * capacity.SETTINGS["batch_size"]
+    new = sum(h for t, h in hours.items() if task_defs.get(t).budget > earlier)
+    per_task = ", ".join(f"{t} {h:.1f}" for t, h in sorted(hours.items()))
+    text = (
+        f"**What it cost.** The search's jobs at the published budgets took {sum(hours.values()):.1f} "
+        f"core-hours ({per_task}: each job's wall time on its one core, shared by the runs trained "
+        f"together), {new:.1f} of them at the budgets that grew (the others' published budget is the earlier "
+        f"search's {earlier:,} sequences), against the {PLAN_HOURS:g} core-hours planned for this machine."
+    )
+    throughput = [r for r in records if r.get("throughput")]
+    left = capacity.queued(records, throughput, cpu)
+    if left:
+        known = [q["worst_hours"] for q in left if q["worst_hours"] is not None]
+        text += (
+            f" **Still to train** (`{STUDY.measures['capacity']}` resumes here, or a GPU: docs/gpu.md), "
+            f"the next length of {len(left)} chains, {sum(known):.1f} core-hours on {cpu} if no seed stops "
+            "early: "
+            + "; ".join(
+                f"{q['task']} {CELL_NAMES[q['cell']]} {q['init']} T={q['T']} ({q['seeds']} seeds"
+                + (f", {q['worst_hours']:.2f} h)" if q["worst_hours"] is not None else ", cost unmeasured)")
+                for q in left
+            )
+            + ". A chain that passes it goes on to the next length."
+        )
+    else:
+        text += " Every chain has ended (at a length no seed solves, or at the longest length searched)."
+    rep.add(text)
 
 
 def _reach_table(rep: Report, rows: list[dict]) -> None:

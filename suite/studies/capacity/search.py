@@ -14,7 +14,7 @@ import numpy as np
 
 import impls
 import tasks
-from impls.layout import KEEP_GATE, KEEP_GATE_INITS
+from impls.layout import CELLS, KEEP_GATE, KEEP_GATE_INITS
 from suite.records import device_of
 from suite.training import scheduler
 from suite.training import spec as spec_mod
@@ -28,6 +28,7 @@ JOB_STEPS = 1000  # a typical search job's steps, to weigh a compiling framework
 # runs per training step timed where a framework trains several runs in one compiled step (JAX: jax.vmap)
 THROUGHPUT_TOGETHER: tuple[int, ...] = (4, 16)
 START, LONGEST = 10, 640
+SEEDS = 5  # seeds per length
 TASKS: tuple[str, ...] = ("adding", "copy", "temporal2", "temporal3")
 # the inits searched by default: PyTorch's, and the two that set the keep gate's bias (glorot, the init of
 # Arjovsky et al.'s code, is run where an anchor uses it)
@@ -202,8 +203,7 @@ def plan(
         total = 0.0
         for seq_len in search:
             name = choose(cell, seq_len)
-            steps_long = tasks.get(task).batch(np.random.default_rng(0), 1, seq_len)[0].shape[1]
-            per_step = step_seconds(throughput, cpu, name, cell, steps_long)
+            per_step = step_seconds(throughput, cpu, name, cell, _time_steps(task, seq_len))
             hours = None if per_step is None else seeds * settings["steps"] * per_step / 3600
             total = None if hours is None or total is None else total + hours
             rows.append(
@@ -220,6 +220,87 @@ def plan(
                 }
             )
     return rows
+
+
+def _time_steps(task: str, seq_len: int) -> int:
+    """The time steps of one of ``task``'s sequences at length ``seq_len`` (copy adds its symbols)."""
+    return tasks.get(task).batch(np.random.default_rng(0), 1, seq_len)[0].shape[1]
+
+
+def at_published_budget(task: str, settings: dict) -> bool:
+    """Whether ``settings`` train for at least ``task``'s published budget (tasks.Task.budget, sequences)."""
+    return settings["steps"] * settings["batch_size"] >= tasks.get(task).budget > 0
+
+
+def spent(records: Iterable[dict]) -> dict[str, float]:
+    """One core's hours the search's CPU jobs at the published budgets took, per task: each job's wall
+    time, shared by the runs trained together with it."""
+    out: dict[str, float] = {}
+    for r in records:
+        cpu_job = searched_job(r) and device_of(r) == "cpu" and r.get("wall_seconds")
+        if cpu_job and at_published_budget(r["task"], r):
+            share = r["wall_seconds"] / r.get("runs_per_step", 1) / 3600
+            out[r["task"]] = out.get(r["task"], 0.0) + share
+    return out
+
+
+def queued(
+    records: Iterable[dict],
+    throughput: list[dict],
+    cpu: str,
+    seeds: int = SEEDS,
+    search: list[int] | None = None,
+) -> list[dict]:
+    """What the search at the published budgets has still to train, resuming from ``records``: per chain
+    not over, the next length, the seeds missing there, the implementation the search would choose on a
+    machine with ``cpu`` and one core's hours for them if none stops early (None where ``throughput``
+    measured nothing for it)."""
+    records = [
+        r
+        for r in records
+        if searched_job(r) and finished(r) and device_of(r) == "cpu" and at_published_budget(r["task"], r)
+    ]
+    done = {key(r): r for r in records}
+    names = sorted({r["implementation"] for r in throughput})
+    choose = searched_on(throughput, cpu, names)[0] if names else (lambda cell, seq_len: "unmeasured")
+    out = []
+    for chain in chains(TASKS, CELLS, INITS):
+        task, cell, init = chain
+        settings = settings_for(task)
+        on = _resumed_on([r for r in records if chain_of(r) == chain], choose)
+        missing = next_jobs(chain, on, seeds, settings, done, search or lengths())
+        if not missing:
+            continue
+        seq_len, name = missing[0]["seq_len"], missing[0]["implementation"]
+        per_step = step_seconds(throughput, cpu, name, cell, _time_steps(task, seq_len))
+        worst = None if per_step is None else len(missing) * settings["steps"] * per_step / 3600
+        out.append(
+            {
+                "task": task,
+                "cell": cell,
+                "init": init,
+                "T": seq_len,
+                "seeds": len(missing),
+                "implementation": name,
+                "worst_hours": worst,
+            }
+        )
+    return out
+
+
+def chain_of(record: dict) -> Chain:
+    """The (task, cell, init) a record's job belongs to."""
+    return record["task"], record["cell"], record.get("init", "default")
+
+
+def _resumed_on(chain_records: list[dict], choose: Chooser) -> Chooser:
+    """The implementation a chain resumes on per length: the one most of its jobs there ran on (their keys
+    name it), else ``choose``'s."""
+    ran: dict[int, list[str]] = {}
+    for r in chain_records:
+        ran.setdefault(r["seq_len"], []).append(r["implementation"])
+    most = {t: max(sorted(set(names)), key=names.count) for t, names in ran.items()}
+    return lambda cell, seq_len: most.get(seq_len) or choose(cell, seq_len)
 
 
 Packer = Callable[[dict], dict]  # a job's spec -> the same, saying how many runs may train with it

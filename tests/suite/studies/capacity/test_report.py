@@ -36,3 +36,37 @@ def test_the_unsolved_task_names_its_best_seed_and_how_many_budgets_ended_improv
     assert "2 of 3 jobs there were still improving" in text and "not a plateau" not in text
     records = records[:2]
     assert "not a plateau" in report._unsolved_text("copy", capacity.reach(records), records)
+
+
+def test_the_search_says_what_it_cost_and_what_it_has_still_to_train(tmp_path):
+    from suite.report.page import Report
+
+    chain = ("temporal3", "lstm", "chrono")
+    settings = capacity.settings_for("temporal3")
+    done = [
+        {
+            **capacity.spec(chain, "torch", 10, s, settings),
+            "kind": "capacity",
+            "status": "ok",
+            "solved": True,
+            "wall_seconds": 720.0,
+            "environment": {"cpu": "A"},
+        }
+        for s in range(5)
+    ]
+    measured = {
+        "throughput": True,
+        "kind": "capacity",
+        "implementation": "torch",
+        "cell": "lstm",
+        "seq_len": 20,
+        "seconds_per_step": 0.036,
+        "first_step_seconds": 0.0,
+        "environment": {"cpu": "A"},
+    }
+    page = Report(tmp_path)
+    report._search_cost(page, [*done, measured])
+    text = "\n".join(page.parts)
+    assert "took 1.0 core-hours (temporal3 1.0:" in text and "1.0 of them at the budgets that grew" in text
+    assert "temporal3 LSTM chrono T=20 (5 seeds, 1.50 h)" in text  # 5 x 30,000 steps x 36 ms
+    assert "`rnnbench run capacity --jobs 2` resumes here" in text

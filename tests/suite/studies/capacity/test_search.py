@@ -628,3 +628,47 @@ def test_the_plan_command_prints_the_cost_and_trains_nothing(capsys, monkeypatch
     )
     assert code == 0, out.err
     assert "core-hours at worst" in out.out and "temporal2" in out.out
+
+
+def published_job(chain, name, seq_len, seed, solved, wall=0.0, **extra):
+    spec = capacity.spec(chain, name, seq_len, seed, capacity.settings_for(chain[0]))
+    return {**spec, "kind": "capacity", "status": "ok", "solved": solved, "wall_seconds": wall, **extra}
+
+
+def test_the_search_cost_counts_each_cpu_job_at_the_published_budget_once():
+    chain = ("adding", "lstm", "default")
+    records = [
+        published_job(chain, "torch", 10, 0, True, wall=3600.0),
+        published_job(chain, "torch", 10, 1, True, wall=3600.0),
+        *[published_job(chain, "jax", 20, s, True, wall=3600.0, runs_per_step=4) for s in range(4)],
+        {**published_job(chain, "torch", 40, 0, True, wall=3600.0), "steps": 2000},  # the earlier budget
+        {**published_job(chain, "torch", 40, 1, True, wall=3600.0), "device": "gpu"},
+        {**published_job(chain, "torch", 40, 2, True, wall=3600.0), "anchor": "adding:x"},
+        {**published_job(chain, "torch", 40, 3, True, wall=3600.0), "throughput": True},
+    ]
+    assert capacity.spent(records) == {"adding": pytest.approx(3.0)}  # 2 jobs + 4 runs sharing one
+
+
+def test_what_is_still_to_train_resumes_each_chain_where_its_records_stop():
+    lstm, gru, rnn = ("adding", "lstm", "chrono"), ("adding", "gru", "default"), ("adding", "rnn", "default")
+    records = [published_job(lstm, "jax", 10, s, s == 0) for s in range(5)]  # T=10 passed: T=20 next
+    records += [published_job(gru, "numpy", 10, s, False) for s in range(3)]  # 2 seeds short, on numpy
+    records += [published_job(rnn, "jax", 10, s, False) for s in range(5)]  # over: T=5 then 2
+    records += [published_job(rnn, "jax", t, s, False) for t in (2, 5) for s in range(5)]
+    measured = [throughput("torch", "lstm", 0.010, cpu="A", seq_len=20)]
+    left = {
+        (q["task"], q["cell"], q["init"]): q for q in capacity.queued(records, measured, "A", search=[10, 20])
+    }
+    assert rnn not in left
+    assert left[lstm] == {
+        "task": "adding",
+        "cell": "lstm",
+        "init": "chrono",
+        "T": 20,
+        "seeds": 5,
+        "implementation": "torch",  # the cheapest measured on this CPU
+        "worst_hours": pytest.approx(5 * 20_000 * 0.010 / 3600),
+    }
+    assert (left[gru]["T"], left[gru]["seeds"], left[gru]["implementation"]) == (10, 2, "numpy")
+    assert left[gru]["worst_hours"] is None  # no throughput for the GRU
+    assert all(q["T"] == 10 and q["seeds"] == 5 for c, q in left.items() if c not in (lstm, gru))
