@@ -15,7 +15,8 @@ from suite.training import spec as spec_mod
 from suite.training.spec import finished
 from tasks.base import Anchor
 
-SEEDS = 5  # seeds per anchor point
+SEEDS = search.SEEDS  # seeds per anchor point
+GPU_LENGTH = 500  # points at this length and longer are queued for a GPU (the report gives their CPU cost)
 
 
 def points(task_names: Iterable[str], cells: Iterable[str] | None = None) -> list[tuple]:
@@ -51,8 +52,8 @@ def specs(
 
 
 def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
-    """The anchor points with fewer than ``seeds`` finished seeds: task, anchor, cell, init, T and the
-    seeds finished there."""
+    """The anchor points with fewer than ``seeds`` finished seeds: task, anchor, cell, init, T, the seeds
+    finished there and the anchor's budget in steps."""
     finished_at: dict[tuple, int] = {}
     for r in records:
         if r.get("anchor") and finished(r):
@@ -63,7 +64,15 @@ def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
         done = finished_at.get((f"{task}:{anchor.name}", cell, init, seq_len), 0)
         if done < seeds:
             out.append(
-                {"task": task, "probe": anchor.probe, "cell": cell, "init": init, "T": seq_len, "seeds": done}
+                {
+                    "task": task,
+                    "probe": anchor.probe,
+                    "cell": cell,
+                    "init": init,
+                    "T": seq_len,
+                    "seeds": done,
+                    "steps": budget(anchor.settings, anchor.sequences)["steps"],
+                }
             )
     return out
 

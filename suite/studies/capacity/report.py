@@ -226,11 +226,11 @@ def _search_cost(rep: Report, records: list[dict]) -> None:
     """What the search at the published budgets has cost on the CPU, against the plan's limit, and what it
     has still to train (resumable), with its worst-case cost from the measured throughput."""
     hours = capacity.spent(records)
-    on = [r for r in records if capacity.searched_job(r) and capacity.at_published_budget(r["task"], r)]
-    cpus = [r["environment"].get("cpu") for r in on if r.get("environment")]
-    if not hours or not cpus:
+    cpu = _cpu_of(
+        [r for r in records if capacity.searched_job(r) and capacity.at_published_budget(r["task"], r)]
+    )
+    if not hours or cpu is None:
         return
-    cpu = max(set(cpus), key=cpus.count)
     earlier = capacity.SETTINGS["steps"] * capacity.SETTINGS["batch_size"]
     new = sum(h for t, h in hours.items() if task_defs.get(t).budget > earlier)
     per_task = ", ".join(f"{t} {h:.1f}" for t, h in sorted(hours.items()))
@@ -381,22 +381,17 @@ GPU_ANCHORS = (
 
 
 def _missing_anchors(rep: Report, records: list[dict]) -> None:
-    """The anchor points short of their seeds, and the commands that finish them (resumable)."""
+    """The anchor points short of their seeds, and the commands that finish them (resumable); for those
+    queued for a GPU, a lower bound of their cost on this CPU."""
     gaps = anchors.missing(records)
     if not gaps:
         return
-    cpu = [g for g in gaps if g["T"] < 500]
-    commands = []
-    if cpu:
-        tasks_ = ",".join(dict.fromkeys(g["task"] for g in cpu))
-        lengths = ",".join(str(t) for t in sorted({g["T"] for g in cpu}))
-        commands.append(
-            f"`rnnbench run capacity --anchors --tasks {tasks_} --at {lengths} --seeds {anchors.SEEDS}"
-            " --jobs 2` (on this CPU)"
-        )
-    if len(cpu) < len(gaps):
-        commands.append(f"`{GPU_ANCHORS}` (T=500: meant for a GPU, docs/gpu.md)")
-    rep.add(
+    cpu = [g for g in gaps if g["T"] < anchors.GPU_LENGTH]
+    gpu = [g for g in gaps if g["T"] >= anchors.GPU_LENGTH]
+    commands = [f"`{_cpu_command(cpu)}` (on this CPU)"] if cpu else []
+    if gpu:
+        commands.append(f"`{GPU_ANCHORS}` (T>={anchors.GPU_LENGTH}: meant for a GPU, docs/gpu.md)")
+    text = (
         f"**Not complete yet** ({len(gaps)} points short of {anchors.SEEDS} finished seeds): "
         + "; ".join(
             f"{g['task']} {CELL_NAMES[g['cell']]} {g['init']} T={g['T']}"
@@ -408,6 +403,50 @@ def _missing_anchors(rep: Report, records: list[dict]) -> None:
         + " and ".join(commands)
         + "."
     )
+    hours = _cpu_hours_at_least(gpu, records)
+    if hours is not None:
+        runs = sum(anchors.SEEDS - g["seeds"] for g in gpu)
+        text += (
+            f" On {hours[1]} the {runs} runs left at T>={anchors.GPU_LENGTH} would take at least "
+            f"{hours[0]:.0f} core-hours ({gpu[0]['steps']:,} steps each; the search's throughput at hidden "
+            f"{capacity.SETTINGS['hidden_size']}, scaled to the length: a larger hidden size costs more): "
+            f"`{_cpu_command(gpu)}` runs them there, resumable, finished runs kept."
+        )
+    rep.add(text)
+
+
+def _cpu_command(gaps: list[dict]) -> str:
+    """The command that trains the missing anchor points ``gaps`` on this CPU."""
+    tasks_ = ",".join(dict.fromkeys(g["task"] for g in gaps))
+    lengths = ",".join(str(t) for t in sorted({g["T"] for g in gaps}))
+    return f"rnnbench run capacity --anchors --tasks {tasks_} --at {lengths} --seeds {anchors.SEEDS} --jobs 2"
+
+
+def _cpu_of(records: list[dict]) -> str | None:
+    """The CPU most of the training records (not the throughput timings) ran on."""
+    cpus = [r["environment"].get("cpu") for r in records if r.get("environment") and not r.get("throughput")]
+    return max(sorted(set(cpus)), key=cpus.count) if cpus else None
+
+
+def _cpu_hours_at_least(gaps: list[dict], records: list[dict]) -> tuple[float, str] | None:
+    """One core's hours the missing seeds of ``gaps`` would take on the CPU most records ran on, from the
+    search's throughput there (None where it measured none of their cells), and that CPU."""
+    cpu = _cpu_of([r for r in records if r.get("anchor")]) or _cpu_of(records)
+    throughput = [r for r in records if r.get("throughput")]
+    names = sorted({r["implementation"] for r in throughput})
+    if not gaps or cpu is None or not names:
+        return None
+    choose, _ = capacity.searched_on(throughput, cpu, names)
+    total = 0.0
+    for g in gaps:
+        name = choose(g["cell"], g["T"])
+        per_step = capacity.step_seconds(
+            throughput, cpu, name, g["cell"], capacity.time_steps(g["task"], g["T"])
+        )
+        if per_step is None:
+            return None
+        total += (anchors.SEEDS - g["seeds"]) * g["steps"] * per_step / 3600
+    return total, cpu
 
 
 def anchors_figure(records: list[dict]) -> Figure | None:

@@ -203,7 +203,7 @@ def plan(
         total = 0.0
         for seq_len in search:
             name = choose(cell, seq_len)
-            per_step = step_seconds(throughput, cpu, name, cell, _time_steps(task, seq_len))
+            per_step = step_seconds(throughput, cpu, name, cell, time_steps(task, seq_len))
             hours = None if per_step is None else seeds * settings["steps"] * per_step / 3600
             total = None if hours is None or total is None else total + hours
             rows.append(
@@ -222,7 +222,7 @@ def plan(
     return rows
 
 
-def _time_steps(task: str, seq_len: int) -> int:
+def time_steps(task: str, seq_len: int) -> int:
     """The time steps of one of ``task``'s sequences at length ``seq_len`` (copy adds its symbols)."""
     return tasks.get(task).batch(np.random.default_rng(0), 1, seq_len)[0].shape[1]
 
@@ -272,7 +272,7 @@ def queued(
         if not missing:
             continue
         seq_len, name = missing[0]["seq_len"], missing[0]["implementation"]
-        per_step = step_seconds(throughput, cpu, name, cell, _time_steps(task, seq_len))
+        per_step = step_seconds(throughput, cpu, name, cell, time_steps(task, seq_len))
         worst = None if per_step is None else len(missing) * settings["steps"] * per_step / 3600
         out.append(
             {

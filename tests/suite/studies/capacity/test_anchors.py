@@ -143,3 +143,24 @@ def test_the_points_short_of_five_seeds_are_listed_with_the_commands_that_finish
     assert "Not complete yet** (8 points" in text and "copy LSTM chrono T=500: 0/5" in text
     assert "--tasks adding --at 400 --seeds 5" in text and report.GPU_ANCHORS in text
     assert "adding LSTM glorot T=400 (probe): 0/5" in text
+    assert "core-hours" not in text  # no throughput: no cost
+
+    timed = [
+        {
+            "throughput": True,
+            "implementation": "numpy",
+            "cell": cell,
+            "seq_len": 520,
+            "seconds_per_step": 0.036,
+            "first_step_seconds": 0.0,
+            "environment": {"cpu": "A"},
+        }
+        for cell in ("lstm", "gru")
+    ]
+    ran = [{**r, "environment": {"cpu": "A"}} for r in done if r["seq_len"] != 500]
+    page = Report(tmp_path)
+    report._missing_anchors(page, ran + timed)
+    text = "\n".join(page.parts)
+    # 4 points x 5 seeds x 25,000 steps x 36 ms (copy at T=500 is 520 steps long, as timed)
+    assert "On A the 20 runs left at T>=500 would take at least 5 core-hours (25,000 steps each" in text
+    assert "`rnnbench run capacity --anchors --tasks copy --at 500 --seeds 5 --jobs 2` runs them" in text
