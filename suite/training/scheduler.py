@@ -141,9 +141,9 @@ def schedule(
     """Run the (group, spec) pairs ``first``, ``jobs`` at a time, each through ``runner`` (a fresh local
     process by default); ``on_result(spec, result)`` as each finishes; once a group has nothing in flight,
     run what ``then(group)`` asks for next. Specs of one group that say ``together`` train together
-    (:func:`pack`). A spec already in flight is not started twice. An interrupt starts nothing more; the
-    jobs in flight finish and are handed to ``on_result`` before it propagates (a second one abandons
-    them)."""
+    (:func:`pack`), their job allowed ``timeout_s`` per run. A spec already in flight is not started twice.
+    An interrupt starts nothing more; the jobs in flight finish and are handed to ``on_result`` before it
+    propagates (a second one abandons them)."""
     runner = runner or run_in_subprocess
     harness.ABANDON.clear()
     pool = ThreadPoolExecutor(max_workers=jobs)
@@ -154,7 +154,9 @@ def schedule(
         fresh = [s for s in specs if key(s) not in running]
         for job in pack(fresh):
             running.update(_keys(job))
-            futures[pool.submit(runner, job, timeout_s)] = (group, job)
+            # each run has the whole timeout: runs trained together share one process, not one budget
+            runs = len(job.get("runs", [job]))
+            futures[pool.submit(runner, job, timeout_s * runs)] = (group, job)
 
     def deliver(job: dict, result: dict) -> None:
         for s, r in each_run(job, result):

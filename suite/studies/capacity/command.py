@@ -91,7 +91,13 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "throughput file measured it cheaper per run on this CPU than one run per process (default auto)",
     )
     p.add_argument("--jobs", type=int, default=harness.cores(), help="jobs at a time, one thread each")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds per job before it is killed")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=scheduler.JOB_TIMEOUT_S,
+        help="seconds per run before its job is killed (a job training K runs together: K times it; "
+        f"default {scheduler.JOB_TIMEOUT_S:.0f})",
+    )
     add_json(p, default=f"{DEFAULT_JSON}; {THROUGHPUT_JSON} with --throughput, {ANCHORS_JSON} with --anchors")
     p.set_defaults(func=main)
 

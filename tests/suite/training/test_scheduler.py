@@ -40,6 +40,18 @@ def test_a_packed_job_reports_each_run_to_on_result():
     assert sorted(seen) == [(0, "ok"), (1, "ok"), (2, "ok"), (3, "ok")]
 
 
+def test_a_packed_job_is_allowed_the_timeout_once_per_run():
+    allowed = {}
+
+    def runner(j, timeout_s):
+        allowed[len(j.get("runs", [j]))] = timeout_s
+        return {"runs": [{"status": "ok"} for _ in j["runs"]]} if "runs" in j else {"status": "ok"}
+
+    specs = [job(s, 4) for s in range(4)] + [job(9)]
+    scheduler.schedule([("g", s) for s in specs], lambda s, r: None, timeout_s=60.0, runner=runner)
+    assert allowed == {4: 240.0, 1: 60.0}
+
+
 def test_a_crash_of_a_packed_job_is_every_runs_outcome():
     broken = [{**job(s), "implementation": "no-such-implementation"} for s in range(2)]
     result = scheduler.run_in_subprocess(
