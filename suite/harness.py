@@ -31,6 +31,7 @@ from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_S = 300.0  # importing a framework and calibrating GEMM, before the first job starts
+CORE_WAIT_NOTED_S = 1.0  # a wait for free cores this long is noted in the job's records
 CORE_LOCKS = Path(tempfile.gettempdir()) / f"rnnbench-cores-{os.getuid()}"  # one lock file per core
 # Workers run in a session of their own, so a terminal's Ctrl-C reaches the command only (which lets the
 # jobs in flight finish); set when the command gives them up instead (a second interrupt): each worker is
@@ -218,7 +219,8 @@ def run_jobs(
 ) -> list[dict]:
     """Run every job as ``plan`` says, in order; ``on_result`` sees each record (the job's fields, its
     ``status`` and its result) as soon as it is finished. Each process is pinned to ``threads`` cores that
-    no concurrent job holds (:func:`reserved_cores`); None leaves it unpinned."""
+    no concurrent job holds (:func:`reserved_cores`); None leaves it unpinned. A record whose process waited
+    for its cores says how long (``core_wait_seconds``)."""
     if plan.process_per == "implementation":
         groups: dict[str, list[dict]] = {}
         for job in jobs:
@@ -229,8 +231,12 @@ def run_jobs(
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="rnnbench-") as tmp:
         for batch in batches:
+            asked = time.perf_counter()
             with reserved_cores(threads) as cores:
+                waited = time.perf_counter() - asked
                 for record in _run_process(batch, plan, cores, options or {}, timeout_s, Path(tmp), worker):
+                    if waited >= CORE_WAIT_NOTED_S:
+                        record = {**record, "core_wait_seconds": waited}
                     results.append(record)
                     if on_result:
                         on_result(record)

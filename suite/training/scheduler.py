@@ -30,7 +30,7 @@ def run_in_subprocess(spec: dict, timeout_s: float) -> dict:
     ``runs``; a crash or a timeout is each run's outcome."""
     started = time.perf_counter()
     (result,) = harness.run_jobs([spec], PLAN, spec.get("threads"), timeout_s=timeout_s)
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - started - result.get("core_wait_seconds", 0.0)  # the time it held a core
     if "runs" in spec:  # the harness merged the job into its result: what it added is every run's
         shared = {k: v for k, v in result.items() if k not in spec and k != "runs"}
         if result.get("status") != "ok":  # the process failed

@@ -117,6 +117,19 @@ def test_cores_are_reserved_all_or_none(tmp_path, monkeypatch):
         assert sorted(waiting.result(timeout=10)) == sorted(os.sched_getaffinity(0))[:2]
 
 
+def test_a_job_that_waited_for_a_free_core_says_how_long(tmp_path, monkeypatch):
+    monkeypatch.setattr(harness, "CORE_LOCKS", tmp_path)
+    monkeypatch.setattr(harness, "CORE_WAIT_NOTED_S", 0.5)
+    (alone,) = harness.run_jobs([job(1)], PLAN, 1)
+    assert "core_wait_seconds" not in alone
+    with ThreadPoolExecutor(1) as pool:
+        with harness.reserved_cores(harness.cores()):  # every core held: the job waits
+            waiting = pool.submit(harness.run_jobs, [job(2)], PLAN, 1)
+            time.sleep(1.0)
+        (waited,) = waiting.result(timeout=60)
+    assert waited["status"] == "ok" and waited["core_wait_seconds"] >= 0.9
+
+
 def test_workers_run_in_a_session_of_their_own_so_a_terminals_ctrl_c_reaches_the_command_only():
     (record,) = harness.run_jobs([job(1)], PLAN, timeout_s=60.0)
     assert record["status"] == "ok" and record["session"] != os.getsid(0)

@@ -234,7 +234,8 @@ def at_published_budget(task: str, settings: dict) -> bool:
 
 def spent(records: Iterable[dict]) -> dict[str, float]:
     """One core's hours the search's CPU jobs at the published budgets took, per task: each job's wall
-    time, shared by the runs trained together with it."""
+    time on its core, shared by the runs trained together with it (a wait for a free core is left out of
+    it since the harness records it; before, it counted)."""
     out: dict[str, float] = {}
     for r in records:
         cpu_job = searched_job(r) and device_of(r) == "cpu" and r.get("wall_seconds")

@@ -68,3 +68,21 @@ def test_packed_runs_train_in_a_fresh_process_and_come_back_as_their_own_records
     records = result["runs"]
     assert [r["status"] for r in records] == ["ok", "ok"]
     assert records[0]["learning_curve"] != records[1]["learning_curve"]
+
+
+def test_a_jobs_wall_time_leaves_out_its_wait_for_a_free_core(tmp_path, monkeypatch):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from suite import harness
+
+    monkeypatch.setattr(harness, "CORE_LOCKS", tmp_path)
+    with ThreadPoolExecutor(1) as pool:
+        started = time.perf_counter()
+        with harness.reserved_cores(harness.cores()):  # every core held: the job waits
+            waiting = pool.submit(scheduler.run_in_subprocess, job(0), 120.0)
+            time.sleep(2.0)
+        result = waiting.result(timeout=120)
+        elapsed = time.perf_counter() - started
+    assert result["status"] == "ok" and result["core_wait_seconds"] >= 1.9
+    assert result["wall_seconds"] <= elapsed - result["core_wait_seconds"] + 0.1
