@@ -232,16 +232,21 @@ def at_published_budget(task: str, settings: dict) -> bool:
     return settings["steps"] * settings["batch_size"] >= tasks.get(task).budget > 0
 
 
-def spent(records: Iterable[dict]) -> dict[str, float]:
+def spent(records: list[dict]) -> dict[str, float]:
     """One core's hours the search's CPU jobs at the published budgets took, per task: each job's wall
-    time on its core, shared by the runs trained together with it (a wait for a free core is left out of
-    it since the harness records it; before, it counted)."""
-    out: dict[str, float] = {}
-    for r in records:
+    time on its core, counted once for the runs trained together in it (they share it exactly, whether
+    the job finished or failed). A wait for a free core is left out of it since the harness records it;
+    before, it counted."""
+    jobs: dict[tuple, float] = {}
+    for i, r in enumerate(records):
         cpu_job = searched_job(r) and device_of(r) == "cpu" and r.get("wall_seconds")
         if cpu_job and at_published_budget(r["task"], r):
-            share = r["wall_seconds"] / r.get("runs_per_step", 1) / 3600
-            out[r["task"]] = out.get(r["task"], 0.0) + share
+            job = (r["task"], r["wall_seconds"]) if r.get("together") else i
+            jobs[job] = r["wall_seconds"]
+    out: dict[str, float] = {}
+    for job, wall in jobs.items():
+        task = job[0] if isinstance(job, tuple) else records[job]["task"]
+        out[task] = out.get(task, 0.0) + wall / 3600
     return out
 
 

@@ -640,13 +640,21 @@ def test_the_search_cost_counts_each_cpu_job_at_the_published_budget_once():
     records = [
         published_job(chain, "torch", 10, 0, True, wall=3600.0),
         published_job(chain, "torch", 10, 1, True, wall=3600.0),
-        *[published_job(chain, "jax", 20, s, True, wall=3600.0, runs_per_step=4) for s in range(4)],
+        *[
+            published_job(chain, "jax", 20, s, True, wall=3600.0, runs_per_step=4, together=4)
+            for s in range(4)
+        ],
+        *[
+            {**published_job(chain, "jax", 40, s, False, wall=1800.0, together=4), "status": "timeout"}
+            for s in range(4)
+        ],
         {**published_job(chain, "torch", 40, 0, True, wall=3600.0), "steps": 2000},  # the earlier budget
         {**published_job(chain, "torch", 40, 1, True, wall=3600.0), "device": "gpu"},
         {**published_job(chain, "torch", 40, 2, True, wall=3600.0), "anchor": "adding:x"},
         {**published_job(chain, "torch", 40, 3, True, wall=3600.0), "throughput": True},
     ]
-    assert capacity.spent(records) == {"adding": pytest.approx(3.0)}  # 2 jobs + 4 runs sharing one
+    # two jobs alone, four runs trained together in one, four more that timed out together at half an hour
+    assert capacity.spent(records) == {"adding": pytest.approx(3.5)}
 
 
 def test_what_is_still_to_train_resumes_each_chain_where_its_records_stop():
