@@ -314,15 +314,18 @@ Packer = Callable[[dict], dict]  # a job's spec -> the same, saying how many run
 
 def packer(throughput: list[dict], cpu: str) -> Packer:
     """Sets ``together`` on a job where training runs together (:func:`together`) measured cheaper per run
-    on this CPU, at the job's length or the nearest measured (in doublings); leaves the others alone."""
+    on this CPU, at the job's length or the nearest measured (in doublings); leaves the others alone, among
+    them the jobs nearest a length where one run per process measured cheaper."""
     table = together(throughput, cpu)
+    timed = {(name, cell, t) for (cell, t), by_impl in _costs(throughput, cpu).items() for name in by_impl}
 
     def pack(job: dict) -> dict:
-        measured = [t for n, c, t in table if (n, c) == (job["implementation"], job["cell"])]
+        measured = [t for n, c, t in timed if (n, c) == (job["implementation"], job["cell"])]
         if not measured:
             return job
         nearest = min(measured, key=lambda t: (abs(math.log2(t / job["seq_len"])), t))
-        return {**job, "together": table[(job["implementation"], job["cell"], nearest)]}
+        runs = table.get((job["implementation"], job["cell"], nearest))
+        return {**job, "together": runs} if runs else job
 
     return pack
 

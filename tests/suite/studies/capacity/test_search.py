@@ -256,6 +256,12 @@ def test_runs_train_together_only_where_measured_cheaper_per_run_than_alone():
     assert pack(job) == {**job, "together": 4}  # measured at T=10 only: the nearest
     assert pack({**job, "cell": "gru"}) == {**job, "cell": "gru"}
     assert capacity.packer(records, "B")(job) == job
+    # packing measured dearer at T=80, cheaper at T=640: a T=160 job follows T=80, its nearest: alone
+    records += [throughput("jax", "rnn", 0.010, seq_len=80), packed("jax", "rnn", 0.080, 4, seq_len=80)]
+    records += [throughput("jax", "rnn", 0.010, seq_len=640), packed("jax", "rnn", 0.020, 4, seq_len=640)]
+    pack = capacity.packer(records, "A")
+    assert pack({**job, "seq_len": 160}) == {**job, "seq_len": 160}
+    assert pack({**job, "seq_len": 640}) == {**job, "seq_len": 640, "together": 4}
 
 
 def test_the_throughput_jobs_time_jax_training_runs_together():
