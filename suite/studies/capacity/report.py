@@ -236,9 +236,10 @@ def _search_cost(rep: Report, records: list[dict]) -> None:
     per_task = ", ".join(f"{t} {h:.1f}" for t, h in sorted(hours.items()))
     text = (
         f"**What it cost.** The search's jobs at the published budgets took {sum(hours.values()):.1f} "
-        f"core-hours ({per_task}: each job's wall time on its one core, shared by the runs trained "
-        f"together), {new:.1f} of them at the budgets that grew (the others' published budget is the earlier "
-        f"search's {earlier:,} sequences), against the {PLAN_HOURS:g} core-hours planned for this machine."
+        f"core-hours ({per_task}: each job's wall time on its one core, once for the runs trained "
+        f"together in it), {new:.1f} of them at the budgets that grew (the others' published budget is the "
+        f"earlier search's {earlier:,} sequences), against the {PLAN_HOURS:g} core-hours planned for those "
+        "on this machine."
     )
     throughput = [r for r in records if r.get("throughput")]
     left = capacity.queued(records, throughput, cpu)
