@@ -18,6 +18,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from impls import training
 from impls.base import DeviceUnavailableError, RecurrentModel, State, denormal_mode
 from impls.layout import PARAM_KINDS, param_name, param_shapes
+from impls.registry import UnsupportedError
 from impls.training import TrainConfig, Trainer
 
 # Equivalence needs full float32 matmuls on Ampere and newer GPUs.
@@ -242,6 +243,24 @@ class TorchAutocastModel(TorchModel):
     and outputs; autocast runs the ops on its lower-precision list in bfloat16, the rest in float32."""
 
     computes_in = "bfloat16"
+
+    def _build(self) -> None:
+        super()._build()
+        if self._device.type == "cpu":
+            self._check_cpu_kernel()
+
+    def _check_cpu_kernel(self) -> None:
+        """UnsupportedError where oneDNN cannot build the layer's bfloat16 kernel on this CPU (its LSTM in
+        bfloat16 needs AVX-512 bf16 support), as PyTorch itself fails at the first call there."""
+        try:
+            with torch.no_grad(), self._autocast():
+                self.module(torch.zeros(1, 2, self.input_size))
+        except RuntimeError as e:
+            if "primitive descriptor" not in str(e):
+                raise
+            raise UnsupportedError(
+                f"PyTorch's oneDNN has no bfloat16 {self.cell} kernel for this CPU: " + str(e).split(". ")[0]
+            ) from e
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self._device.type, dtype=getattr(torch, self.computes_in))

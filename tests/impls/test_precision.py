@@ -19,10 +19,11 @@ def _skips(name):
     return {"skip"} if impls.get(name).differentiable else set()
 
 
-def _created(name, *args):
-    """A model, or a skip where this CPU cannot run the policy (OpenVINO's bf16 without bf16 units)."""
+def _created(name, *args, **kwargs):
+    """A model, or a skip where this CPU cannot run the policy (OpenVINO's bf16 without bf16 units, PyTorch's
+    bfloat16 LSTM without AVX-512)."""
     try:
-        return impls.create(name, *args)
+        return impls.create(name, *args, **kwargs)
     except impls.UnsupportedError as e:
         pytest.skip(str(e))
 
@@ -87,7 +88,7 @@ def test_torch_autocast_says_what_it_ran_in_bfloat16():
     """autocast lowers nn.LSTM whole; nn.GRU is not on its list, yet ATen's GRU runs its gate GEMMs in
     bfloat16 and returns float32: the path says so, read off the ops that ran."""
     pytest.importorskip("torch")
-    lstm = impls.create("torch-autocast", "lstm", 3, 4).path()
+    lstm = _created("torch-autocast", "lstm", 3, 4).path()
     gru = impls.create("torch-autocast", "gru", 3, 4).path()
     assert "GEMMs in bfloat16, output bfloat16" in lstm
     assert "GEMMs in bfloat16, output float32" in gru
@@ -106,7 +107,7 @@ def test_training_in_low_precision_learns_and_keeps_its_dtypes(name, dtype):
     adding problem's first steps; Adam's step count stays in float32 (in bfloat16 0.999 rounds to 1 and its
     bias correction to 0, which made the loss grow)."""
     task = tasks.get("adding")
-    model = impls.create(name, "lstm", task.input_size, 16, 1, dtype, seed=0)
+    model = _created(name, "lstm", task.input_size, 16, 1, dtype, seed=0)
     trainer = model.trainer(TrainConfig(lr=1e-2), seed=0)
     rng = np.random.default_rng(0)
     losses = []
