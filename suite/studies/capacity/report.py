@@ -438,16 +438,19 @@ def _cpu_hours_at_least(gaps: list[dict], records: list[dict]) -> tuple[float, s
     if not gaps or cpu is None or not names:
         return None
     choose, _ = capacity.searched_on(throughput, cpu, names)
-    total = 0.0
-    for g in gaps:
-        name = choose(g["cell"], g["T"])
-        per_step = capacity.step_seconds(
-            throughput, cpu, name, g["cell"], capacity.time_steps(g["task"], g["T"])
+    hours = [
+        capacity.run_hours(
+            throughput,
+            cpu,
+            choose(g["cell"], g["T"]),
+            (g["task"], g["cell"], g["init"]),
+            g["T"],
+            anchors.SEEDS - g["seeds"],
+            g["steps"],
         )
-        if per_step is None:
-            return None
-        total += (anchors.SEEDS - g["seeds"]) * g["steps"] * per_step / 3600
-    return total, cpu
+        for g in gaps
+    ]
+    return None if None in hours else (sum(hours), cpu)
 
 
 def anchors_figure(records: list[dict]) -> Figure | None:

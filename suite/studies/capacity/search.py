@@ -227,6 +227,16 @@ def time_steps(task: str, seq_len: int) -> int:
     return tasks.get(task).batch(np.random.default_rng(0), 1, seq_len)[0].shape[1]
 
 
+def run_hours(
+    throughput: list[dict], cpu: str, implementation: str, chain: Chain, seq_len: int, runs: int, steps: int
+) -> float | None:
+    """One core's hours for ``runs`` runs of ``steps`` steps each of a chain's job at ``seq_len``, from
+    the throughput measured on ``cpu`` (:func:`step_seconds`); None where it measured none."""
+    task, cell, _ = chain
+    per_step = step_seconds(throughput, cpu, implementation, cell, time_steps(task, seq_len))
+    return None if per_step is None else runs * steps * per_step / 3600
+
+
 def at_published_budget(task: str, settings: dict) -> bool:
     """Whether ``settings`` train for at least ``task``'s published budget (tasks.Task.budget, sequences)."""
     return settings["steps"] * settings["batch_size"] >= tasks.get(task).budget > 0
@@ -241,11 +251,9 @@ def spent(records: list[dict]) -> dict[str, float]:
     for i, r in enumerate(records):
         cpu_job = searched_job(r) and device_of(r) == "cpu" and r.get("wall_seconds")
         if cpu_job and at_published_budget(r["task"], r):
-            job = (r["task"], r["wall_seconds"]) if r.get("together") else i
-            jobs[job] = r["wall_seconds"]
+            jobs[(r["task"], r["wall_seconds"] if r.get("together") else i)] = r["wall_seconds"]
     out: dict[str, float] = {}
-    for job, wall in jobs.items():
-        task = job[0] if isinstance(job, tuple) else records[job]["task"]
+    for (task, _), wall in jobs.items():
         out[task] = out.get(task, 0.0) + wall / 3600
     return out
 
@@ -278,8 +286,7 @@ def queued(
         if not missing:
             continue
         seq_len, name = missing[0]["seq_len"], missing[0]["implementation"]
-        per_step = step_seconds(throughput, cpu, name, cell, time_steps(task, seq_len))
-        worst = None if per_step is None else len(missing) * settings["steps"] * per_step / 3600
+        worst = run_hours(throughput, cpu, name, chain, seq_len, len(missing), settings["steps"])
         out.append(
             {
                 "task": task,
