@@ -66,10 +66,12 @@ SHAPE: tuple[str, ...] = (
 )
 
 
-def pack(specs: Iterable[dict]) -> list[dict]:
+def pack(specs: Iterable[dict], slots: int = 1) -> list[dict]:
     """``specs`` as jobs: a spec that says ``together: K`` trains in one process, in one step, with up to
     K - 1 others of its shape (``SHAPE``) as ``{"runs": [...]}`` (with the implementation and threads the
-    harness reads); the others stay plain specs, in their order."""
+    harness reads); the others stay plain specs, in their order. A shape's runs are split into at least as
+    many jobs as ``slots`` (the jobs run at a time) while it has that many runs: packing them into fewer
+    would leave a core idle."""
     out: list[Any] = []
     groups: dict[tuple, list[dict]] = {}
     for s in specs:
@@ -87,7 +89,7 @@ def pack(specs: Iterable[dict]) -> list[dict]:
         if isinstance(item, dict):
             jobs.append(item)
             continue
-        size = item[0]["together"]
+        size = min(item[0]["together"], -(-len(item) // max(slots, 1)))
         for i in range(0, len(item), size):
             chunk = item[i : i + size]
             lead = chunk[0]
@@ -152,7 +154,7 @@ def schedule(
 
     def submit(group: Any, specs: Iterable[dict]) -> None:
         fresh = [s for s in specs if key(s) not in running]
-        for job in pack(fresh):
+        for job in pack(fresh, jobs):
             running.update(_keys(job))
             # each run has the whole timeout: runs trained together share one process, not one budget
             runs = len(job.get("runs", [job]))

@@ -22,6 +22,26 @@ def test_pack_groups_runs_of_one_shape_up_to_their_size_and_keeps_the_rest_in_or
     assert scheduler.pack([job(0), job(1)]) == [job(0), job(1)]  # nothing says together: one job each
 
 
+def test_pack_leaves_no_slot_idle_that_a_shape_has_runs_for():
+    seeds = lambda jobs: [[r["seed"] for r in j["runs"]] for j in jobs]  # noqa: E731
+    ten = scheduler.pack([job(s, 16) for s in range(10)], slots=2)
+    assert seeds(ten) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert seeds(scheduler.pack([job(s, 4) for s in range(5)], slots=2)) == [[0, 1, 2], [3, 4]]
+    assert seeds(scheduler.pack([job(s, 4) for s in range(8)], slots=2)) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert scheduler.pack([job(0, 4), job(1, 4)], slots=2) == [job(0, 4), job(1, 4)]  # one run a job
+
+
+def test_a_scheduled_shape_is_split_over_the_jobs_at_a_time():
+    sizes = []
+
+    def runner(j, timeout_s):
+        sizes.append(len(j.get("runs", [j])))
+        return {"runs": [{"status": "ok"} for _ in j["runs"]]} if "runs" in j else {"status": "ok"}
+
+    scheduler.schedule([("g", job(s, 16)) for s in range(10)], lambda s, r: None, jobs=2, runner=runner)
+    assert sorted(sizes) == [5, 5]
+
+
 def test_a_packed_job_reports_each_run_to_on_result():
     seen = []
 
