@@ -33,22 +33,63 @@ def points(task_names: Iterable[str], cells: Iterable[str] | None = None) -> lis
     return out
 
 
+AnchorChooser = Callable[[str, str, str, int], str]  # (task:anchor, cell, init, length) -> implementation
+
+
 def specs(
     task_names: Iterable[str],
     seeds: int,
-    choose: Callable[[str, int], str],
+    choose: AnchorChooser,
     cells: Iterable[str] | None = None,
     device: str = "cpu",
 ) -> list[dict]:
-    """Every rerun job of the anchors of ``task_names``: per point (:func:`points`) and seed; ``choose``
-    (cell, length) -> implementation."""
+    """Every rerun job of the anchors of ``task_names``: per point (:func:`points`) and seed, on the
+    implementation ``choose`` names for the point."""
     out = []
     for task, anchor, cell, init, seq_len in points(task_names, cells):
         settings = budget(anchor.settings, anchor.sequences, device)
+        name = f"{task}:{anchor.name}"
         for seed in range(seeds):
-            job = search.spec((task, cell, init), choose(cell, seq_len), seq_len, seed, settings)
-            out.append({**job, "anchor": f"{task}:{anchor.name}"})
+            job = search.spec((task, cell, init), choose(name, cell, init, seq_len), seq_len, seed, settings)
+            out.append({**job, "anchor": name})
     return out
+
+
+def throughput_specs(
+    task_names: Iterable[str],
+    names: list[str],
+    cells: Iterable[str] | None = None,
+    device: str = "cpu",
+    at: Iterable[int] | None = None,
+) -> list[dict]:
+    """Jobs that time the training step at each anchor's own settings (hidden size, optimizer, batch) and
+    lengths (``at`` only, where given), per implementation and cell: what its jobs are chosen from. A
+    step's cost at hidden 128 does not follow the search's ranking at hidden 50."""
+    out, seen = [], set()
+    for task, anchor, cell, _, seq_len in points(task_names, cells):
+        if (anchor.name, cell, seq_len) in seen or (at is not None and seq_len not in at):
+            continue
+        seen.add((anchor.name, cell, seq_len))
+        settings = budget(anchor.settings, anchor.sequences, device)
+        jobs = search.throughput_specs([cell], names, device, [seq_len], task=task, settings=settings)
+        out += [{**job, "anchor": f"{task}:{anchor.name}"} for job in jobs]
+    return out
+
+
+def resumed_on(records: Iterable[dict], choose: AnchorChooser) -> AnchorChooser:
+    """The implementation an anchor point resumes on: the one most of its finished seeds ran on (a point
+    stays on one implementation, and its finished seeds are found by their keys), else ``choose``'s."""
+    ran: dict[tuple, list[str]] = {}
+    for r in records:
+        if r.get("anchor") and finished(r):
+            at = (r["anchor"], r["cell"], r.get("init", "default"), r["seq_len"])
+            ran.setdefault(at, []).append(r["implementation"])
+
+    def resume(name: str, cell: str, init: str, seq_len: int) -> str:
+        names = ran.get((name, cell, init, seq_len))
+        return max(sorted(set(names)), key=names.count) if names else choose(name, cell, init, seq_len)
+
+    return resume
 
 
 def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
@@ -66,6 +107,7 @@ def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
             out.append(
                 {
                     "task": task,
+                    "anchor": f"{task}:{anchor.name}",
                     "probe": anchor.probe,
                     "cell": cell,
                     "init": init,

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import impls
-import tasks
 from suite import harness
 from suite.environment import cpu_model, environment
 from suite.options import (
@@ -139,7 +138,12 @@ def main(args: argparse.Namespace) -> int:
         return capacity.settings_for(task, **overrides)
 
     if args.throughput:
-        return _throughput(args, cells, on_device(implementations_arg(args, gradients=True), args.device))
+        names = on_device(implementations_arg(args, gradients=True), args.device)
+        if args.anchors:  # each anchor's settings, at its lengths
+            at = parse_ints(args.at, "--at") if args.at else None
+            return _throughput(args, anchors.throughput_specs(task_names, names, cells, args.device, at))
+        lengths = capacity.lengths(args.start, args.longest)
+        return _throughput(args, capacity.throughput_specs(cells, names, args.device, lengths))
     if args.plan:
         return _plan(args, chain_list, settings_of, search, cells)
     if args.device == "gpu" and args.jobs > 1:  # jobs share the GPU: none may claim most of it up front
@@ -161,12 +165,13 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         if args.anchors:
-            chosen = _search_implementations(
-                args, cells, sorted({t for a in _anchors(task_names) for t in a})
-            )
+            chosen = anchors.resumed_on(done.values(), _anchor_implementations(args))
             specs = anchors.specs(task_names, args.seeds, chosen, cells, args.device)
             if args.at:  # only these lengths of the anchors
                 specs = [s for s in specs if s["seq_len"] in parse_ints(args.at, "--at")]
+            on = {(s["anchor"], s["cell"], s["init"], s["seq_len"]): s["implementation"] for s in specs}
+            for (anchor, cell, init, seq_len), name in on.items():
+                print(f"{anchor} {cell} {init} T={seq_len}: on {name}", file=sys.stderr)
             on_device(sorted({s["implementation"] for s in specs}), args.device)
             print(
                 f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done", file=sys.stderr
@@ -218,9 +223,22 @@ def main(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _anchors(task_names: list[str]) -> list[tuple[int, ...]]:
-    """The lengths of each rerun anchor of the tasks."""
-    return [a.lengths for t in task_names for a in tasks.get(t).anchors if a.lengths]
+def _anchor_implementations(args: argparse.Namespace) -> anchors.AnchorChooser:
+    """The implementation an anchor's job runs on: the one named, else the cheapest measured on this CPU at
+    the anchor's own settings (``--throughput --anchors``), else at the search's."""
+    if args.impls is not None or args.frameworks is not None:
+        names = implementations_arg(args, gradients=True)
+        if len(names) != 1:
+            raise UsageError("anchors run on one implementation: name one with --impls")
+        return lambda anchor, cell, init, seq_len: names[0]
+    measured = Path(THROUGHPUT_JSON)
+    throughput = _read(measured) if measured.exists() else []
+    installed, cpu = impls.available(), cpu_model()
+
+    def choose(anchor: str, cell: str, init: str, seq_len: int) -> str:
+        return capacity.searched_on(throughput, cpu, installed, anchor)[0](cell, seq_len)
+
+    return choose
 
 
 def _search_implementations(
@@ -289,13 +307,14 @@ def _packer(together: str) -> capacity.Packer:
     return pack
 
 
-def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) -> int:
-    """Time the search's training step per implementation, cell and length, one job at a time (nothing else
-    running). The file keeps what other machines measured."""
-    specs = capacity.throughput_specs(cells, names, args.device, capacity.lengths(args.start, args.longest))
+def _throughput(args: argparse.Namespace, specs: list[dict]) -> int:
+    """Time the training step of ``specs`` (per implementation, cell and length), one job at a time
+    (nothing else running). The file keeps what other machines measured, and what this one measured for
+    other jobs."""
     path = Path(args.json or THROUGHPUT_JSON)
     env = environment(1)
-    elsewhere = [r for r in _read(path) if r["environment"].get("cpu") != env["cpu"]]
+    timed = {spec.key(s) for s in specs}
+    kept = [r for r in _read(path) if r["environment"].get("cpu") != env["cpu"] or spec.key(r) not in timed]
     records = []
     for job in scheduler.pack(specs):
         result = scheduler.run_in_subprocess(job, args.timeout)
@@ -303,7 +322,7 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
             record = spec.record(capacity.KIND, s, r, env)
             records.append(record)
             print(_line(record), file=sys.stderr, flush=True)
-        write_records(path, elsewhere + records)
+        write_records(path, kept + records)
     rows = [
         {
             "implementation": capacity.where(r),
@@ -318,9 +337,10 @@ def _throughput(args: argparse.Namespace, cells: list[str], names: list[str]) ->
         if r["seed"] == 0
     ]
     print(render(rows, list(rows[0])))
-    cheapest = capacity.fastest(records, env["cpu"])
-    by_length = ", ".join(f"{c} T={t} {n}" for (c, t), n in sorted(cheapest.items()))
-    print(f"\ncheapest per cell and length: {by_length}")
+    for anchor in dict.fromkeys(r.get("anchor") for r in records):
+        cheapest = capacity.fastest(records, env["cpu"], anchor)
+        by_length = ", ".join(f"{c} T={t} {n}" for (c, t), n in sorted(cheapest.items()))
+        print(f"\ncheapest per cell and length at {anchor or 'the search'}'s settings: {by_length}")
     print(f"wrote {path}")
     return 0 if all(r["status"] == "ok" for r in records) else 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 
 import tasks as task_defs
+from suite.records import device_of
 from suite.report.loading import Results
 from suite.report.machines import by_machine, machine
 from suite.report.page import Finding, Report, listed, md_table, missing_finding, sources_of
@@ -404,14 +405,20 @@ def _missing_anchors(rep: Report, records: list[dict]) -> None:
         + " and ".join(commands)
         + "."
     )
-    hours = _cpu_hours_at_least(gpu, records)
-    if hours is not None:
+    cost = _cpu_hours(gpu, records)
+    if cost is not None:
+        hours, cpu, measured = cost
         runs = sum(anchors.SEEDS - g["seeds"] for g in gpu)
+        how = (
+            "a step as long as measured at the anchor's own settings"
+            if measured
+            else f"the search's throughput at hidden {capacity.SETTINGS['hidden_size']}, scaled to the "
+            "length: a larger hidden size costs more"
+        )
         text += (
-            f" On {hours[1]} the {runs} runs left at T>={anchors.GPU_LENGTH} would take at least "
-            f"{hours[0]:.0f} core-hours ({gpu[0]['steps']:,} steps each; the search's throughput at hidden "
-            f"{capacity.SETTINGS['hidden_size']}, scaled to the length: a larger hidden size costs more): "
-            f"`{_cpu_command(gpu)}` runs them there, resumable, finished runs kept."
+            f" On {cpu} the {runs} runs left at T>={anchors.GPU_LENGTH} would take "
+            f"{'about' if measured else 'at least'} {hours:.0f} core-hours ({gpu[0]['steps']:,} steps each; "
+            f"{how}): `{_cpu_command(gpu)}` runs them there, resumable, finished runs kept."
         )
     rep.add(text)
 
@@ -429,28 +436,48 @@ def _cpu_of(records: list[dict]) -> str | None:
     return max(sorted(set(cpus)), key=cpus.count) if cpus else None
 
 
-def _cpu_hours_at_least(gaps: list[dict], records: list[dict]) -> tuple[float, str] | None:
-    """One core's hours the missing seeds of ``gaps`` would take on the CPU most records ran on, from the
-    search's throughput there (None where it measured none of their cells), and that CPU."""
+def _cpu_hours(gaps: list[dict], records: list[dict]) -> tuple[float, str, bool] | None:
+    """One core's hours the missing seeds of ``gaps`` would take on the CPU most records ran on, that CPU,
+    and whether every step time came from the anchors' own settings (:func:`_step_seconds`; else some are
+    the search's, a lower bound); None where nothing was measured for one of them."""
     cpu = _cpu_of([r for r in records if r.get("anchor")]) or _cpu_of(records)
+    if not gaps or cpu is None:
+        return None
+    steps = [_step_seconds(g, records, cpu) for g in gaps]
+    if any(s is None for s, _ in steps):
+        return None
+    hours = sum(
+        (anchors.SEEDS - g["seeds"]) * g["steps"] * s / 3600 for g, (s, _) in zip(gaps, steps, strict=True)
+    )
+    return hours, cpu, all(own for _, own in steps)
+
+
+def _step_seconds(gap: dict, records: list[dict], cpu: str) -> tuple[float | None, bool]:
+    """Seconds one run's training step at a missing anchor point takes on ``cpu``, and whether measured at
+    the anchor's settings: the median of its finished runs there (any init: the cost is the same), else the
+    throughput timed at its settings, else the search's (hidden 50: a lower bound)."""
+    ran = [
+        r["seconds_per_step"] / r.get("runs_per_step", 1)
+        for r in records
+        if r.get("anchor") == gap["anchor"]
+        and not r.get("throughput")
+        and (r["cell"], r["seq_len"]) == (gap["cell"], gap["T"])
+        and finished(r)
+        and r.get("seconds_per_step")
+        and r["environment"].get("cpu") == cpu
+        and device_of(r) == "cpu"
+    ]
+    if ran:
+        return statistics.median(ran), True
     throughput = [r for r in records if r.get("throughput")]
     names = sorted({r["implementation"] for r in throughput})
-    if not gaps or cpu is None or not names:
-        return None
-    choose, _ = capacity.searched_on(throughput, cpu, names)
-    hours = [
-        capacity.run_hours(
-            throughput,
-            cpu,
-            choose(g["cell"], g["T"]),
-            (g["task"], g["cell"], g["init"]),
-            g["T"],
-            anchors.SEEDS - g["seeds"],
-            g["steps"],
-        )
-        for g in gaps
-    ]
-    return None if None in hours else (sum(hours), cpu)
+    if not names:
+        return None, False
+    at = capacity.measured_at(throughput, cpu, gap["anchor"])
+    name = capacity.searched_on(throughput, cpu, names, at)[0](gap["cell"], gap["T"])
+    # timed on the anchor's own task, its lengths compare directly; the search's, on adding, in time steps
+    steps_long = gap["T"] if at else capacity.time_steps(gap["task"], gap["T"])
+    return capacity.step_seconds(throughput, cpu, name, gap["cell"], steps_long, at), at is not None
 
 
 def anchors_figure(records: list[dict]) -> Figure | None:

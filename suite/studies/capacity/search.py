@@ -84,24 +84,28 @@ def throughput_specs(
     device: str = "cpu",
     seq_lens: list[int] | None = None,
     together: tuple[int, ...] = THROUGHPUT_TOGETHER,
+    task: str = "adding",
+    settings: dict | None = None,
 ) -> list[dict]:
     """Jobs that time THROUGHPUT_STEPS training steps per implementation, cell and length (the search's
     lengths by default: the cost of a step is not the same at every length, and subnormals make long
     sequences dearer on some paths), with the search's settings on the adding problem (its loss reads the
-    last step only); the cells an implementation does not declare are left out."""
+    last step only) unless ``task`` and ``settings`` say otherwise; the cells an implementation does not
+    declare are left out."""
     on = None if device == "cpu" else device  # CPU jobs keep their keys
-    settings = settings_for("adding", steps=THROUGHPUT_STEPS, eval_every=0, device=on)
+    given = settings if settings is not None else settings_for(task, device=on)
+    settings = {**given, "steps": THROUGHPUT_STEPS, "eval_every": 0}
     out = []
     for t in seq_lens or lengths():
         for n in names:
             for c in cells:
                 if impls.get(n).unsupported(c, settings["dtype"], device) is not None:
                     continue
-                out.append({**spec(("adding", c, "default"), n, t, 0, settings), "throughput": True})
+                out.append({**spec((task, c, "default"), n, t, 0, settings), "throughput": True})
                 if impls.get(n).trains_together:  # K seeds in one step, timed per K
                     out += [
                         {
-                            **spec(("adding", c, "default"), n, t, seed, settings),
+                            **spec((task, c, "default"), n, t, seed, settings),
                             "throughput": k,
                             "together": k,
                         }
@@ -111,13 +115,17 @@ def throughput_specs(
     return out
 
 
-def _costs(records: list[dict], cpu: str) -> dict[tuple[str, int], dict[str, dict[int, float]]]:
+def _costs(
+    records: list[dict], cpu: str, anchor: str | None = None
+) -> dict[tuple[str, int], dict[str, dict[int, float]]]:
     """(cell, length) -> implementation -> runs per step -> the cost of one run of a typical search job on
     this CPU: the first step (a compiling framework compiles there) plus JOB_STEPS steps at the measured
-    rate, shared by the runs trained together."""
+    rate, shared by the runs trained together. Timed at the search's settings, or at ``anchor``'s own
+    (``task:name``: its hidden size, optimizer and batch) where one is named."""
     cost: dict[tuple[str, int], dict[str, dict[int, float]]] = {}
     for r in records:
-        if r.get("throughput") and r.get("seconds_per_step") and r["environment"].get("cpu") == cpu:
+        timed = r.get("throughput") and r.get("seconds_per_step") and r.get("anchor") == anchor
+        if timed and r["environment"].get("cpu") == cpu:
             runs = r.get("runs_per_step", 1)
             if r["throughput"] is not True and runs == 1:
                 continue  # asked to train together, and its framework stepped the runs in turn
@@ -127,20 +135,25 @@ def _costs(records: list[dict], cpu: str) -> dict[tuple[str, int], dict[str, dic
     return cost
 
 
-def fastest(records: list[dict], cpu: str) -> dict[tuple[str, int], str]:
-    """Per cell and length, the implementation whose typical search run costs least on a machine with this
-    CPU, alone or trained together with others (:func:`together`)."""
+def fastest(records: list[dict], cpu: str, anchor: str | None = None) -> dict[tuple[str, int], str]:
+    """Per cell and length, the implementation whose typical search run (or ``anchor``'s, :func:`_costs`)
+    costs least on a machine with this CPU, alone or trained together with others (:func:`together`)."""
     return {
         at: min(by_impl, key=lambda n: min(by_impl[n].values()))
-        for at, by_impl in _costs(records, cpu).items()
+        for at, by_impl in _costs(records, cpu, anchor).items()
     }
 
 
-def together(records: list[dict], cpu: str) -> dict[tuple[str, str, int], int]:
+def measured_at(records: list[dict], cpu: str, anchor: str | None) -> str | None:
+    """``anchor`` where the throughput on this CPU was timed at its settings, else None (the search's)."""
+    return anchor if anchor is not None and _costs(records, cpu, anchor) else None
+
+
+def together(records: list[dict], cpu: str, anchor: str | None = None) -> dict[tuple[str, str, int], int]:
     """Per implementation, cell and length: how many runs to train together in one step, where measured
     cheaper per run on this CPU than one run per process (else absent: one run per process)."""
     out = {}
-    for (cell, seq_len), by_impl in _costs(records, cpu).items():
+    for (cell, seq_len), by_impl in _costs(records, cpu, anchor).items():
         for name, by_runs in by_impl.items():
             best = min(by_runs, key=by_runs.get)
             if best > 1 and 1 in by_runs:
@@ -151,12 +164,16 @@ def together(records: list[dict], cpu: str) -> dict[tuple[str, str, int], int]:
 Chooser = Callable[[str, int], str]  # (cell, length) -> the implementation a search job runs on
 
 
-def searched_on(throughput: list[dict], cpu: str, installed: list[str]) -> tuple[Chooser, dict]:
-    """The implementation a search job runs on, per cell and length: the cheapest in ``throughput`` measured
-    on this CPU at that length, else at the nearest length measured (in doublings), among those installed;
-    torch (or the first installed) where nothing was measured for the cell. Returns the chooser and the
-    measured table it reads ((cell, length) -> implementation)."""
-    table = {at: name for at, name in fastest(throughput, cpu).items() if name in installed}
+def searched_on(
+    throughput: list[dict], cpu: str, installed: list[str], anchor: str | None = None
+) -> tuple[Chooser, dict]:
+    """The implementation a search job (or ``anchor``'s job, where its settings were timed) runs on, per
+    cell and length: the cheapest in ``throughput`` measured on this CPU at that length, else at the nearest
+    length measured (in doublings), among those installed; torch (or the first installed) where nothing was
+    measured for the cell. Returns the chooser and the measured table it reads ((cell, length) ->
+    implementation)."""
+    at = measured_at(throughput, cpu, anchor)
+    table = {where: name for where, name in fastest(throughput, cpu, at).items() if name in installed}
     fallback = "torch" if "torch" in installed else installed[0]
 
     def choose(cell: str, seq_len: int) -> str:
@@ -170,13 +187,19 @@ def searched_on(throughput: list[dict], cpu: str, installed: list[str]) -> tuple
 
 
 def step_seconds(
-    throughput: list[dict], cpu: str, implementation: str, cell: str, steps_long: int
+    throughput: list[dict],
+    cpu: str,
+    implementation: str,
+    cell: str,
+    steps_long: int,
+    anchor: str | None = None,
 ) -> float | None:
     """Seconds one run's training step takes on this CPU at ``steps_long`` time steps, from the throughput
-    measured nearest that length (scaled by the length: a step's cost grows linearly with it), per run where
-    runs trained together cost less; None when nothing was measured for the implementation and cell."""
+    measured nearest that length (scaled by the length: a step's cost grows linearly with it) at the
+    search's settings (or ``anchor``'s), per run where runs trained together cost less; None when nothing
+    was measured for the implementation and cell."""
     by_length = {}
-    for at, by_impl in _costs(throughput, cpu).items():
+    for at, by_impl in _costs(throughput, cpu, anchor).items():
         if at[0] == cell and implementation in by_impl:
             by_length[at[1]] = min(by_impl[implementation].values())
     if not by_length:
@@ -321,17 +344,20 @@ Packer = Callable[[dict], dict]  # a job's spec -> the same, saying how many run
 
 def packer(throughput: list[dict], cpu: str) -> Packer:
     """Sets ``together`` on a job where training runs together (:func:`together`) measured cheaper per run
-    on this CPU, at the job's length or the nearest measured (in doublings); leaves the others alone, among
-    them the jobs nearest a length where one run per process measured cheaper."""
-    table = together(throughput, cpu)
-    timed = {(name, cell, t) for (cell, t), by_impl in _costs(throughput, cpu).items() for name in by_impl}
+    on this CPU, at the job's length or the nearest measured (in doublings), at the job's anchor's settings
+    where they were timed (else the search's); leaves the others alone, among them the jobs nearest a length
+    where one run per process measured cheaper."""
 
     def pack(job: dict) -> dict:
-        measured = [t for n, c, t in timed if (n, c) == (job["implementation"], job["cell"])]
+        anchor = measured_at(throughput, cpu, job.get("anchor"))
+        costs = _costs(throughput, cpu, anchor)
+        measured = [
+            t for (c, t), by_impl in costs.items() if c == job["cell"] and job["implementation"] in by_impl
+        ]
         if not measured:
             return job
         nearest = min(measured, key=lambda t: (abs(math.log2(t / job["seq_len"])), t))
-        runs = table.get((job["implementation"], job["cell"], nearest))
+        runs = together(throughput, cpu, anchor).get((job["implementation"], job["cell"], nearest))
         return {**job, "together": runs} if runs else job
 
     return pack

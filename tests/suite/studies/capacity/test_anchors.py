@@ -14,7 +14,7 @@ from suite.training import scheduler, spec
 from tests.conftest import run_cli
 
 
-def numpy_everywhere(cell, seq_len):
+def numpy_everywhere(anchor, cell, init, seq_len):
     return "numpy"
 
 
@@ -164,3 +164,112 @@ def test_the_points_short_of_five_seeds_are_listed_with_the_commands_that_finish
     # 4 points x 5 seeds x 25,000 steps x 36 ms (copy at T=500 is 520 steps long, as timed)
     assert "On A the 20 runs left at T>=500 would take at least 5 core-hours (25,000 steps each" in text
     assert "`rnnbench run capacity --anchors --tasks copy --at 500 --seeds 5 --jobs 2` runs them" in text
+
+
+def test_the_anchors_throughput_is_timed_at_their_own_settings_and_lengths():
+    jobs = anchors.throughput_specs(["copy"], ["numpy"], at=[500])
+    assert {(j["anchor"], j["cell"], j["seq_len"]) for j in jobs} == {
+        ("copy:tallec2018", "lstm", 500),
+        ("copy:tallec2018", "gru", 500),
+    }  # one timing per cell: the inits cost the same
+    j = jobs[0]
+    assert (j["task"], j["hidden_size"], j["optimizer"], j["clip"], j["throughput"]) == (
+        "copy",
+        128,
+        "rmsprop",
+        None,
+        True,
+    )
+    assert j["steps"] == capacity.THROUGHPUT_STEPS and j["eval_every"] == 0
+
+
+def timing(name, cell, seconds, anchor=None, seq_len=500):
+    return {
+        "throughput": True,
+        "implementation": name,
+        "cell": cell,
+        "seq_len": seq_len,
+        "seconds_per_step": seconds,
+        "first_step_seconds": 0.0,
+        "environment": {"cpu": "A"},
+        **({"anchor": anchor} if anchor else {}),
+    }
+
+
+def test_an_anchor_runs_on_the_cheapest_at_its_own_settings_where_timed_and_resumes_on_its_own():
+    # at the search's hidden 50 jax is cheaper; at the anchor's hidden 128, torch
+    timed = [timing("jax", "lstm", 0.02), timing("torch", "lstm", 0.03)]
+    timed += [
+        timing("jax", "lstm", 0.20, "copy:tallec2018"),
+        timing("torch", "lstm", 0.13, "copy:tallec2018"),
+    ]
+    installed = ["jax", "torch"]
+    assert capacity.searched_on(timed, "A", installed)[0]("lstm", 500) == "jax"
+    assert capacity.searched_on(timed, "A", installed, "copy:tallec2018")[0]("lstm", 500) == "torch"
+    # an anchor nobody timed: the search's ranking
+    assert capacity.searched_on(timed, "A", installed, "adding:arjovsky2016")[0]("lstm", 400) == "jax"
+
+    def choose(anchor, cell, init, seq_len):
+        return capacity.searched_on(timed, "A", installed, anchor)[0](cell, seq_len)
+
+    jobs = [j for j in anchors.specs(["copy"], 2, choose) if j["anchor"] == "copy:tallec2018"]
+    assert {j["implementation"] for j in jobs if j["cell"] == "lstm"} == {"torch"}
+    ran_on_jax = [
+        {**j, "implementation": "jax", "kind": "capacity", "status": "ok"}
+        for j in jobs
+        if (j["cell"], j["init"], j["seed"]) == ("lstm", "chrono", 0)
+    ]
+    resumed = anchors.specs(["copy"], 2, anchors.resumed_on(ran_on_jax, choose))
+    chrono = [
+        j for j in resumed if (j["anchor"], j["cell"], j["init"]) == ("copy:tallec2018", "lstm", "chrono")
+    ]
+    assert [j["implementation"] for j in chrono] == ["jax", "jax"]  # its finished seed's: found by its key
+    assert spec.key(chrono[0]) == spec.key(ran_on_jax[0])
+    forget1 = [
+        j for j in resumed if (j["anchor"], j["cell"], j["init"]) == ("copy:tallec2018", "lstm", "forget1")
+    ]
+    assert {j["implementation"] for j in forget1} == {"torch"}
+
+
+def test_the_command_times_the_anchors_and_keeps_the_searchs_timings(capsys, monkeypatch, tmp_path):
+    ran = []
+
+    def stand_in(job, timeout_s):
+        ran.append(job)
+        return {"status": "ok", "seconds_per_step": 0.1, "first_step_seconds": 0.2}
+
+    monkeypatch.setattr(scheduler, "run_in_subprocess", stand_in)
+    path = tmp_path / "throughput.json"
+    argv = ["run", "capacity", "--throughput", "--impls", "numpy", "--cells", "gru", "--json", str(path)]
+    assert run_cli(capsys, *argv, "--start", "10", "--longest", "10")[0] == 0
+    code, out = run_cli(capsys, *argv, "--anchors", "--tasks", "copy", "--at", "500")
+    assert code == 0, out.err
+    records = read_records(path)
+    assert sorted((r.get("anchor", ""), r["seq_len"], r["hidden_size"]) for r in records) == [
+        ("", 10, 50),
+        ("copy:tallec2018", 500, 128),
+    ]
+    assert "at copy:tallec2018's settings: gru T=500 numpy" in out.out
+
+
+def test_a_points_cost_comes_from_its_own_runs_else_its_settings_timed_else_a_lower_bound(tmp_path):
+    gaps = [g for g in anchors.missing([]) if g["anchor"] == "copy:tallec2018"]
+    assert len(gaps) == 4
+    search_timed = [timing("numpy", c, 0.036, seq_len=520) for c in ("lstm", "gru")]
+
+    def cost(records):
+        page = Report(tmp_path)
+        report._missing_anchors(page, records)
+        return "\n".join(page.parts)
+
+    ran = [{"kind": "capacity", "anchor": "adding:arjovsky2016", "cell": "lstm", "environment": {"cpu": "A"}}]
+    assert "at least 5 core-hours" in cost(ran + search_timed)  # 20 x 25,000 x 36 ms
+    own = [timing("numpy", c, 0.144, "copy:tallec2018") for c in ("lstm", "gru")]
+    text = cost(ran + search_timed + own)
+    assert "would take about 20 core-hours" in text and "measured at the anchor's own settings" in text
+    # two finished LSTM seeds, one trained alone, one with another run: 72 ms a run's step
+    chrono = {**own[0], "kind": "capacity", "status": "ok", "init": "chrono", "throughput": None}
+    done = [{**chrono, "seconds_per_step": 0.072}, {**chrono, "seconds_per_step": 0.144, "runs_per_step": 2}]
+    text = cost(ran + search_timed + own + done)
+    # LSTM chrono: 3 runs x 72 ms, LSTM forget1: 5 x 72 ms, GRU: 10 x 144 ms, 25,000 steps each
+    assert "the 18 runs left" in text and "would take about 14 core-hours" in text

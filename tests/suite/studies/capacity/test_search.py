@@ -264,6 +264,21 @@ def test_runs_train_together_only_where_measured_cheaper_per_run_than_alone():
     assert pack({**job, "seq_len": 640}) == {**job, "seq_len": 640, "together": 4}
 
 
+def test_an_anchors_job_is_packed_from_the_timing_at_its_own_settings_where_there_is_one():
+    at_anchor = {"anchor": "copy:tallec2018"}
+    records = [throughput("jax", "lstm", 0.010), packed("jax", "lstm", 0.080, 4)]  # dearer packed
+    records += [
+        {**throughput("jax", "lstm", 0.200), **at_anchor},
+        {**packed("jax", "lstm", 0.400, 4), **at_anchor},
+    ]
+    pack = capacity.packer(records, "A")
+    job = {"implementation": "jax", "cell": "lstm", "seq_len": 100}
+    assert pack(job) == job
+    assert pack({**job, **at_anchor}) == {**job, **at_anchor, "together": 4}
+    other = {**job, "anchor": "adding:arjovsky2016"}  # not timed at its settings: the search's
+    assert pack(other) == other
+
+
 def test_the_throughput_jobs_time_jax_training_runs_together():
     specs = capacity.throughput_specs(["gru"], ["numpy", "jax"], seq_lens=[10], together=(3,))
     assert [(s["implementation"], s["throughput"], s.get("together"), s["seed"]) for s in specs] == [
