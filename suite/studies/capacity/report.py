@@ -410,7 +410,7 @@ def _missing_anchors(rep: Report, records: list[dict]) -> None:
         hours, cpu, measured = cost
         runs = sum(anchors.SEEDS - g["seeds"] for g in gpu)
         how = (
-            "a step as long as measured at the anchor's own settings"
+            "the step time measured at the anchor's own settings"
             if measured
             else f"the search's throughput at hidden {capacity.SETTINGS['hidden_size']}, scaled to the "
             "length: a larger hidden size costs more"
@@ -418,15 +418,18 @@ def _missing_anchors(rep: Report, records: list[dict]) -> None:
         text += (
             f" On {cpu} the {runs} runs left at T>={anchors.GPU_LENGTH} would take "
             f"{'about' if measured else 'at least'} {hours:.0f} core-hours ({gpu[0]['steps']:,} steps each; "
-            f"{how}): `{_cpu_command(gpu)}` runs them there, resumable, finished runs kept."
+            f"{how}): `{_cpu_command(gpu)}` runs them there, resumable, finished runs kept"
+            + ("." if measured else f", after `{_cpu_command(gpu, timing=True)}` times their settings.")
         )
     rep.add(text)
 
 
-def _cpu_command(gaps: list[dict]) -> str:
-    """The command that trains the missing anchor points ``gaps`` on this CPU."""
+def _cpu_command(gaps: list[dict], timing: bool = False) -> str:
+    """The command that trains the missing anchor points ``gaps`` on this CPU (or times their settings)."""
     tasks_ = ",".join(dict.fromkeys(g["task"] for g in gaps))
     lengths = ",".join(str(t) for t in sorted({g["T"] for g in gaps}))
+    if timing:
+        return f"rnnbench run capacity --throughput --anchors --tasks {tasks_} --at {lengths}"
     return f"rnnbench run capacity --anchors --tasks {tasks_} --at {lengths} --seeds {anchors.SEEDS} --jobs 2"
 
 

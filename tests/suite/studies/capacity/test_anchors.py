@@ -263,10 +263,13 @@ def test_a_points_cost_comes_from_its_own_runs_else_its_settings_timed_else_a_lo
         return "\n".join(page.parts)
 
     ran = [{"kind": "capacity", "anchor": "adding:arjovsky2016", "cell": "lstm", "environment": {"cpu": "A"}}]
-    assert "at least 5 core-hours" in cost(ran + search_timed)  # 20 x 25,000 x 36 ms
+    text = cost(ran + search_timed)
+    assert "at least 5 core-hours" in text  # 20 x 25,000 x 36 ms
+    assert "after `rnnbench run capacity --throughput --anchors --tasks copy --at 500` times" in text
     own = [timing("numpy", c, 0.144, "copy:tallec2018") for c in ("lstm", "gru")]
     text = cost(ran + search_timed + own)
     assert "would take about 20 core-hours" in text and "measured at the anchor's own settings" in text
+    assert "--throughput" not in text
     # two finished LSTM seeds, one trained alone, one with another run: 72 ms a run's step
     chrono = {**own[0], "kind": "capacity", "status": "ok", "init": "chrono", "throughput": None}
     done = [{**chrono, "seconds_per_step": 0.072}, {**chrono, "seconds_per_step": 0.144, "runs_per_step": 2}]
