@@ -12,6 +12,7 @@ from suite.studies.capacity import anchors, report
 from suite.studies.capacity import search as capacity
 from suite.training import scheduler, spec
 from tests.conftest import run_cli
+from tests.suite.studies.capacity.test_search import throughput
 
 
 def numpy_everywhere(anchor, cell, init, seq_len):
@@ -184,16 +185,7 @@ def test_the_anchors_throughput_is_timed_at_their_own_settings_and_lengths():
 
 
 def timing(name, cell, seconds, anchor=None, seq_len=500):
-    return {
-        "throughput": True,
-        "implementation": name,
-        "cell": cell,
-        "seq_len": seq_len,
-        "seconds_per_step": seconds,
-        "first_step_seconds": 0.0,
-        "environment": {"cpu": "A"},
-        **({"anchor": anchor} if anchor else {}),
-    }
+    return {**throughput(name, cell, seconds, seq_len=seq_len), **({"anchor": anchor} if anchor else {})}
 
 
 def test_an_anchor_runs_on_the_cheapest_at_its_own_settings_where_timed_and_resumes_on_its_own():
