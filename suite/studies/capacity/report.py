@@ -291,48 +291,73 @@ def _reach_table(rep: Report, rows: list[dict]) -> None:
 
 def section_throughput(rep: Report, timed: list[dict]) -> None:
     """Per machine, the training step's milliseconds per implementation, cell and length, and the cheapest
-    at each length (what a search there runs on)."""
+    at each length (what a search there runs on); then the same at each anchor's own settings, timed
+    apart (what its jobs run on)."""
     if not timed:
         return
     rep.add("### Training throughput, which chooses the implementation per cell and length")
-    r0 = timed[0]
-    rep.add(
-        f"One job at a time, one thread, {r0['steps']} training steps of the search's setting (hidden "
-        f"{r0['hidden_size']}, batch {r0['batch_size']}) on the adding problem, whose loss reads the last "
-        "step only; milliseconds per step, the first step (where a framework compiles) kept apart. Where "
-        "an implementation trains several runs (seeds) in one compiled step (`N runs a step`: JAX's "
-        "`jax.vmap`), milliseconds per run. A search job runs on the implementation whose first step plus "
-        "1000 steps cost least per run at its length (bold), with as many runs a step as that needs."
-    )
-    for where, recs in by_machine(timed).items():
-        lengths = sorted({r["seq_len"] for r in recs})
-        cpu = recs[0]["environment"].get("cpu")
-        cheapest, together = capacity.fastest(recs, cpu), capacity.together(recs, cpu)
-        table: dict[tuple[str, str], dict] = {}
-        for r in recs:
-            runs = r.get("runs_per_step", 1)
-            if r["seed"] >= 1 or (r["throughput"] is not True and runs == 1):
-                continue  # runs timed together share one timing; stepped in turn, they time nothing new
-            label = capacity.where(r) + (f", {runs} runs a step" if runs > 1 else "")
-            row = table.setdefault((r["cell"], label), {"cell": r["cell"], "implementation": label})
-            ms = f"{r['seconds_per_step'] / runs * 1e3:.3g}" if r.get("seconds_per_step") else r["status"]
-            chosen = cheapest.get((r["cell"], r["seq_len"])) == r["implementation"]
-            best_runs = together.get((r["implementation"], r["cell"], r["seq_len"]), 1)
-            row[f"T={r['seq_len']}"] = f"**{ms}**" if chosen and runs == best_runs else ms
-        denormals = sorted(
-            {
-                f"{r['implementation']} {r['environment']['denormals']}"
-                for r in recs
-                if r["environment"].get("denormals")
-            }
-        )
+    searched = [r for r in timed if not r.get("anchor")]
+    if searched:
+        r0 = searched[0]
         rep.add(
-            f"{where}, from {', '.join(rep.link(x) for x in sorted({r['source'] for r in recs}))}"
-            + (f"; subnormals: {', '.join(denormals)}" if denormals else "; subnormals: not recorded")
-            + "."
+            f"One job at a time, one thread, {r0['steps']} training steps of the search's setting "
+            f"(hidden {r0['hidden_size']}, batch {r0['batch_size']}) on the adding problem, whose loss "
+            "reads the last step only; milliseconds per step, the first step (where a framework compiles) "
+            "kept apart. Where an implementation trains several runs (seeds) in one compiled step (`N runs "
+            "a step`: JAX's `jax.vmap`), milliseconds per run. A search job runs on the implementation whose "
+            "first step plus 1000 steps cost least per run at its length (bold), with as many runs a step "
+            "as that needs."
         )
-        rows = [table[k] for k in sorted(table, key=lambda k: (CELLS.index(k[0]), k[1]))]
-        rep.add(md_table(rows, ["cell", "implementation", *(f"T={t}" for t in lengths)]))
+    for where, recs in by_machine(searched).items():
+        _denormals_line(rep, where, recs)
+        rep.add(_timing_table(recs, None))
+    for anchor in sorted({r["anchor"] for r in timed if r.get("anchor")}):
+        for where, recs in by_machine([r for r in timed if r.get("anchor") == anchor]).items():
+            r0 = recs[0]
+            rep.add(
+                f"At the settings of the anchor `{anchor}` ({r0['task']}, hidden {r0['hidden_size']}, batch "
+                f"{r0['batch_size']}, {r0['optimizer']}), timed the same way: its jobs run on the cheapest "
+                "(bold); a point with finished seeds stays on theirs."
+            )
+            _denormals_line(rep, where, recs)
+            rep.add(_timing_table(recs, anchor))
+
+
+def _timing_table(recs: list[dict], anchor: str | None) -> str:
+    """One machine's timings (at the search's settings, or ``anchor``'s) as a table: per cell and
+    implementation, milliseconds a run's step per length, the cheapest in bold."""
+    lengths = sorted({r["seq_len"] for r in recs})
+    cpu = recs[0]["environment"].get("cpu")
+    cheapest, together = capacity.fastest(recs, cpu, anchor), capacity.together(recs, cpu, anchor)
+    table: dict[tuple[str, str], dict] = {}
+    for r in recs:
+        runs = r.get("runs_per_step", 1)
+        if r["seed"] >= 1 or (r["throughput"] is not True and runs == 1):
+            continue  # runs timed together share one timing; stepped in turn, they time nothing new
+        label = capacity.where(r) + (f", {runs} runs a step" if runs > 1 else "")
+        row = table.setdefault((r["cell"], label), {"cell": r["cell"], "implementation": label})
+        ms = f"{r['seconds_per_step'] / runs * 1e3:.3g}" if r.get("seconds_per_step") else r["status"]
+        chosen = cheapest.get((r["cell"], r["seq_len"])) == r["implementation"]
+        best_runs = together.get((r["implementation"], r["cell"], r["seq_len"]), 1)
+        row[f"T={r['seq_len']}"] = f"**{ms}**" if chosen and runs == best_runs else ms
+    rows = [table[k] for k in sorted(table, key=lambda k: (CELLS.index(k[0]), k[1]))]
+    return md_table(rows, ["cell", "implementation", *(f"T={t}" for t in lengths)])
+
+
+def _denormals_line(rep: Report, where: str, recs: list[dict]) -> None:
+    """The machine, the results files, and what each implementation did with subnormals there."""
+    denormals = sorted(
+        {
+            f"{r['implementation']} {r['environment']['denormals']}"
+            for r in recs
+            if r["environment"].get("denormals")
+        }
+    )
+    rep.add(
+        f"{where}, from {', '.join(rep.link(x) for x in sorted({r['source'] for r in recs}))}"
+        + (f"; subnormals: {', '.join(denormals)}" if denormals else "; subnormals: not recorded")
+        + "."
+    )
 
 
 def section_anchors(rep: Report, records: list[dict]) -> None:

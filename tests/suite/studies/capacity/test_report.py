@@ -70,3 +70,39 @@ def test_the_search_says_what_it_cost_and_what_it_has_still_to_train(tmp_path):
     assert "took 1.0 core-hours (temporal3 1.0:" in text and "1.0 of them at the budgets that grew" in text
     assert "temporal3 LSTM chrono T=20 (5 seeds, 1.50 h)" in text  # 5 x 30,000 steps x 36 ms
     assert "`rnnbench run capacity --jobs 2` resumes here" in text
+
+
+def test_the_anchors_timings_get_their_own_table_beside_the_searchs(tmp_path):
+    from suite.report.page import Report
+
+    def timed(name, cell, seconds, seq_len, **extra):
+        return {
+            "throughput": True,
+            "kind": "capacity",
+            "task": "adding",
+            "implementation": name,
+            "cell": cell,
+            "seq_len": seq_len,
+            "seed": 0,
+            "steps": 40,
+            "hidden_size": 50,
+            "batch_size": 20,
+            "optimizer": "adam",
+            "seconds_per_step": seconds,
+            "first_step_seconds": 0.0,
+            "status": "ok",
+            "source": "results/capacity-throughput.json",
+            "environment": {"cpu": "A", "machine": "m"},
+            **extra,
+        }
+
+    at_anchor = dict(anchor="copy:tallec2018", task="copy", hidden_size=128, optimizer="rmsprop")
+    records = [timed("jax", "lstm", 0.02, 640), timed("torch", "lstm", 0.03, 640)]
+    records += [timed("jax", "lstm", 0.20, 500, **at_anchor), timed("torch", "lstm", 0.13, 500, **at_anchor)]
+    page = Report(tmp_path)
+    report.section_throughput(page, records)
+    text = "\n".join(page.parts)
+    search_table, anchor_table = [p for p in page.parts if p.lstrip().startswith("|")]
+    assert "T=640" in search_table and "T=500" not in search_table and "| **20** |" in search_table
+    assert "T=500" in anchor_table and "| **130** |" in anchor_table and "| 200 |" in anchor_table
+    assert "anchor `copy:tallec2018` (copy, hidden 128, batch 20, rmsprop)" in text
