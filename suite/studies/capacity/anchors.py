@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 import tasks
 from impls.layout import KEEP_GATE, KEEP_GATE_INITS
+from suite.records import device_of
 from suite.studies.capacity import search
 from suite.training import spec as spec_mod
 from suite.training.spec import finished
@@ -76,14 +77,13 @@ def throughput_specs(
     return out
 
 
-def resumed_on(records: Iterable[dict], choose: AnchorChooser) -> AnchorChooser:
-    """The implementation an anchor point resumes on: the one most of its finished seeds ran on (a point
-    stays on one implementation, and its finished seeds are found by their keys), else ``choose``'s."""
+def resumed_on(records: Iterable[dict], choose: AnchorChooser, device: str = "cpu") -> AnchorChooser:
+    """The implementation an anchor point resumes on, on ``device``: the one most of its finished seeds
+    there ran on (a point stays on one implementation), else ``choose``'s."""
     ran: dict[tuple, list[str]] = {}
     for r in records:
-        if r.get("anchor") and finished(r):
-            at = (r["anchor"], r["cell"], r.get("init", "default"), r["seq_len"])
-            ran.setdefault(at, []).append(r["implementation"])
+        if r.get("anchor") and finished(r) and device_of(r) == device:
+            ran.setdefault(_point(r), []).append(r["implementation"])
 
     def resume(name: str, cell: str, init: str, seq_len: int) -> str:
         names = ran.get((name, cell, init, seq_len))
@@ -92,14 +92,26 @@ def resumed_on(records: Iterable[dict], choose: AnchorChooser) -> AnchorChooser:
     return resume
 
 
+def unfinished(jobs: Iterable[dict], records: Iterable[dict]) -> list[dict]:
+    """The ``jobs`` whose seed has no finished run at its point yet, on any implementation or device: a
+    point needs its seeds once each, wherever they trained."""
+    done = {(*_point(r), r["seed"]) for r in records if r.get("anchor") and finished(r)}
+    return [j for j in jobs if (*_point(j), j["seed"]) not in done]
+
+
+def _point(job_or_record: dict) -> tuple:
+    """(task:anchor, cell, init, length): the anchor point a job or record belongs to."""
+    r = job_or_record
+    return r["anchor"], r["cell"], r.get("init", "default"), r["seq_len"]
+
+
 def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
     """The anchor points with fewer than ``seeds`` finished seeds: task, anchor, cell, init, T, the seeds
     finished there and the anchor's budget in steps."""
     finished_at: dict[tuple, int] = {}
     for r in records:
         if r.get("anchor") and finished(r):
-            at = (r["anchor"], r["cell"], r.get("init", "default"), r["seq_len"])
-            finished_at[at] = finished_at.get(at, 0) + 1
+            finished_at[_point(r)] = finished_at.get(_point(r), 0) + 1
     out = []
     for task, anchor, cell, init, seq_len in points(search.TASKS):
         done = finished_at.get((f"{task}:{anchor.name}", cell, init, seq_len), 0)
@@ -148,8 +160,7 @@ def rows(records: Iterable[dict]) -> list[dict]:
     points: dict[tuple, list[dict]] = {}
     for r in records:
         if r.get("anchor") and finished(r):
-            at = (r["anchor"], r["cell"], r.get("init", "default"), r["seq_len"])
-            points.setdefault(at, []).append(r)
+            points.setdefault(_point(r), []).append(r)
     out = []
     for (name, cell, init, seq_len), recs in sorted(points.items()):
         task = name.partition(":")[0]

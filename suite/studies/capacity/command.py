@@ -165,17 +165,18 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         if args.anchors:
-            chosen = anchors.resumed_on(done.values(), _anchor_implementations(args))
-            specs = anchors.specs(task_names, args.seeds, chosen, cells, args.device)
+            chosen = _anchor_implementations(args)
+            if args.impls is None and args.frameworks is None:  # named: the user's choice stands
+                chosen = anchors.resumed_on(done.values(), chosen, args.device)
+            every = anchors.specs(task_names, args.seeds, chosen, cells, args.device)
             if args.at:  # only these lengths of the anchors
-                specs = [s for s in specs if s["seq_len"] in parse_ints(args.at, "--at")]
+                every = [s for s in every if s["seq_len"] in parse_ints(args.at, "--at")]
+            specs = anchors.unfinished(every, done.values())
             on = {(s["anchor"], s["cell"], s["init"], s["seq_len"]): s["implementation"] for s in specs}
             for (anchor, cell, init, seq_len), name in on.items():
                 print(f"{anchor} {cell} {init} T={seq_len}: on {name}", file=sys.stderr)
             on_device(sorted({s["implementation"] for s in specs}), args.device)
-            print(
-                f"{len(specs)} jobs, {sum(spec.key(s) in done for s in specs)} already done", file=sys.stderr
-            )
+            print(f"{len(every)} jobs, {len(every) - len(specs)} already done", file=sys.stderr)
             capacity.run_grid(specs, done, args.jobs, args.timeout, on_record, environment=env, pack=pack)
         elif args.at:
             at = parse_ints(args.at, "--at")

@@ -118,6 +118,9 @@ def test_the_command_reruns_the_anchors_and_resumes(capsys, monkeypatch, tmp_pat
     assert {r["anchor"] for r in read_records(path)} == {"temporal2:hochreiter1997"}
     assert "hochreiter" in out.out.lower() or "Hochreiter" in out.out
     assert run_cli(capsys, *argv, "--json", str(path))[0] == 0 and len(ran) == 8  # all finished: none rerun
+    argv[argv.index("numpy")] = "torch"  # another implementation named: the finished seeds still count
+    code, out = run_cli(capsys, *argv, "--json", str(path))
+    assert code == 0 and len(ran) == 8 and "8 jobs, 8 already done" in out.err
 
 
 def test_a_budget_in_sequences_sets_the_steps_and_not_with_steps_too(capsys, monkeypatch, tmp_path):
@@ -221,6 +224,18 @@ def test_an_anchor_runs_on_the_cheapest_at_its_own_settings_where_timed_and_resu
         j for j in resumed if (j["anchor"], j["cell"], j["init"]) == ("copy:tallec2018", "lstm", "forget1")
     ]
     assert {j["implementation"] for j in forget1} == {"torch"}
+    on_gpu = anchors.specs(["copy"], 2, anchors.resumed_on(ran_on_jax, choose, "gpu"))  # not the CPU's
+    assert {j["implementation"] for j in on_gpu if j["cell"] == "lstm" and j["seq_len"] == 500} == {"torch"}
+
+
+def test_a_seed_finished_at_a_point_is_not_trained_again_on_another_implementation_or_device():
+    jobs = anchors.specs(["copy"], 2, numpy_everywhere)
+    point = ("copy:tallec2018", "lstm", "chrono", 0)
+    seed0 = next(j for j in jobs if (j["anchor"], j["cell"], j["init"], j["seed"]) == point)
+    elsewhere = [{**seed0, "implementation": "torch", "device": "gpu", "kind": "capacity", "status": "ok"}]
+    left = anchors.unfinished(jobs, elsewhere)
+    assert len(left) == len(jobs) - 1 and seed0 not in left
+    assert anchors.unfinished(jobs, [{**elsewhere[0], "status": "timeout"}]) == jobs  # not finished: again
 
 
 def test_the_command_times_the_anchors_and_keeps_the_searchs_timings(capsys, monkeypatch, tmp_path):
