@@ -21,6 +21,7 @@ EXECUTORS: tuple[str, ...] = ("local", "dask")
 # per job; full-profile copy at T=100 is 15000 steps, and adding T=100 took 6-13 min for 6000 steps
 JOB_TIMEOUT_S = 3 * 3600.0
 PLAN = harness.Plan("suite.training.job:run_job", process_per="job")
+STILL_RUNNING_S = 600.0  # with nothing finished for this long, say what is in flight
 Runner = Callable[[dict, float], dict]
 
 
@@ -150,6 +151,12 @@ def schedule(
     harness.ABANDON.clear()
     pool = ThreadPoolExecutor(max_workers=jobs)
     futures: dict[Future, tuple[Any, dict]] = {}
+    started: dict[int, float] = {}  # id(job) -> when its run began
+
+    def timed(job: dict, timeout: float) -> dict:
+        started[id(job)] = time.monotonic()
+        return runner(job, timeout)
+
     running: set[str] = set()
 
     def submit(group: Any, specs: Iterable[dict]) -> None:
@@ -158,7 +165,7 @@ def schedule(
             running.update(_keys(job))
             # each run has the whole timeout: runs trained together share one process, not one budget
             runs = len(job.get("runs", [job]))
-            futures[pool.submit(runner, job, timeout_s * runs)] = (group, job)
+            futures[pool.submit(timed, job, timeout_s * runs)] = (group, job)
 
     def deliver(job: dict, result: dict) -> None:
         for s, r in each_run(job, result):
@@ -168,7 +175,9 @@ def schedule(
         for group, pairs in itertools.groupby(first, key=lambda pair: pair[0]):
             submit(group, [s for _, s in pairs])
         while futures:
-            ready, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+            ready, _ = wait(list(futures), timeout=STILL_RUNNING_S, return_when=FIRST_COMPLETED)
+            if not ready:
+                _still_running([(j, started[id(j)]) for _, j in futures.values() if id(j) in started])
             for future in ready:
                 group, job = futures.pop(future)
                 running.difference_update(_keys(job))
@@ -194,6 +203,24 @@ def schedule(
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _still_running(in_flight: list[tuple[dict, float]]) -> None:
+    """One line on stderr: the jobs in flight and how long each has run (a long budget is silent else)."""
+    now = time.monotonic()
+    jobs = [f"{describe(job)} ({(now - since) / 60:.0f} min)" for job, since in in_flight]
+    print(f"still training {len(jobs)}: " + "; ".join(jobs), file=sys.stderr, flush=True)
+
+
+def describe(job: dict) -> str:
+    """A job in a few words: task, implementation, cell, init, length and its seeds."""
+    runs = job.get("runs", [job])
+    first = runs[0]
+    seeds = ",".join(str(r["seed"]) for r in runs)
+    return (
+        f"{first['task']} {first['implementation']} {first['cell']} {first.get('init', 'default')} "
+        f"T={first['seq_len']} seed{'s' if len(runs) > 1 else ''} {seeds}"
+    )
 
 
 def read_results(path: Path, kind: str) -> list[dict]:

@@ -106,3 +106,21 @@ def test_a_jobs_wall_time_leaves_out_its_wait_for_a_free_core(tmp_path, monkeypa
         elapsed = time.perf_counter() - started
     assert result["status"] == "ok" and result["core_wait_seconds"] >= 1.9
     assert result["wall_seconds"] <= elapsed - result["core_wait_seconds"] + 0.1
+
+
+def test_a_long_wait_says_what_is_still_training(capsys, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(scheduler, "STILL_RUNNING_S", 0.05)
+    release = threading.Event()
+
+    def runner(j, timeout_s):
+        release.wait(5)
+        return {"status": "ok"}
+
+    threading.Timer(0.3, release.set).start()
+    scheduler.schedule([("g", job(s)) for s in range(3)], lambda s, r: None, 2, runner=runner)
+    err = capsys.readouterr().err
+    assert "still training 2: adding numpy gru default T=6 seed 0 (0 min); " in err  # the third waits
+    assert "seed 2" not in err.splitlines()[0]
+    assert scheduler.describe({"runs": [job(1), job(2)]}) == "adding numpy gru default T=6 seeds 1,2"
