@@ -82,7 +82,7 @@ def resumed_on(records: Iterable[dict], choose: AnchorChooser, device: str = "cp
     there ran on (a point stays on one implementation), else ``choose``'s."""
     ran: dict[tuple, list[str]] = {}
     for r in records:
-        if r.get("anchor") and finished(r) and device_of(r) == device:
+        if is_run(r) and finished(r) and device_of(r) == device:
             ran.setdefault(_point(r), []).append(r["implementation"])
 
     def resume(name: str, cell: str, init: str, seq_len: int) -> str:
@@ -95,8 +95,13 @@ def resumed_on(records: Iterable[dict], choose: AnchorChooser, device: str = "cp
 def unfinished(jobs: Iterable[dict], records: Iterable[dict]) -> list[dict]:
     """The ``jobs`` whose seed has no finished run at its point yet, on any implementation or device: a
     point needs its seeds once each, wherever they trained."""
-    done = {(*_point(r), r["seed"]) for r in records if r.get("anchor") and finished(r)}
+    done = {(*_point(r), r["seed"]) for r in records if is_run(r) and finished(r)}
     return [j for j in jobs if (*_point(j), j["seed"]) not in done]
+
+
+def is_run(record: dict) -> bool:
+    """Whether ``record`` is a training run of an anchor point (not a timing at an anchor's settings)."""
+    return bool(record.get("anchor")) and not record.get("throughput")
 
 
 def _point(job_or_record: dict) -> tuple:
@@ -110,7 +115,7 @@ def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
     finished there and the anchor's budget in steps."""
     finished_at: dict[tuple, int] = {}
     for r in records:
-        if r.get("anchor") and finished(r):
+        if is_run(r) and finished(r):
             finished_at[_point(r)] = finished_at.get(_point(r), 0) + 1
     out = []
     for task, anchor, cell, init, seq_len in points(search.TASKS):
@@ -159,7 +164,7 @@ def rows(records: Iterable[dict]) -> list[dict]:
     many seeds ended below it (what a paper reports where nothing solves: copy's T=100)."""
     points: dict[tuple, list[dict]] = {}
     for r in records:
-        if r.get("anchor") and finished(r):
+        if is_run(r) and finished(r):
             points.setdefault(_point(r), []).append(r)
     out = []
     for (name, cell, init, seq_len), recs in sorted(points.items()):

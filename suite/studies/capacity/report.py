@@ -371,11 +371,11 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
         "Each anchor at the setting its paper states (hidden size, batch, optimizer, clipping, init) and at "
         "its budget in sequences, 5 seeds, each job stopping once it meets the task's criterion; the GRU "
         "beside it where the paper has none. From "
-        + ", ".join(rep.link(x) for x in sorted({r["source"] for r in records if r.get("anchor")}))
+        + ", ".join(rep.link(x) for x in sorted({r["source"] for r in records if anchors.is_run(r)}))
         + "."
     )
     rep.figure(
-        anchors_figure([r for r in records if r.get("anchor") and finished(r)]),
+        anchors_figure([r for r in records if anchors.is_run(r) and finished(r)]),
         "capacity_anchors",
         "the published anchors rerun: every seed's final test accuracy (MSE on adding) per cell, init and T",
     )
@@ -468,7 +468,7 @@ def _cpu_hours(gaps: list[dict], records: list[dict]) -> tuple[float, str, bool]
     """One core's hours the missing seeds of ``gaps`` would take on the CPU most records ran on, that CPU,
     and whether every step time came from the anchors' own settings (:func:`_step_seconds`; else some are
     the search's, a lower bound); None where nothing was measured for one of them."""
-    cpu = _cpu_of([r for r in records if r.get("anchor")]) or _cpu_of(records)
+    cpu = _cpu_of([r for r in records if anchors.is_run(r)]) or _cpu_of(records)
     if not gaps or cpu is None:
         return None
     steps = [_step_seconds(g, records, cpu) for g in gaps]
@@ -487,8 +487,8 @@ def _step_seconds(gap: dict, records: list[dict], cpu: str) -> tuple[float | Non
     ran = [
         r["seconds_per_step"] / r.get("runs_per_step", 1)
         for r in records
-        if r.get("anchor") == gap["anchor"]
-        and not r.get("throughput")
+        if anchors.is_run(r)
+        and r["anchor"] == gap["anchor"]
         and (r["cell"], r["seq_len"]) == (gap["cell"], gap["T"])
         and finished(r)
         and r.get("seconds_per_step")
@@ -690,7 +690,7 @@ def anchor_findings(records: list[dict]) -> list[Finding]:
     if probes:
         text += ". **Probes of a difference**: " + "; ".join(long(r) for r in probes)
         parts += [f"probe, {r['source'].rpartition(', ')[2]}: {short(r)}" for r in probes]
-    sources = sorted({r["source"] for r in records if r.get("anchor")})
+    sources = sorted({r["source"] for r in records if anchors.is_run(r)})
     question = "Do the published anchors reproduce at their own budgets?"
     return [Finding(question, text + ".", "how-far-each-cell-reaches", sources, "; ".join(parts))]
 

@@ -283,3 +283,13 @@ def test_a_points_cost_comes_from_its_own_runs_else_its_settings_timed_else_a_lo
     text = cost(ran + search_timed + own + done)
     # LSTM chrono: 3 runs x 72 ms, LSTM forget1: 5 x 72 ms, GRU: 10 x 144 ms, 25,000 steps each
     assert "the 18 runs left" in text and "would take about 14 core-hours" in text
+
+
+def test_a_timing_at_an_anchors_settings_is_not_one_of_its_runs():
+    timed = [{**j, "kind": "capacity", "status": "ok"} for j in anchors.throughput_specs(["copy"], ["numpy"])]
+    assert timed and all(j["anchor"].startswith("copy:") for j in timed)
+    assert not any(anchors.is_run(r) for r in timed)
+    assert anchors.rows(timed) == [] and len(anchors.missing(timed)) == len(anchors.missing([]))
+    jobs = anchors.specs(["copy"], 1, numpy_everywhere)
+    assert anchors.unfinished(jobs, timed) == jobs
+    assert report.anchors_figure([r for r in timed if anchors.is_run(r)]) is None
