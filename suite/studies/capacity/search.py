@@ -348,16 +348,21 @@ def packer(throughput: list[dict], cpu: str) -> Packer:
     where they were timed (else the search's); leaves the others alone, among them the jobs nearest a length
     where one run per process measured cheaper."""
 
+    tables: dict[str | None, tuple[dict, dict]] = {}  # anchor -> (its costs, its together): read once
+
     def pack(job: dict) -> dict:
-        anchor = measured_at(throughput, cpu, job.get("anchor"))
-        costs = _costs(throughput, cpu, anchor)
+        anchor = job.get("anchor")
+        if anchor not in tables:
+            at = measured_at(throughput, cpu, anchor)
+            tables[anchor] = (_costs(throughput, cpu, at), together(throughput, cpu, at))
+        costs, packs = tables[anchor]
         measured = [
             t for (c, t), by_impl in costs.items() if c == job["cell"] and job["implementation"] in by_impl
         ]
         if not measured:
             return job
         nearest = min(measured, key=lambda t: (abs(math.log2(t / job["seq_len"])), t))
-        runs = together(throughput, cpu, anchor).get((job["implementation"], job["cell"], nearest))
+        runs = packs.get((job["implementation"], job["cell"], nearest))
         return {**job, "together": runs} if runs else job
 
     return pack
