@@ -87,7 +87,7 @@ def resumed_on(records: Iterable[dict], choose: AnchorChooser, device: str = "cp
 
     def resume(name: str, cell: str, init: str, seq_len: int) -> str:
         names = ran.get((name, cell, init, seq_len))
-        return max(sorted(set(names)), key=names.count) if names else choose(name, cell, init, seq_len)
+        return search.most_run(names) if names else choose(name, cell, init, seq_len)
 
     return resume
 

@@ -335,8 +335,14 @@ def _resumed_on(chain_records: list[dict], choose: Chooser) -> Chooser:
     ran: dict[int, list[str]] = {}
     for r in chain_records:
         ran.setdefault(r["seq_len"], []).append(r["implementation"])
-    most = {t: max(sorted(set(names)), key=names.count) for t, names in ran.items()}
+    most = {t: most_run(names) for t, names in ran.items()}
     return lambda cell, seq_len: most.get(seq_len) or choose(cell, seq_len)
+
+
+def most_run(names: list[str]) -> str:
+    """The implementation named most often in ``names`` (the first by name on a tie): where a chain or
+    point resumes, so that its seeds stay on one implementation."""
+    return max(sorted(set(names)), key=names.count)
 
 
 Packer = Callable[[dict], dict]  # a job's spec -> the same, saying how many runs may train with it

@@ -701,3 +701,9 @@ def test_what_is_still_to_train_resumes_each_chain_where_its_records_stop():
     assert (left[gru]["T"], left[gru]["seeds"], left[gru]["implementation"]) == (10, 2, "numpy")
     assert left[gru]["worst_hours"] is None  # no throughput for the GRU
     assert all(q["T"] == 10 and q["seeds"] == 5 for c, q in left.items() if c not in (lstm, gru))
+
+
+def test_a_chain_resumes_on_the_implementation_most_of_its_runs_used_the_first_by_name_on_a_tie():
+    assert capacity.most_run(["torch", "jax-flax", "torch"]) == "torch"
+    assert capacity.most_run(["torch", "jax-flax"]) == "jax-flax"
+    assert capacity.most_run(["numpy"]) == "numpy"
