@@ -81,8 +81,8 @@ def resumed_on(records: Iterable[dict], choose: AnchorChooser, device: str = "cp
     """The implementation an anchor point resumes on, on ``device``: the one most of its finished seeds
     there ran on (a point stays on one implementation), else ``choose``'s."""
     ran: dict[tuple, list[str]] = {}
-    for r in records:
-        if is_run(r) and finished(r) and device_of(r) == device:
+    for r in finished_runs(records):
+        if device_of(r) == device:
             ran.setdefault(_point(r), []).append(r["implementation"])
 
     def resume(name: str, cell: str, init: str, seq_len: int) -> str:
@@ -95,13 +95,18 @@ def resumed_on(records: Iterable[dict], choose: AnchorChooser, device: str = "cp
 def unfinished(jobs: Iterable[dict], records: Iterable[dict]) -> list[dict]:
     """The ``jobs`` whose seed has no finished run at its point yet, on any implementation or device: a
     point needs its seeds once each, wherever they trained."""
-    done = {(*_point(r), r["seed"]) for r in records if is_run(r) and finished(r)}
+    done = {(*_point(r), r["seed"]) for r in finished_runs(records)}
     return [j for j in jobs if (*_point(j), j["seed"]) not in done]
 
 
 def is_run(record: dict) -> bool:
     """Whether ``record`` is a training run of an anchor point (not a timing at an anchor's settings)."""
     return bool(record.get("anchor")) and not record.get("throughput")
+
+
+def finished_runs(records: Iterable[dict]) -> list[dict]:
+    """The finished training runs of anchor points among ``records``."""
+    return [r for r in records if is_run(r) and finished(r)]
 
 
 def _point(job_or_record: dict) -> tuple:
@@ -114,9 +119,8 @@ def missing(records: Iterable[dict], seeds: int = SEEDS) -> list[dict]:
     """The anchor points with fewer than ``seeds`` finished seeds: task, anchor, cell, init, T, the seeds
     finished there and the anchor's budget in steps."""
     finished_at: dict[tuple, int] = {}
-    for r in records:
-        if is_run(r) and finished(r):
-            finished_at[_point(r)] = finished_at.get(_point(r), 0) + 1
+    for r in finished_runs(records):
+        finished_at[_point(r)] = finished_at.get(_point(r), 0) + 1
     out = []
     for task, anchor, cell, init, seq_len in points(search.TASKS):
         done = finished_at.get((f"{task}:{anchor.name}", cell, init, seq_len), 0)
@@ -163,9 +167,8 @@ def rows(records: Iterable[dict]) -> list[dict]:
     solved, median solve step (and sequences), median final test loss, the memoryless baseline and how
     many seeds ended below it (what a paper reports where nothing solves: copy's T=100)."""
     points: dict[tuple, list[dict]] = {}
-    for r in records:
-        if is_run(r) and finished(r):
-            points.setdefault(_point(r), []).append(r)
+    for r in finished_runs(records):
+        points.setdefault(_point(r), []).append(r)
     out = []
     for (name, cell, init, seq_len), recs in sorted(points.items()):
         task = name.partition(":")[0]

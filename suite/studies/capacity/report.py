@@ -375,7 +375,7 @@ def section_anchors(rep: Report, records: list[dict]) -> None:
         + "."
     )
     rep.figure(
-        anchors_figure([r for r in records if anchors.is_run(r) and finished(r)]),
+        anchors_figure(anchors.finished_runs(records)),
         "capacity_anchors",
         "the published anchors rerun: every seed's final test accuracy (MSE on adding) per cell, init and T",
     )
